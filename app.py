@@ -1,0 +1,155 @@
+"""The hotline's app factory, and `python app.py`: the whole hotline on one machine.
+
+`python app.py` starts an embedded Redis (unless REDIS_URL is set), an RQ worker with
+its scheduler as a child process, and the web app on 127.0.0.1:PORT; Ctrl-C stops all three.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import subprocess
+import sys
+from datetime import timedelta
+
+from flask import Flask
+
+import database
+import redis_conn
+from callqueue.hours import CallingHours
+from clock import utcnow
+from config import from_environment
+from flows.engine import Engine
+from flows.errors import FlowError
+
+log = logging.getLogger("hotline")
+
+
+def _instance_secret(app: Flask, name: str) -> str:
+    """A random secret kept in the instance folder (never a default baked into the code)."""
+    path = os.path.join(app.instance_path, name)
+    if not os.path.exists(path):
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+            file.write(secrets.token_hex(32))
+    with open(path) as file:
+        return file.read().strip()
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(from_environment())
+    app.config.update(config or {})
+    app.config.setdefault("CLOCK", utcnow)
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "hotline.sqlite3")
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret(app, "secret_key")
+    # Without Twilio, the local carrier simulator signs webhooks with this instance's own token.
+    app.config["LOCAL_CARRIER"] = not app.config["TWILIO_AUTH_TOKEN"]
+    if app.config["LOCAL_CARRIER"]:
+        app.config["TWILIO_AUTH_TOKEN"] = _instance_secret(app, "carrier_token")
+
+    from tickets import SlaPolicy
+
+    app.extensions["sla_policy"] = SlaPolicy(
+        first_response=timedelta(minutes=app.config["SLA_FIRST_RESPONSE_MINUTES"]),
+        closure=timedelta(hours=app.config["SLA_CLOSURE_HOURS"]),
+    )
+    app.extensions["calling_hours"] = CallingHours.parse(app.config["CALLING_HOURS"], app.config["HOTLINE_TIMEZONE"])
+    _load_flows(app)
+
+    database.init_app(app)
+    redis_conn.init_app(app)
+
+    import health
+    import ivr
+    from flows.cli import flows_cli
+    from tracking.cli import import_parcels_command, seed_demo_command
+
+    app.register_blueprint(ivr.bp)
+    app.register_blueprint(health.bp)
+    app.cli.add_command(flows_cli)
+    app.cli.add_command(import_parcels_command)
+    app.cli.add_command(seed_demo_command)
+    return app
+
+
+def _load_flows(app: Flask) -> None:
+    """Flows and prompts are checked at start; a broken one is reported, not half-used."""
+    from flows.cli import load_checked
+
+    app.extensions.update(flow_engine=None, prompt_catalogues={}, flow_error=None)
+    try:
+        flows, catalogues = load_checked()
+    except FlowError as error:
+        app.extensions["flow_error"] = str(error)
+        log.error("flows are invalid: %s", error)
+        return
+    app.extensions.update(flow_engine=Engine(flows), prompt_catalogues=catalogues)
+
+
+def _prepare(app: Flask) -> None:
+    """First-run demo data, and callbacks whose jobs Redis lost."""
+    from sqlalchemy import func, select
+
+    from callqueue.jobs import get_queue, reschedule_pending
+    from database import new_session
+    from redis_conn import get_redis
+    from tracking.models import Parcel
+
+    with app.app_context():
+        session = new_session()
+        try:
+            if app.config["SEED_DEMO_ON_FIRST_RUN"] and not session.scalar(select(func.count(Parcel.id))):
+                app.test_cli_runner().invoke(args=["seed-demo"])
+            rescheduled = reschedule_pending(session, get_queue(get_redis()))
+            if rescheduled:
+                log.info("rescheduled %d callbacks", rescheduled)
+        finally:
+            session.close()
+
+
+BANNER = """
+  Hotline answering on http://127.0.0.1:{port}  (health: /health)
+  Place a test call from another terminal (demo caller, SF parcel in transit):
+
+    .venv/bin/python -m ivr.simulator call --base-url http://127.0.0.1:{port} \\
+        --from 13800138000 --dtmf 1 1234567890123# 1 9
+
+  Demo waybills: .venv/bin/flask --app app seed-demo    Stop: Ctrl-C
+"""
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    app = create_app()
+    if app.extensions["flow_error"]:
+        sys.exit(f"cannot start: {app.extensions['flow_error']}")
+    embedded = None
+    if not app.config["REDIS_URL"]:
+        embedded = redis_conn.start_embedded(app.instance_path)
+        app.config["REDIS_URL"] = redis_conn.socket_url(embedded)
+    worker = None
+    try:
+        _prepare(app)
+        environment = {**os.environ, "REDIS_URL": app.config["REDIS_URL"]}
+        worker = subprocess.Popen([sys.executable, "-m", "callqueue.worker"], env=environment)
+        print(BANNER.format(port=app.config["PORT"]), flush=True)
+        app.run(host="127.0.0.1", port=app.config["PORT"], threaded=True, use_reloader=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if worker is not None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        if embedded is not None:
+            embedded.shutdown()
+        print("hotline stopped", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Booking callbacks: the caller's chosen slot, moved into calling hours when needed."""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from callqueue.hours import CallingHours
+from clock import to_naive_utc
+from callqueue.models import Callback, CallbackStatus
+
+SLOTS = ("soonest", "afternoon", "tomorrow_morning")
+AFTERNOON = time(14, 0)
+MORNING = time(9, 0)
+
+
+def requested_time(slot: str, now: datetime, hours: CallingHours) -> datetime:
+    """The moment a slot names, before calling hours are applied (UTC)."""
+    local = hours.local(now)
+    if slot == "soonest":
+        return now
+    if slot == "afternoon":
+        wanted = datetime.combine(local.date(), AFTERNOON, hours.zone)
+        return max(wanted, local).astimezone(timezone.utc)
+    if slot == "tomorrow_morning":
+        return datetime.combine(local.date() + timedelta(days=1), MORNING, hours.zone).astimezone(timezone.utc)
+    raise ValueError(f"unknown callback slot {slot!r}; choose from {', '.join(SLOTS)}")
+
+
+def book_callback(
+    session: Session, *, phone: str, slot: str, now: datetime, hours: CallingHours,
+    reason: str, origin_call_sid: str = "",
+) -> tuple[Callback, bool]:
+    """Store a callback due inside calling hours; (callback, moved out of the requested slot)."""
+    requested = requested_time(slot, now, hours)
+    due = hours.next_opening(requested)
+    callback = Callback(
+        phone=phone, slot=slot, reason=reason, status=CallbackStatus.SCHEDULED,
+        requested_at=to_naive_utc(requested), due_at=to_naive_utc(due), created_at=to_naive_utc(now),
+        origin_call_sid=origin_call_sid,
+    )
+    session.add(callback)
+    session.commit()
+    return callback, due > requested
+
+
+def scheduled_callbacks(session: Session) -> list[Callback]:
+    return list(session.scalars(select(Callback).where(Callback.status == CallbackStatus.SCHEDULED)))
+

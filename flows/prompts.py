@@ -1,0 +1,99 @@
+"""Prompt catalogues: the words of each language, as data (flows/prompts/<lang>.yaml).
+
+Templates use str.format fields with a few spoken formats:
+  {waybill:groups}   characters read one by one, in groups of four
+  {number:digits}    digits read one by one
+  {phone:tail}       the last four digits of a phone number, one by one
+  {day:date}         a date as the language says it (`formats.date` in the catalogue)
+  {when:datetime}    a date and time, likewise
+Nested mappings in the YAML flatten to dotted keys ("status.in_transit").
+"""
+from __future__ import annotations
+
+import re
+import string
+from datetime import date, datetime
+from pathlib import Path
+
+import yaml
+
+from flows.errors import FlowError, PromptError
+
+PROMPTS_DIR = Path(__file__).parent / "prompts"
+
+
+def _flatten(data: dict, prefix: str = "") -> dict[str, str]:
+    flat = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+class _SpokenFormatter(string.Formatter):
+    def __init__(self, formats: dict[str, str]):
+        self.formats = formats
+
+    def get_value(self, key, args, kwargs):
+        try:
+            return kwargs[key]
+        except KeyError:
+            raise PromptError(f"prompt needs a value for {key!r}") from None
+
+    def format_field(self, value, spec):
+        if spec == "groups":
+            text = str(value)
+            groups = [text[i:i + 4] for i in range(0, len(text), 4)]
+            return self.formats.get("group_separator", ", ").join(" ".join(g) for g in groups)
+        if spec == "digits":
+            return " ".join(str(value))
+        if spec == "tail":
+            return " ".join(str(value)[-4:])
+        if spec in ("date", "datetime"):
+            if not value:
+                return ""
+            moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+            return self.formats[spec].format(
+                year=moment.year, month=moment.month, day=moment.day,
+                month_name=moment.strftime("%B"),
+                hour=getattr(moment, "hour", 0), minute=f"{getattr(moment, 'minute', 0):02d}",
+            )
+        return super().format_field(value, spec)
+
+
+class PromptCatalogue:
+    def __init__(self, language: str, prompts: dict[str, str], formats: dict[str, str], file: str = ""):
+        self.language, self.prompts, self.file = language, prompts, file
+        self._formatter = _SpokenFormatter(formats)
+
+    @classmethod
+    def load(cls, language: str, directory: Path = PROMPTS_DIR) -> PromptCatalogue:
+        path = directory / f"{language}.yaml"
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as error:
+            raise FlowError(f"cannot read prompts: {error}", file=str(path)) from None
+        if not isinstance(data, dict) or not isinstance(data.get("prompts"), dict):
+            raise FlowError("a prompt catalogue is a mapping with 'prompts'", file=str(path))
+        return cls(language, _flatten(data["prompts"]), data.get("formats") or {}, str(path))
+
+    def has(self, key: str) -> bool:
+        if "{" not in key:
+            return key in self.prompts
+        # A key naming a variable ("status.{parcel_status}") needs at least one match.
+        pattern = re.compile(re.sub(r"\\\{[^{}]*\\\}", "[^.]+", re.escape(key)))
+        return any(pattern.fullmatch(k) for k in self.prompts)
+
+    def render(self, key: str, variables: dict) -> str:
+        try:
+            template = self.prompts[key]
+        except KeyError:
+            raise PromptError(f"no prompt {key!r} in {self.file}") from None
+        return self._formatter.format(template, **variables)
+
+
+def load_catalogues(languages, directory: Path = PROMPTS_DIR) -> dict[str, PromptCatalogue]:
+    return {language: PromptCatalogue.load(language, directory) for language in languages}

@@ -1,0 +1,37 @@
+"""GET /health: Redis, database, RQ worker, flows and speech models, as JSON."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+from rq import Worker
+from sqlalchemy import text
+
+from config import LANGUAGES
+from database import get_session
+from redis_conn import get_redis
+from speech.models import model_status
+
+bp = Blueprint("health", __name__)
+
+
+def _check(probe) -> dict:
+    try:
+        return {"ok": True, **(probe() or {})}
+    except Exception as error:  # a health check reports failures, it never raises them
+        return {"ok": False, "error": f"{type(error).__name__}: {error}"}
+
+
+@bp.get("/health")
+def health():
+    report = {
+        "redis": _check(lambda: {"ping": get_redis().ping()}),
+        "database": _check(lambda: {"select": get_session().execute(text("SELECT 1")).scalar()}),
+        "worker": _check(lambda: {"workers": Worker.count(connection=get_redis())}),
+        "flows": {"ok": current_app.extensions["flow_error"] is None,
+                  "error": current_app.extensions["flow_error"]},
+        "speech": model_status(LANGUAGES, current_app.instance_path),
+    }
+    if report["worker"]["ok"] and report["worker"]["workers"] == 0:
+        report["worker"] = {"ok": False, "workers": 0, "error": "no RQ worker is running"}
+    healthy = report["redis"]["ok"] and report["database"]["ok"] and report["flows"]["ok"]
+    report["status"] = "ok" if healthy and report["worker"]["ok"] else ("degraded" if healthy else "down")
+    return jsonify(report), 200 if healthy else 503

@@ -1,0 +1,7 @@
+"""Redis keys, built in one place with the hotline's namespace."""
+
+PREFIX = "hotline"
+
+
+def key_for(kind: str, ident: str = "") -> str:
+    return f"{PREFIX}:{kind}:{ident}" if ident else f"{PREFIX}:{kind}"

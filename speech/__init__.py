@@ -1,0 +1,1 @@
+"""Speech: Vosk models, spoken-number normalisation, TTS (recognition grows here)."""

@@ -1,0 +1,49 @@
+"""`flask import-parcels FILE` and `flask seed-demo`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+
+from database import new_session
+from tracking.demo import DEMO_CALLER, demo_records
+from tracking.importer import ImportFileError, import_file, import_records
+
+
+@click.command("import-parcels")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+def import_parcels_command(file: Path) -> None:
+    """Import parcels from a CSV or JSON file (re-importing updates them).
+
+    Rows that cannot be imported are listed with their line and reason, the others are
+    imported, and the command then exits with status 1.
+    """
+    session = new_session()
+    try:
+        report = import_file(session, file)
+    except ImportFileError as error:
+        raise click.ClickException(f"{error}; nothing imported") from None
+    finally:
+        session.close()
+    for problem in report.problems:
+        click.echo(f"{file}:{problem.line}: {problem.reason}", err=True)
+    click.echo(f"{report.created} created, {report.updated} updated, {len(report.problems)} rejected")
+    if report.problems:
+        raise SystemExit(1)
+
+
+@click.command("seed-demo")
+def seed_demo_command() -> None:
+    """Load the demo parcels and print their waybill numbers."""
+    session = new_session()
+    try:
+        records = demo_records(current_app.config["CLOCK"]().astimezone(
+            current_app.extensions["calling_hours"].zone).date())
+        import_records(session, list(enumerate(records, start=1)))
+    finally:
+        session.close()
+    click.echo(f"Demo parcels (call from {DEMO_CALLER} to hear details at once):")
+    for record in records:
+        reason = f" ({record['exception_reason']})" if record["exception_reason"] else ""
+        click.echo(f"  {record['waybill']:<16} {record['carrier']:<6} {record['status']}{reason}")

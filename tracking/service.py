@@ -1,0 +1,106 @@
+"""Looking parcels up, checking who is asking, and describing where a parcel is."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tracking.carriers import keyed_digits, normalise_waybill
+from tracking.models import Parcel
+from tracking.status import ExceptionReason, ParcelStatus, estimate_delivery
+
+
+def normalise_phone(text: str | None) -> str:
+    """Digits only, without China's +86 prefix, so caller IDs and stored numbers compare."""
+    digits = "".join(ch for ch in (text or "") if ch.isdigit())
+    for prefix in ("0086", "86"):
+        if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
+            return digits[len(prefix):]
+    return digits
+
+
+def find_parcel(session: Session, waybill: str) -> Parcel | None:
+    return session.scalar(select(Parcel).where(Parcel.waybill == normalise_waybill(waybill)))
+
+
+def find_by_keyed_digits(session: Session, digits: str, caller_phone: str = "") -> Parcel | None:
+    """The parcel whose waybill a caller keyed (letters cannot be keyed).
+
+    Two carriers may share a digit string; the caller's own parcel wins, then the most recent.
+    """
+    candidates = session.scalars(
+        select(Parcel).where(Parcel.keyed_digits == keyed_digits(digits))
+    ).all()
+    if not candidates:
+        return None
+    caller = normalise_phone(caller_phone)
+    return max(
+        candidates,
+        key=lambda p: (party_for_phone(p, caller) is not None, p.last_scan_at or datetime.min),
+    )
+
+
+def party_for_phone(parcel: Parcel, phone: str) -> str | None:
+    """'recipient' or 'sender' when the phone is one of the parcel's, else None."""
+    phone = normalise_phone(phone)
+    if not phone:
+        return None
+    if phone == normalise_phone(parcel.recipient_phone):
+        return "recipient"
+    if phone == normalise_phone(parcel.sender_phone):
+        return "sender"
+    return None
+
+
+def party_for_phone_tail(parcel: Parcel, tail: str) -> str | None:
+    """The party whose phone ends in these four digits, for callers calling from elsewhere."""
+    if len(tail) != 4 or not tail.isdigit():
+        return None
+    for party, phone in (("recipient", parcel.recipient_phone), ("sender", parcel.sender_phone)):
+        if phone and normalise_phone(phone).endswith(tail):
+            return party
+    return None
+
+
+def party_name(parcel: Parcel, party: str) -> str:
+    return parcel.recipient_name if party == "recipient" else parcel.sender_name
+
+
+@dataclass(frozen=True)
+class ParcelReport:
+    """What a caller is told about a parcel: facts only; words come from the prompts."""
+
+    waybill: str
+    carrier: str
+    status: ParcelStatus
+    exception_reason: ExceptionReason | None
+    last_scan_location: str
+    last_scan_at: datetime | None
+    expected_delivery: date | None
+
+    def as_vars(self) -> dict[str, str]:
+        return {
+            "waybill": self.waybill,
+            "carrier": self.carrier,
+            "parcel_status": self.status.value,
+            "exception_reason": self.exception_reason.value if self.exception_reason else "",
+            "last_scan_location": self.last_scan_location,
+            "last_scan_at": self.last_scan_at.isoformat(timespec="minutes") if self.last_scan_at else "",
+            "expected_delivery": self.expected_delivery.isoformat() if self.expected_delivery else "",
+        }
+
+
+def describe(parcel: Parcel, today: date) -> ParcelReport:
+    return ParcelReport(
+        waybill=parcel.waybill,
+        carrier=parcel.carrier,
+        status=parcel.status,
+        exception_reason=parcel.exception_reason,
+        last_scan_location=parcel.last_scan_location,
+        last_scan_at=parcel.last_scan_at,
+        expected_delivery=estimate_delivery(
+            parcel.status, parcel.exception_reason, parcel.expected_delivery, parcel.last_scan_at, today
+        ),
+    )
