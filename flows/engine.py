@@ -170,7 +170,11 @@ class Engine:
     def _play(prompt: str, state: dict) -> dict:
         # Prompt keys may name a variable ("status.{parcel_status}"); the snapshot of the
         # variables lets the edge render the words as they were at this moment.
-        return {"type": "play", "prompt": prompt.format_map(state["vars"]), "vars": dict(state["vars"])}
+        try:
+            key = prompt.format_map(state["vars"])
+        except KeyError as missing:
+            raise FlowError(f"prompt {prompt!r} needs variable {missing}", step=state["step"]) from None
+        return {"type": "play", "prompt": key, "vars": dict(state["vars"])}
 
 
 def _as_list(value) -> list:

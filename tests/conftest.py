@@ -1,0 +1,111 @@
+"""Fixtures: a real embedded Redis for the session, a fresh app and SQLite database per test,
+and `call`, which rings the hotline through the carrier simulator."""
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime, timezone
+
+import pytest
+
+import redis_conn
+from app import create_app
+from database import new_session
+from ivr.simulator import SimulatedCall
+from tracking.demo import DEMO_CALLER, demo_records
+from tracking.importer import import_records
+
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+# 10:00 in Shanghai on a Tuesday: inside calling hours.
+NOW = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    folder = tempfile.mkdtemp(prefix="hotline-redis-")
+    embedded = redis_conn.start_embedded(folder)
+    yield redis_conn.socket_url(embedded)
+    redis_conn.stop_embedded(embedded)
+
+
+class Clock:
+    """A clock tests can move; the app reads time only through config['CLOCK']."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock(NOW)
+
+
+@pytest.fixture
+def make_app(tmp_path, redis_url, clock):
+    def make(**overrides):
+        app = create_app({
+            "TESTING": True,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'hotline.sqlite3'}",
+            "REDIS_URL": redis_url,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "TWILIO_ACCOUNT_SID": "",
+            "SECRET_KEY": "test",
+            "PUBLIC_BASE_URL": "",
+            "HOTLINE_BRAND": "顺达快递",
+            "HOTLINE_LANGUAGE": "zh-CN",
+            "CLOCK": clock,
+            **overrides,
+        })
+        if app.config["REDIS_URL"] == redis_url:  # a test may point at a Redis that is down
+            with app.app_context():
+                redis_conn.get_redis().flushdb()
+        return app
+
+    return make
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def demo_parcels(app, clock):
+    records = demo_records(clock().astimezone(app.extensions["calling_hours"].zone).date())
+    with app.app_context():
+        session = new_session()
+        import_records(session, list(enumerate(records, start=1)))
+        session.close()
+    return {r["waybill"]: r for r in records}
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def client_transport(client):
+    """The simulator's HTTP, through Flask's test client (same requests, no sockets)."""
+    def transport(url: str, params: dict, headers: dict) -> tuple[int, str]:
+        path = url.removeprefix("http://localhost")
+        response = client.post(path, data=params, headers=headers)
+        return response.status_code, response.get_data(as_text=True)
+
+    return transport
+
+
+@pytest.fixture
+def call(client, demo_parcels):
+    """call(*keys, caller=...) -> the finished SimulatedCall."""
+    def place(*keys: str, caller: str = DEMO_CALLER) -> SimulatedCall:
+        simulated = SimulatedCall("http://localhost", AUTH_TOKEN, caller, transport=client_transport(client))
+        return simulated.run(list(keys))
+
+    return place

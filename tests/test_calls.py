@@ -1,0 +1,192 @@
+"""Whole calls through the carrier simulator: signed webhooks, TwiML followed, keys pressed."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from callqueue.models import Callback, CallbackStatus
+from database import new_session
+from ivr.records import CallRecord
+from tickets.models import Ticket, TicketStatus
+from tracking.demo import DEMO_CALLER, OTHER_PHONE
+
+SF_IN_TRANSIT = "1234567890123#"        # SF1234567890123, recipient is the demo caller
+YTO_OTHERS = "9876543210987#"           # YT9876543210987, recipient 13912345678
+STO_WEATHER = "7712345678901#"          # exception: weather
+STRANGER = "13700001111"
+
+
+def heard(call) -> str:
+    return " ".join(turn["heard"] for turn in call.turns)
+
+
+def record_of(app, call) -> CallRecord:
+    with app.app_context():
+        session = new_session()
+        record = session.scalar(select(CallRecord).where(CallRecord.call_sid == call.sid))
+        session.close()
+    return record
+
+
+def test_greeting_on_answer_then_main_menu(call):
+    result = call()
+    assert result.turns[0]["heard"].startswith("您好，顺达快递客服，请问有什么可以帮您？")
+    assert "查询快件请按1" in result.turns[0]["heard"]
+    assert result.ended_by == "caller"
+
+
+def test_known_parcel_with_matching_caller_id_hears_status(call, app):
+    result = call("1", SF_IN_TRANSIT, "1", "9")
+    assert [t["pressed"] for t in result.turns[:4]] == ["1", SF_IN_TRANSIT, "1", "9"]
+    assert "S F 1 2，3 4 5 6，7 8 9 0，1 2 3" in result.turns[2]["heard"]  # read back in groups
+    status = result.turns[3]["heard"]
+    assert "您的快件正在运输中，最新扫描在武汉转运中心" in status
+    assert "预计11月25日送达" in status
+    assert "后四位" not in heard(result)  # no identity question for the recipient's own phone
+    assert record_of(app, result).outcome == "caller_hung_up"
+
+
+def test_exception_parcel_explains_reason_and_plan(call):
+    result = call("1", STO_WEATHER, "1", "9")
+    status = result.turns[3]["heard"]
+    assert "滞留在沈阳转运中心" in status
+    assert "天气影响" in status and "预计11月26日送达" in status
+
+
+def test_stranger_with_right_phone_tail_hears_details(call):
+    result = call("1", YTO_OTHERS, "1", "5678", "9", caller=STRANGER)
+    assert "后四位" in result.turns[3]["heard"]
+    assert "地址不详" in result.turns[4]["heard"]
+
+
+def test_stranger_wrong_tail_twice_gets_no_details_and_an_agent_offer(call):
+    result = call("1", YTO_OTHERS, "1", "0000", "1111", "0", caller=STRANGER)
+    text = heard(result)
+    assert text.count("号码后四位不符") == 2
+    assert "无法核实您的身份" in text
+    assert "昆明" not in text and "地址不详" not in text  # no parcel details leaked
+    assert result.turns[-1]["heard"].startswith("正在为您转接人工客服")
+    assert result.queue == "agents"
+
+
+def test_unknown_waybill_reprompts_then_offers_agent(call):
+    result = call("1", "11112222333#", "11112222333#", "11112222333#", "9")
+    text = heard(result)
+    assert text.count("没有查到这个单号") == 3
+    assert "人工服务请按0，返回主菜单请按9" in result.turns[4]["heard"]
+    assert "查询快件请按1" in result.turns[5]["heard"]  # 9 went back to the main menu
+
+
+def test_wrong_readback_lets_caller_key_again(call):
+    result = call("1", SF_IN_TRANSIT, "2", "75123456789012#", "1", "9")
+    assert "请输入运单号" in result.turns[3]["heard"]
+    assert "正在派送中" in result.turns[5]["heard"]
+
+
+def test_star_repeats_the_menu_and_silence_reprompts(call):
+    result = call("*", "", "0")
+    assert result.turns[1]["heard"] == "查询快件请按1，投诉请按2，预约回电请按3，人工服务请按0，重听请按星号键。"
+    assert result.turns[2]["heard"].startswith("抱歉，没有听到您的按键。")
+    assert result.queue == "agents"
+
+
+def test_invalid_key_three_times_goes_to_an_agent(call, app):
+    result = call("7", "8", "6")
+    assert heard(result).count("您的输入有误") == 3
+    assert result.queue == "agents"
+    assert record_of(app, result).outcome == "abandoned"  # the simulated caller gives up in the queue
+
+
+def test_agent_key_enqueues_with_position(call):
+    result = call("0")
+    assert result.queue == "agents"
+    assert "您前面还有1位客户在等待" in result.turns[-1]["heard"]
+
+
+def test_complaint_becomes_ticket_with_four_core_items(call, app, clock):
+    result = call("2", "1", SF_IN_TRANSIT, "1", "1", "1")
+    text = heard(result)
+    assert "请选择投诉类型" in result.turns[0]["heard"] + result.turns[1]["heard"]
+    assert "工单号" in text and "60分钟内首次回复，24小时内处理完毕" in text
+    assert result.ended_by == "hangup"
+    with app.app_context():
+        session = new_session()
+        ticket = session.scalar(select(Ticket))
+        assert (ticket.name, ticket.waybill, ticket.demand.value, ticket.phone) == (
+            "张先生", "SF1234567890123", "compensation", DEMO_CALLER)
+        assert ticket.category.value == "damaged" and ticket.status is TicketStatus.NEW
+        assert ticket.first_response_due - ticket.created_at == (ticket.closure_due - ticket.created_at) / 24
+        assert " ".join(ticket.number) in text
+        session.close()
+    assert record_of(app, result).outcome == "complaint_filed"
+
+
+def test_complaint_after_status_uses_verified_parcel_and_other_phone(call, app):
+    result = call("1", SF_IN_TRANSIT, "1", "2", "6", "2", "2", "13311112222#")
+    assert "工单号" in heard(result)
+    with app.app_context():
+        session = new_session()
+        ticket = session.scalar(select(Ticket))
+        assert ticket.category.value == "signed_not_received"
+        assert ticket.phone == "13311112222" and ticket.demand.value == "redelivery"
+        session.close()
+
+
+def test_repeat_complaint_links_to_open_ticket(call, app):
+    first = call("2", "3", SF_IN_TRANSIT, "1", "4", "1")
+    second = call("2", "3", SF_IN_TRANSIT, "1", "4", "1")
+    assert "已有处理中的工单" in heard(second)
+    with app.app_context():
+        session = new_session()
+        tickets = session.scalars(select(Ticket)).all()
+        assert len(tickets) == 1
+        assert [e.action for e in tickets[0].history] == ["opened", "repeat_complaint"]
+        session.close()
+    assert " ".join(tickets[0].number) in heard(first)
+
+
+def test_callback_booking_is_stored_and_scheduled(call, app):
+    result = call("3", "2", "1", caller=OTHER_PHONE)
+    assert "已为您预约回电" in heard(result)
+    assert "11月24日14点00分" in heard(result)
+    with app.app_context():
+        session = new_session()
+        callback = session.scalar(select(Callback))
+        assert callback.phone == OTHER_PHONE and callback.status is CallbackStatus.SCHEDULED
+        session.close()
+        from callqueue.jobs import get_queue
+        from redis_conn import get_redis
+
+        scheduled = get_queue(get_redis()).scheduled_job_registry.get_job_ids()
+        assert scheduled == [f"callback-{callback.id}-attempt-1"]
+    assert record_of(app, result).outcome == "callback_booked"
+
+
+def test_callback_outside_hours_moves_and_says_so(call, clock):
+    clock.now = clock.now.replace(hour=12)  # 20:00 in Shanghai
+    result = call("3", "1", "1")
+    text = heard(result)
+    assert "已顺延到最近的服务时间" in text
+    assert "11月25日8点30分" in text
+
+
+def test_call_record_keeps_events_and_transcript(call, app):
+    result = call("1", SF_IN_TRANSIT, "1", "9")
+    record = record_of(app, result)
+    assert record.from_phone == DEMO_CALLER and record.language == "zh-CN"
+    assert [e["event"] for e in record.events][:3] == ["start", "digits", "digits"]
+    assert record.transcript[0]["heard"].startswith("您好")
+    assert record.carrier_status == "completed"
+
+
+def test_english_hotline(make_app, demo_parcels):
+    from tests.conftest import AUTH_TOKEN, client_transport
+    from ivr.simulator import SimulatedCall
+
+    app = make_app(HOTLINE_LANGUAGE="en-US", HOTLINE_BRAND="Shunda Express")
+    simulated = SimulatedCall("http://localhost", AUTH_TOKEN, DEMO_CALLER,
+                              transport=client_transport(app.test_client()))
+    result = simulated.run(["1", SF_IN_TRANSIT, "1", "9"])
+    assert result.turns[0]["heard"].startswith("Hello, Shunda Express customer service.")
+    assert "S F 1 2, 3 4 5 6" in result.turns[2]["heard"]
+    assert "Your parcel is in transit" in result.turns[3]["heard"]
+    assert "It should arrive on November 25." in result.turns[3]["heard"]

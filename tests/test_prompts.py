@@ -1,0 +1,47 @@
+"""Prompt catalogues: spoken formats, missing values, and language parity."""
+from __future__ import annotations
+
+import pytest
+
+from config import LANGUAGES
+from flows.errors import PromptError
+from flows.prompts import PromptCatalogue, load_catalogues
+
+
+@pytest.fixture(scope="module")
+def catalogues():
+    return load_catalogues(LANGUAGES)
+
+
+def test_every_language_has_the_same_prompts(catalogues):
+    keys = {language: set(c.prompts) for language, c in catalogues.items()}
+    assert keys["zh-CN"] == keys["en-US"]
+
+
+def test_spoken_formats():
+    catalogue = PromptCatalogue("x", {
+        "w": "{w:groups}", "d": "{n:digits}", "t": "{p:tail}", "day": "{d:date}", "at": "{d:datetime}",
+    }, {"date": "{month}月{day}日", "datetime": "{month}/{day} {hour}:{minute}", "group_separator": "; "})
+    assert catalogue.render("w", {"w": "SF1234567"}) == "S F 1 2; 3 4 5 6; 7"
+    assert catalogue.render("d", {"n": "2611240001"}) == "2 6 1 1 2 4 0 0 0 1"
+    assert catalogue.render("t", {"p": "13800138000"}) == "8 0 0 0"
+    assert catalogue.render("day", {"d": "2026-11-25"}) == "11月25日"
+    assert catalogue.render("at", {"d": "2026-11-25T09:05"}) == "11/25 9:05"
+    assert catalogue.render("day", {"d": ""}) == ""
+
+
+def test_missing_value_or_key_raises(catalogues):
+    with pytest.raises(PromptError, match="brand"):
+        catalogues["zh-CN"].render("greeting", {})
+    with pytest.raises(PromptError, match="no prompt 'nope'"):
+        catalogues["zh-CN"].render("nope", {})
+
+
+def test_templated_keys_are_known(catalogues):
+    assert catalogues["en-US"].has("status.{parcel_status}")
+    assert catalogues["en-US"].has("exception.{exception_reason}")
+    assert not catalogues["en-US"].has("weather.{x}")
+
+
+def test_greeting_names_the_brand(catalogues):
+    assert catalogues["zh-CN"].render("greeting", {"brand": "中速快递"}) == "您好，中速快递客服，请问有什么可以帮您？"

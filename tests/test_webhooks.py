@@ -1,0 +1,124 @@
+"""Webhook edge: signatures, bad parameters, golden TwiML, status callbacks."""
+from __future__ import annotations
+
+import pytest
+from twilio.request_validator import RequestValidator
+
+from tests.conftest import AUTH_TOKEN
+
+INCOMING = {"CallSid": "CA" + "1" * 32, "From": "13800138000", "To": "4008000000", "CallStatus": "ringing"}
+
+
+def signed_post(client, path, params, token=AUTH_TOKEN, url=None):
+    signature = RequestValidator(token).compute_signature(url or f"http://localhost{path}", params)
+    return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+
+
+def test_known_answer_signature():
+    # twilio-python's own known answer: token 12345, this URL and these parameters.
+    params = {"CallSid": "CA1234567890ABCDE", "Caller": "+14158675309", "Digits": "1234",
+              "From": "+14158675309", "To": "+18005551212"}
+    url = "https://mycompany.com/myapp.php?foo=1&bar=2"
+    assert RequestValidator("12345").compute_signature(url, params) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+
+
+def test_valid_signature_answers_with_greeting(client, demo_parcels):
+    response = signed_post(client, "/voice/incoming", INCOMING)
+    assert response.status_code == 200
+    assert response.mimetype == "text/xml"
+    body = response.get_data(as_text=True)
+    assert body == (
+        '<?xml version="1.0" encoding="UTF-8"?><Response>'
+        '<Say language="zh-CN">您好，顺达快递客服，请问有什么可以帮您？</Say>'
+        '<Gather action="/voice/step" input="dtmf" method="POST" numDigits="1" timeout="6">'
+        '<Say language="zh-CN">查询快件请按1，投诉请按2，预约回电请按3，人工服务请按0，重听请按星号键。</Say>'
+        '</Gather><Redirect method="POST">/voice/step?event=timeout</Redirect></Response>'
+    )
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-Twilio-Signature": "forged="}])
+def test_missing_or_forged_signature_is_refused(client, headers):
+    response = client.post("/voice/incoming", data=INCOMING, headers=headers)
+    assert response.status_code == 403
+
+
+def test_signature_with_another_token_is_refused(client):
+    assert signed_post(client, "/voice/incoming", INCOMING, token="not-our-token").status_code == 403
+
+
+def test_tampered_parameters_are_refused(client):
+    signature = RequestValidator(AUTH_TOKEN).compute_signature("http://localhost/voice/incoming", INCOMING)
+    tampered = {**INCOMING, "From": "13900000000"}
+    response = client.post("/voice/incoming", data=tampered, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 403
+
+
+def test_public_base_url_is_what_gets_validated(make_app):
+    app = make_app(PUBLIC_BASE_URL="https://hotline.example.com")
+    client = app.test_client()
+    public = "https://hotline.example.com/voice/incoming"
+    assert signed_post(client, "/voice/incoming", INCOMING, url=public).status_code == 200
+    assert signed_post(client, "/voice/incoming", INCOMING).status_code == 403
+    # Twilio may sign with the default port spelled out; both forms are accepted.
+    with_port = "https://hotline.example.com:443/voice/incoming"
+    assert signed_post(client, "/voice/incoming", INCOMING, url=with_port).status_code == 200
+
+
+def test_missing_call_sid_is_a_400(client):
+    response = signed_post(client, "/voice/incoming", {"From": "13800138000"})
+    assert response.status_code == 400
+    assert b"CallSid" in response.data
+
+
+@pytest.mark.parametrize("digits", ["", "abc", "99999999999999999999999", "1\x00", "<Say>x</Say>"])
+def test_garbage_digits_get_valid_twiml(client, demo_parcels, digits):
+    signed_post(client, "/voice/incoming", INCOMING)
+    response = signed_post(client, "/voice/step", {"CallSid": INCOMING["CallSid"], "Digits": digits})
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).startswith('<?xml version="1.0" encoding="UTF-8"?><Response>')
+
+
+def test_step_for_an_unknown_call_speaks_and_hangs_up(client):
+    response = signed_post(client, "/voice/step", {"CallSid": "CA" + "9" * 32, "Digits": "1"})
+    assert response.status_code == 200
+    assert "通话已超时" in response.get_data(as_text=True)
+    assert "<Hangup />" in response.get_data(as_text=True)
+
+
+def test_status_needs_its_parameters_and_is_idempotent(client, demo_parcels):
+    assert signed_post(client, "/voice/status", {"CallSid": INCOMING["CallSid"]}).status_code == 400
+    signed_post(client, "/voice/incoming", INCOMING)
+    done = {"CallSid": INCOMING["CallSid"], "CallStatus": "completed"}
+    assert signed_post(client, "/voice/status", done).status_code == 204
+    assert signed_post(client, "/voice/status", done).status_code == 204
+
+
+def test_database_failure_mid_call_is_spoken_not_a_500(client, demo_parcels, app):
+    signed_post(client, "/voice/incoming", INCOMING)
+    signed_post(client, "/voice/step", {"CallSid": INCOMING["CallSid"], "Digits": "1"})
+    app.extensions["db_engine"].dispose()
+    from sqlalchemy import text
+
+    with app.app_context():
+        from database import new_session
+
+        session = new_session()
+        session.execute(text("DROP TABLE scan_events"))
+        session.execute(text("DROP TABLE parcels"))
+        session.commit()
+        session.close()
+    response = signed_post(client, "/voice/step", {"CallSid": INCOMING["CallSid"], "Digits": "1234567890123"})
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert "系统暂时出现问题" in body and "<Enqueue" in body
+
+
+def test_redis_down_is_spoken_not_a_500(make_app):
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0")
+    response = signed_post(app.test_client(), "/voice/incoming", INCOMING)
+    assert response.status_code == 200
+    assert "系统暂时出现问题" in response.get_data(as_text=True)
+
+
+def test_get_is_not_allowed(client):
+    assert client.get("/voice/incoming").status_code == 405
