@@ -37,10 +37,11 @@ def _instance_secret(app: Flask, name: str) -> str:
 
 
 def create_app(config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    config = config or {}
+    app = Flask(__name__, instance_relative_config=True, instance_path=config.get("INSTANCE_PATH"))
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(from_environment())
-    app.config.update(config or {})
+    app.config.update(config)
     app.config.setdefault("CLOCK", utcnow)
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "hotline.sqlite3")
@@ -97,13 +98,15 @@ def _prepare(app: Flask) -> None:
     from callqueue.jobs import get_queue, reschedule_pending
     from database import new_session
     from redis_conn import get_redis
+    from tracking.demo import seed_demo
     from tracking.models import Parcel
 
     with app.app_context():
         session = new_session()
         try:
             if app.config["SEED_DEMO_ON_FIRST_RUN"] and not session.scalar(select(func.count(Parcel.id))):
-                app.test_cli_runner().invoke(args=["seed-demo"])
+                seed_demo(session, app.extensions["calling_hours"].local(app.config["CLOCK"]()).date())
+                log.info("loaded demo parcels: flask --app app seed-demo lists them")
             rescheduled = reschedule_pending(session, get_queue(get_redis()))
             if rescheduled:
                 log.info("rescheduled %d callbacks", rescheduled)

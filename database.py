@@ -1,11 +1,13 @@
 """SQL through SQLAlchemy 2: SQLite by default, PostgreSQL (or any URL) by DATABASE_URL.
 
 Domain packages declare their tables on `Base`; the Flask glue (a session per request,
-the `init-db` command) is at the bottom, as in Flask's tutorial `db.py`.
+the `init-db` command) is at the bottom, as in Flask's tutorial `db.py`, importing Flask
+only when called so the domain packages that import `Base` stay free of it.
 """
 from __future__ import annotations
 
-import click
+import os
+
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -43,11 +45,13 @@ def create_tables(engine: Engine) -> None:
 
 def init_app(app) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
+    # RQ runs each job in a forked child: it must open its own connections, not share ours.
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     app.extensions["db_engine"] = engine
     app.extensions["db_sessions"] = sessionmaker(engine, expire_on_commit=False)
     create_tables(engine)
     app.teardown_appcontext(close_session)
-    app.cli.add_command(init_db_command)
+    app.cli.add_command(_init_db_command())
 
 
 def get_session() -> Session:
@@ -73,10 +77,16 @@ def close_session(_exc=None) -> None:
         session.close()
 
 
-@click.command("init-db")
-def init_db_command() -> None:
-    """Create any missing tables."""
+def _init_db_command():
+    import click
     from flask import current_app
+    from flask.cli import with_appcontext
 
-    create_tables(current_app.extensions["db_engine"])
-    click.echo("database ready")
+    @click.command("init-db")
+    @with_appcontext
+    def init_db() -> None:
+        """Create any missing tables."""
+        create_tables(current_app.extensions["db_engine"])
+        click.echo("database ready")
+
+    return init_db

@@ -11,6 +11,8 @@ def _mask(text: str, keep_head: int, keep_tail: int) -> str:
 def mask_phone(phone: str | None) -> str:
     """13812345678 -> 138****5678 (the form Chinese carriers print on waybills)."""
     digits = "".join(ch for ch in (phone or "") if ch.isdigit())
+    if len(digits) == 13 and digits.startswith("86"):  # +86 country code
+        digits = digits[2:]
     return _mask(digits, 3, 4)
 
 

@@ -11,8 +11,7 @@ import redis_conn
 from app import create_app
 from database import new_session
 from ivr.simulator import SimulatedCall
-from tracking.demo import DEMO_CALLER, demo_records
-from tracking.importer import import_records
+from tracking.demo import DEMO_CALLER, seed_demo
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 # 10:00 in Shanghai on a Tuesday: inside calling hours.
@@ -47,6 +46,7 @@ def make_app(tmp_path, redis_url, clock):
     def make(**overrides):
         app = create_app({
             "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
             "DATABASE_URL": f"sqlite:///{tmp_path / 'hotline.sqlite3'}",
             "REDIS_URL": redis_url,
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
@@ -73,10 +73,9 @@ def app(make_app):
 
 @pytest.fixture
 def demo_parcels(app, clock):
-    records = demo_records(clock().astimezone(app.extensions["calling_hours"].zone).date())
     with app.app_context():
         session = new_session()
-        import_records(session, list(enumerate(records, start=1)))
+        records = seed_demo(session, app.extensions["calling_hours"].local(clock()).date())
         session.close()
     return {r["waybill"]: r for r in records}
 

@@ -5,14 +5,16 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from database import new_session
-from tracking.demo import DEMO_CALLER, demo_records
-from tracking.importer import ImportFileError, import_file, import_records
+from tracking.demo import DEMO_CALLER, seed_demo
+from tracking.importer import ImportFileError, import_file
 
 
 @click.command("import-parcels")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@with_appcontext
 def import_parcels_command(file: Path) -> None:
     """Import parcels from a CSV or JSON file (re-importing updates them).
 
@@ -34,13 +36,13 @@ def import_parcels_command(file: Path) -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command() -> None:
     """Load the demo parcels and print their waybill numbers."""
     session = new_session()
     try:
-        records = demo_records(current_app.config["CLOCK"]().astimezone(
-            current_app.extensions["calling_hours"].zone).date())
-        import_records(session, list(enumerate(records, start=1)))
+        today = current_app.extensions["calling_hours"].local(current_app.config["CLOCK"]()).date()
+        records = seed_demo(session, today)
     finally:
         session.close()
     click.echo(f"Demo parcels (call from {DEMO_CALLER} to hear details at once):")

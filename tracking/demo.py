@@ -49,3 +49,12 @@ def demo_records(today: date) -> list[dict]:
             "exception_reason": reason,
         })
     return records
+
+
+def seed_demo(session, today: date) -> list[dict]:
+    """Load (or refresh) the demo parcels; returns their records."""
+    from tracking.importer import import_records
+
+    records = demo_records(today)
+    import_records(session, list(enumerate(records, start=1)))
+    return records

@@ -1,0 +1,101 @@
+"""App factory, configuration, health, masking, and a real server called by the simulator CLI."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from config import ConfigError, load_config
+from masking import mask_phone, mask_waybill
+from tests.conftest import AUTH_TOKEN
+
+
+def test_config_defaults_and_explicit_parsing():
+    config = load_config({})
+    assert config["HOTLINE_LANGUAGE"] == "zh-CN" and config["PORT"] == 5000
+    assert config["SEED_DEMO_ON_FIRST_RUN"] is True
+    assert load_config({"SEED_DEMO_ON_FIRST_RUN": "false"})["SEED_DEMO_ON_FIRST_RUN"] is False
+    assert load_config({"PUBLIC_BASE_URL": "https://x.example/"})["PUBLIC_BASE_URL"] == "https://x.example"
+    for bad in ({"PORT": "eighty"}, {"SEED_DEMO_ON_FIRST_RUN": "maybe"}, {"HOTLINE_LANGUAGE": "fr-FR"}):
+        with pytest.raises(ConfigError):
+            load_config(bad)
+
+
+def test_masks():
+    assert mask_phone("+86 138-0013-8000") == "138****8000"
+    assert mask_phone("13800138000") == "138****8000"
+    assert mask_waybill("SF1234567890123") == "SF*********0123"
+    assert mask_phone("") == "" and mask_waybill("SF1") == "***"
+
+
+def test_logs_mask_phone_numbers(call, caplog):
+    caplog.set_level("INFO")
+    call("0", caller="13812345678")
+    assert "138****5678" in caplog.text
+    assert "13812345678" not in caplog.text
+
+
+def test_health_reports_each_part(client):
+    response = client.get("/health")
+    report = response.get_json()
+    assert response.status_code == 200
+    assert report["redis"] == {"ok": True, "ping": True}
+    assert report["database"] == {"ok": True, "select": 1}
+    assert report["flows"] == {"ok": True, "error": None}
+    assert report["worker"] == {"ok": False, "workers": 0, "error": "no RQ worker is running"}
+    assert report["status"] == "degraded"
+    assert report["speech"]["zh-CN"] == {"model": None, "input": "keypad"}
+
+
+def test_health_with_redis_down_is_503(make_app):
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0")
+    report = app.test_client().get("/health")
+    assert report.status_code == 503
+    assert report.get_json()["redis"]["ok"] is False and report.get_json()["status"] == "down"
+
+
+def test_local_carrier_token_is_created_when_twilio_is_not_configured(make_app):
+    app = make_app(TWILIO_AUTH_TOKEN="")
+    assert app.config["LOCAL_CARRIER"] is True
+    assert len(app.config["TWILIO_AUTH_TOKEN"]) == 64
+    assert make_app(TWILIO_AUTH_TOKEN="")
+    assert make_app(TWILIO_AUTH_TOKEN="").config["TWILIO_AUTH_TOKEN"] == app.config["TWILIO_AUTH_TOKEN"]
+
+
+@pytest.fixture
+def live_server(app, demo_parcels):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_simulator_command_against_a_real_server(live_server):
+    completed = subprocess.run(
+        [sys.executable, "-m", "ivr.simulator", "call", "--base-url", live_server, "--from", "13800138000",
+         "--dtmf", "1", "1234567890123#", "1", "9", "--auth-token", AUTH_TOKEN, "--json"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert completed.returncode == 0, completed.stderr
+    result = json.loads(completed.stdout)
+    assert set(result) == {"call_sid", "turns", "ended_by"}
+    assert result["call_sid"].startswith("CA") and len(result["call_sid"]) == 34
+    assert result["ended_by"] == "caller"
+    assert [t["pressed"] for t in result["turns"]] == ["1", "1234567890123#", "1", "9", None][:len(result["turns"])]
+    assert "正在运输中" in result["turns"][3]["heard"]
+
+
+def test_simulator_reports_a_refused_call(live_server):
+    completed = subprocess.run(
+        [sys.executable, "-m", "ivr.simulator", "call", "--base-url", live_server, "--from", "13800138000",
+         "--auth-token", "wrong-token", "--json"],
+        capture_output=True, text=True, timeout=60,
+    )
+    result = json.loads(completed.stdout)
+    assert completed.returncode == 1
+    assert result["ended_by"] == "error" and "HTTP 403" in result["error"]
