@@ -1,0 +1,169 @@
+"""Answer-time benchmark: N simultaneous incoming calls against the real app and, in the same
+run, against a bare Flask endpoint returning fixed TwiML (the baseline).
+
+    python -m bench.webhooks --calls 200 --json
+
+Both are served the same way (gunicorn, gthread workers) from their own processes; each call
+is one signed POST /voice/incoming, all released at once. A call is answered on the first
+ring when its TwiML comes back within 4 s of arriving.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+import requests
+from flask import Flask, Response
+from twilio.request_validator import RequestValidator
+
+FIRST_RING_S = 4.0
+TOKEN = "bench-token-" + "0" * 20
+GREETING_TWIML = (
+    '<?xml version="1.0" encoding="UTF-8"?><Response><Say language="zh-CN">您好，顺达快递客服，请问有什么可以帮您？</Say>'
+    '<Gather action="/voice/step" input="dtmf" method="POST" numDigits="1" timeout="6"><Say language="zh-CN">'
+    '查询快件请按1，投诉请按2，预约回电请按3，人工服务请按0，重听请按星号键。</Say></Gather>'
+    '<Redirect method="POST">/voice/step?event=timeout</Redirect></Response>'
+)
+
+
+def baseline_app() -> Flask:
+    app = Flask("baseline")
+
+    @app.post("/voice/incoming")
+    def incoming():
+        return Response(GREETING_TWIML, mimetype="text/xml")
+
+    return app
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(target: str, environment: dict, workers: int, threads: int) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread", "--threads", str(threads),
+         "--backlog", "2048", "-b", f"127.0.0.1:{port}", "--log-level", "warning", target],
+        env={**os.environ, **environment}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            requests.get(url + "/", timeout=1)
+            return process, url
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"{target} did not start: {process.stderr.read().decode()[-2000:]}")
+
+
+errors: list[str] = []
+
+
+def one_call(url: str, results: list, start: threading.Barrier) -> None:
+    params = {"CallSid": "CA" + uuid.uuid4().hex, "AccountSid": "AC" + "0" * 32, "From": "13800138000",
+              "To": "+864008000000", "CallStatus": "ringing", "Direction": "inbound"}
+    endpoint = url + "/voice/incoming"
+    headers = {"X-Twilio-Signature": RequestValidator(TOKEN).compute_signature(endpoint, params)}
+    start.wait()
+    began = time.perf_counter()
+    try:
+        response = requests.post(endpoint, data=params, headers=headers, timeout=30)
+        ok = response.status_code == 200 and "<Response>" in response.text and "<Gather" in response.text
+    except requests.RequestException as error:
+        ok = False
+        errors.append(f"{type(error).__name__}: {error}")
+    results.append((time.perf_counter() - began, ok))
+
+
+def burst(url: str, calls: int) -> list[tuple[float, bool]]:
+    results: list[tuple[float, bool]] = []
+    start = threading.Barrier(calls)
+    threads = [threading.Thread(target=one_call, args=(url, results, start)) for _ in range(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def measure(real_url: str, base_url: str, calls: int, rounds: int):
+    """Rounds alternate between the two servers so that machine noise hits both alike."""
+    real, base = [], []
+    for url in (real_url, base_url):
+        burst(url, min(calls, 20))  # warm up connections, imports and caches
+    for _ in range(rounds):
+        real += burst(real_url, calls)
+        base += burst(base_url, calls)
+    return real, base
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=200, help="simultaneous incoming calls per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+
+    folder = tempfile.mkdtemp(prefix="bench-webhooks-")
+    sys.path.insert(0, os.getcwd())
+    import redis_conn
+
+    embedded = redis_conn.start_embedded(folder)
+    environment = {
+        "REDIS_URL": redis_conn.socket_url(embedded), "DATABASE_URL": f"sqlite:///{folder}/bench.sqlite3",
+        "TWILIO_AUTH_TOKEN": TOKEN, "SECRET_KEY": "bench", "PYTHONPATH": os.getcwd(),
+    }
+    servers = []
+    try:
+        real, real_url = serve("app:create_app()", environment, args.workers, args.threads)
+        servers.append(real)
+        base, base_url = serve("bench.webhooks:baseline_app()", environment, args.workers, args.threads)
+        servers.append(base)
+        measured, baseline = measure(real_url, base_url, args.calls, args.rounds)
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=10)
+        redis_conn.stop_embedded(embedded)
+
+    latencies = [t * 1000 for t, _ in measured]
+    base_latencies = [t * 1000 for t, _ in baseline]
+    figures = {
+        "calls": len(measured),
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p99_ms": round(percentile(latencies, 0.99), 1),
+        "baseline_p50_ms": round(statistics.median(base_latencies), 1),
+        "baseline_p99_ms": round(percentile(base_latencies, 0.99), 1),
+        "ratio_p99": round(percentile(latencies, 0.99) / percentile(base_latencies, 0.99), 2),
+        "answered_first_ring": sum(1 for t, ok in measured if ok and t <= FIRST_RING_S),
+        "failed": sum(1 for _, ok in measured if not ok),
+        "baseline_failed": sum(1 for _, ok in baseline if not ok),
+    }
+    if errors:
+        figures["first_error"] = errors[0]
+    print(json.dumps(figures) if args.json else "\n".join(f"{k}: {v}" for k, v in figures.items()))
+    return figures
+
+
+if __name__ == "__main__":
+    main()
