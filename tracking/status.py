@@ -41,21 +41,21 @@ REASON_NAMES_ZH = {
 }
 
 
+def _by_code_or_name(names: dict, text: str, what: str):
+    key = text.strip()
+    for member, name in names.items():
+        if key in (member.value, name):
+            return member
+    raise ValueError(f"unknown {what} {text!r}")
+
+
 def parse_status(text: str) -> ParcelStatus:
     """A status by its code or its Chinese name; ValueError otherwise."""
-    key = text.strip()
-    for status, name in STATUS_NAMES_ZH.items():
-        if key in (status.value, name):
-            return status
-    raise ValueError(f"unknown status {text!r}")
+    return _by_code_or_name(STATUS_NAMES_ZH, text, "status")
 
 
 def parse_reason(text: str) -> ExceptionReason:
-    key = text.strip()
-    for reason, name in REASON_NAMES_ZH.items():
-        if key in (reason.value, name):
-            return reason
-    raise ValueError(f"unknown exception reason {text!r}")
+    return _by_code_or_name(REASON_NAMES_ZH, text, "exception reason")
 
 
 # Days from the last scan to delivery, by where the parcel is; an exception adds its
