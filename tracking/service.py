@@ -42,6 +42,17 @@ def find_by_keyed_digits(session: Session, digits: str, caller_phone: str = "") 
     )
 
 
+def parcels_by_keyed_digits(session: Session, digit_strings: set[str], chunk: int = 500) -> dict[str, list[Parcel]]:
+    """Parcels whose keyed digits are among these strings (for ranking speech candidates)."""
+    found: dict[str, list[Parcel]] = {}
+    ordered = sorted(digit_strings)
+    for start in range(0, len(ordered), chunk):
+        batch = ordered[start:start + chunk]
+        for parcel in session.scalars(select(Parcel).where(Parcel.keyed_digits.in_(batch))):
+            found.setdefault(parcel.keyed_digits, []).append(parcel)
+    return found
+
+
 def party_for_phone(parcel: Parcel, phone: str) -> str | None:
     """'recipient' or 'sender' when the phone is one of the parcel's, else None."""
     phone = normalise_phone(phone)
