@@ -17,6 +17,7 @@ from flask import Flask
 
 import database
 import redis_conn
+import speech
 from callqueue.hours import CallingHours
 from clock import utcnow
 from config import from_environment
@@ -63,6 +64,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     database.init_app(app)
     redis_conn.init_app(app)
+    speech.init_app(app)
 
     import health
     import ivr

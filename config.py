@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-LANGUAGES = ("zh-CN", "en-US")
+LANGUAGES = ("zh-CN", "en-US", "ko-KR")
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
@@ -46,7 +46,7 @@ SETTINGS: dict[str, tuple[object, object, str]] = {
     "TWILIO_CALLER_ID": ("", parse_str, "the hotline's own number, used as From on outbound calls"),
     "PUBLIC_BASE_URL": ("", parse_str, "public https base URL Twilio calls (signature checks use it); empty: the request URL"),
     "HOTLINE_BRAND": ("顺达快递", parse_str, "brand spoken in the greeting"),
-    "HOTLINE_LANGUAGE": ("zh-CN", parse_str, "hotline language: zh-CN or en-US"),
+    "HOTLINE_LANGUAGE": ("zh-CN", parse_str, "hotline language: zh-CN, en-US or ko-KR"),
     "PORT": ("5000", parse_int, "port of `python app.py`"),
     "SECRET_KEY": ("", parse_str, "Flask session key; empty: a random key kept in instance/"),
     "SLA_FIRST_RESPONSE_MINUTES": ("60", parse_int, "ticket first-response limit"),

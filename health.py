@@ -5,10 +5,8 @@ from flask import Blueprint, current_app, jsonify
 from rq import Worker
 from sqlalchemy import text
 
-from config import LANGUAGES
 from database import get_session
 from redis_conn import get_redis
-from speech.models import model_status
 
 bp = Blueprint("health", __name__)
 
@@ -28,7 +26,7 @@ def health():
         "worker": _check(lambda: {"workers": Worker.count(connection=get_redis())}),
         "flows": {"ok": current_app.extensions["flow_error"] is None,
                   "error": current_app.extensions["flow_error"]},
-        "speech": model_status(LANGUAGES, current_app.instance_path),
+        "speech": current_app.extensions["speech_models"].status(),
     }
     if report["worker"]["ok"] and report["worker"]["workers"] == 0:
         report["worker"] = {"ok": False, "workers": 0, "error": "no RQ worker is running"}
