@@ -10,6 +10,7 @@ Step kinds (one per step, declared in YAML):
   menu      play a prompt and wait for one key; `options` maps keys to steps, or to
             {goto: step, set: {variable: value}} to remember the choice
   collect   play a prompt and wait for digits ended by #; store them `into` a variable
+            (`speech: waybill` also takes the waybill the caller says, as a speech event)
   run       ask the edge to run an effect; `outcomes` maps its outcome to a step
   branch    go to `cases[vars[branch]]` or `default`
   transfer  hand the caller to an agent queue (the call leaves the flow)
@@ -97,9 +98,16 @@ class Engine:
     def _on_collect(self, flow, state, spec, event, actions) -> bool:
         if event["type"] == "timeout":
             return self._reprompt(flow, state, spec, "no_input", actions)
+        collect = spec["collect"]
+        if event["type"] == "speech" and collect.get("speech"):
+            # The edge recognised and ranked the caller's words; an empty value: nothing usable.
+            if not event.get("value"):
+                return self._reprompt(flow, state, spec, "invalid", actions)
+            state["vars"][collect["into"]] = event["value"]
+            self._enter(flow, state, spec["next"], actions)
+            return True
         if event["type"] != "digits":
             return False
-        collect = spec["collect"]
         value = event.get("value", "").rstrip(collect.get("finish_on_key", "#"))
         if value == REPEAT_KEY:
             actions.append(self._wait_action(flow, state, spec))
@@ -158,13 +166,14 @@ class Engine:
             return {"type": "run", "effect": spec["run"]}
         if "menu" in spec:
             menu = spec["menu"]
-            return {"type": "gather", "prompt": self._play(menu["prompt"], state), "num_digits": 1,
-                    "timeout": menu.get("timeout", flow.defaults.get("timeout", 5))}
+            return {"type": "gather", "step": state["step"], "prompt": self._play(menu["prompt"], state),
+                    "num_digits": 1, "timeout": menu.get("timeout", flow.defaults.get("timeout", 5))}
         collect = spec["collect"]
-        return {"type": "gather", "prompt": self._play(collect["prompt"], state),
+        return {"type": "gather", "step": state["step"], "prompt": self._play(collect["prompt"], state),
                 "max_digits": collect.get("max_digits", 32),
                 "finish_on_key": collect.get("finish_on_key", "#"),
-                "timeout": collect.get("timeout", flow.defaults.get("timeout", 5))}
+                "timeout": collect.get("timeout", flow.defaults.get("timeout", 5)),
+                **({"speech": collect["speech"]} if collect.get("speech") else {})}
 
     @staticmethod
     def _play(prompt: str, state: dict) -> dict:

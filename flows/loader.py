@@ -23,7 +23,8 @@ KIND_KEYS = {
     "hangup": {"prompt"},
 }
 MENU_KEYS = {"prompt", "options", "timeout"}
-COLLECT_KEYS = {"prompt", "into", "min_digits", "max_digits", "finish_on_key", "timeout"}
+COLLECT_KEYS = {"prompt", "into", "min_digits", "max_digits", "finish_on_key", "timeout", "speech"}
+SPEECH_GRAMMARS = {"waybill"}
 VALID_KEYS = set("0123456789#")
 TEMPLATE_FIELD = re.compile(r"\{([^{}]+)\}")
 
@@ -126,6 +127,8 @@ def _check_step(flow: Flow, name: str, spec) -> None:
         collect = spec["collect"]
         if not isinstance(collect, dict) or not {"prompt", "into"} <= set(collect) or set(collect) - COLLECT_KEYS:
             fail(f"collect needs prompt and into (allowed: {', '.join(sorted(COLLECT_KEYS))})")
+        if collect.get("speech") not in (None, *SPEECH_GRAMMARS):
+            fail(f"unknown speech grammar {collect['speech']!r} (known: {', '.join(sorted(SPEECH_GRAMMARS))})")
     if kind == "run" and (not isinstance(spec.get("outcomes"), dict) or not spec["outcomes"]):
         fail("a run step needs 'outcomes': outcome -> step")
     if kind == "branch" and (not isinstance(spec.get("cases"), dict) or "default" not in spec):
@@ -178,9 +181,16 @@ def check_references(flow: Flow, effects: set[str], catalogues: dict) -> None:
             raise FlowError(f"unknown effect {spec['run']!r} (known: {', '.join(sorted(effects))})",
                             file=flow.file, step=name)
     for step, key in prompt_keys(flow):
-        for language, catalogue in catalogues.items():
+        for catalogue in catalogues.values():
             if not catalogue.has(key):
                 raise FlowError(f"prompt {key!r} is missing from {catalogue.file}", file=flow.file, step=step)
+    for catalogue in catalogues.values():
+        for step, options in catalogue.menu_words.items():
+            if step in flow.steps and "menu" in flow.steps[step]:
+                unknown = set(options) - set(flow.steps[step]["menu"]["options"])
+                if unknown:
+                    raise FlowError(f"{catalogue.file} gives words for keys {', '.join(sorted(unknown))} "
+                                    "that the menu does not have", file=flow.file, step=step)
 
 
 def mermaid(flow: Flow) -> str:

@@ -6,7 +6,8 @@ Templates use str.format fields with a few spoken formats:
   {phone:tail}       the last four digits of a phone number, one by one
   {day:date}         a date as the language says it (`formats.date` in the catalogue)
   {when:datetime}    a date and time, likewise
-Nested mappings in the YAML flatten to dotted keys ("status.in_transit").
+Nested mappings in the YAML flatten to dotted keys ("status.in_transit"). `menu_words` gives,
+per menu step and key, the words a caller may say instead of pressing the key.
 """
 from __future__ import annotations
 
@@ -65,8 +66,11 @@ class _SpokenFormatter(string.Formatter):
 
 
 class PromptCatalogue:
-    def __init__(self, language: str, prompts: dict[str, str], formats: dict[str, str], file: str = ""):
+    def __init__(self, language: str, prompts: dict[str, str], formats: dict[str, str], file: str = "",
+                 menu_words: dict[str, dict[str, list[str]]] | None = None):
         self.language, self.prompts, self.file = language, prompts, file
+        # step -> key -> words a caller may say instead of pressing that key
+        self.menu_words = menu_words or {}
         self._formatter = _SpokenFormatter(formats)
 
     @classmethod
@@ -78,7 +82,17 @@ class PromptCatalogue:
             raise FlowError(f"cannot read prompts: {error}", file=str(path)) from None
         if not isinstance(data, dict) or not isinstance(data.get("prompts"), dict):
             raise FlowError("a prompt catalogue is a mapping with 'prompts'", file=str(path))
-        return cls(language, _flatten(data["prompts"]), data.get("formats") or {}, str(path))
+        words = {str(step): {str(key): [str(w) for w in ws] for key, ws in options.items()}
+                 for step, options in (data.get("menu_words") or {}).items()}
+        return cls(language, _flatten(data["prompts"]), data.get("formats") or {}, str(path), words)
+
+    def key_for_words(self, step: str, text: str) -> str | None:
+        """The menu key whose words the caller said, if any."""
+        said = text.split()
+        for key, words in self.menu_words.get(step, {}).items():
+            if any(word in said for word in words):
+                return key
+        return None
 
     def has(self, key: str) -> bool:
         if "{" not in key:

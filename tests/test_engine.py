@@ -56,7 +56,8 @@ def start(engine, **variables):
 def test_start_chains_say_steps_and_waits_at_the_menu(engine):
     state, actions = start(engine)
     assert prompts(actions) == ["hi", "intro.happy", "choose"]
-    assert actions[-1] == {"type": "gather", "prompt": actions[-1]["prompt"], "num_digits": 1, "timeout": 4}
+    assert actions[-1] == {"type": "gather", "step": "menu", "prompt": actions[-1]["prompt"], "num_digits": 1,
+                           "timeout": 4}
     assert state["step"] == "menu" and not state["done"]
 
 
@@ -157,12 +158,11 @@ def test_every_hotline_step_can_be_reached_and_run(app):
     engine = app.extensions["flow_engine"]
     flow = engine.flows["hotline"]
     visited = set()
-    state, _ = engine.start("hotline", {"brand": "b"})
-    todo = [state]
+    todo = [engine.start("hotline", {"brand": "b", "speech_input": mode})[0] for mode in ("yes", "")]
     while todo:
         state = todo.pop()
         name = state["step"]
-        seen = (name, state["vars"].get("purpose"), state["counts"].get(name))
+        seen = (name, state["vars"].get("purpose"), state["vars"].get("speech_input"), min(state["counts"][name], 4))
         if state["done"] or seen in visited:
             continue
         visited.add(seen)
@@ -172,10 +172,12 @@ def test_every_hotline_step_can_be_reached_and_run(app):
             events.append({"type": "timeout"})
         elif "collect" in spec:
             events = [{"type": "digits", "value": "1" * spec["collect"].get("min_digits", 1)}, {"type": "timeout"}]
+            if spec["collect"].get("speech"):
+                events += [{"type": "speech", "value": "SF1234567890123"}, {"type": "speech", "value": ""}]
         else:
             events = [{"type": "result", "outcome": outcome, "data": {"party": "recipient", "parcel_status": "in_transit"}}
                       for outcome in spec["outcomes"]]
         for event in events:
             todo.append(engine.step(state, event)[0])
     waiting = {name for name, spec in flow.steps.items() if {"menu", "collect", "run"} & set(spec)}
-    assert waiting <= {name for name, _purpose, _count in visited}
+    assert waiting <= {seen[0] for seen in visited}

@@ -81,7 +81,7 @@ def test_diagram_command(runner):
     result = runner.invoke(args=["flows", "diagram", "hotline"])
     assert result.exit_code == 0
     assert result.output.startswith("flowchart TD\n")
-    for edge in ("main_menu -->|1| ask_waybill", "main_menu -->|2| complaint_category",
+    for edge in ("main_menu -->|1| waybill_input", "main_menu -->|2| complaint_category",
                  "main_menu -->|3| callback_slot", "main_menu -->|0| agent", "agent --> transfer_end"):
         assert edge in result.output
     assert runner.invoke(args=["flows", "diagram", "nope"]).exit_code == 1
