@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 from flask import Flask
 
@@ -23,6 +24,7 @@ from clock import utcnow
 from config import from_environment
 from flows.engine import Engine
 from flows.errors import FlowError
+from speech.tts import PromptCache
 
 log = logging.getLogger("hotline")
 
@@ -65,13 +67,16 @@ def create_app(config: dict | None = None) -> Flask:
     database.init_app(app)
     redis_conn.init_app(app)
     speech.init_app(app)
+    app.extensions["prompt_cache"] = PromptCache(Path(app.instance_path) / "prompts")
 
     import health
     import ivr
+    import ivr.media
     from flows.cli import flows_cli
     from tracking.cli import import_parcels_command, seed_demo_command
 
     app.register_blueprint(ivr.bp)
+    ivr.media.init_app(app)
     app.register_blueprint(health.bp)
     app.cli.add_command(flows_cli)
     app.cli.add_command(import_parcels_command)

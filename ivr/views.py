@@ -1,29 +1,27 @@
 """Twilio voice webhooks: carrier requests in, TwiML out.
 
 Each request: check the signature, load the call's session from Redis, turn the request
-into an engine event, run the flow forward, save the session, answer with TwiML.
-Anything unexpected becomes a spoken apology and a transfer to agents, never a 500.
+into an engine event, run the flow forward, save the session, answer with TwiML. A call in
+a language with a speech model moves onto a Media Streams socket (ivr.media) right after
+the answer. Anything unexpected becomes a spoken apology and a transfer to agents, never a 500.
 """
 from __future__ import annotations
 
 import logging
 
 from flask import Blueprint, Response, abort, current_app, request
-from redis.exceptions import RedisError
-from twilio.twiml.voice_response import VoiceResponse
+from twilio.twiml.voice_response import Connect, VoiceResponse
 from werkzeug.exceptions import HTTPException
 
-from callqueue.jobs import get_queue, schedule_callback
 from clock import to_naive_utc
 from database import get_session
-from flows.effects import EffectContext
 from flows.runner import resolve_effects
+from ivr.edge import CallEdge, outcome
+from ivr.media import stream_token, stream_url
 from ivr.records import save_record
 from ivr.security import twilio_signature_required
-from ivr.sessions import CallSessions
 from ivr.twiml import render, spoken
 from masking import mask_phone
-from redis_conn import get_redis
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 log = logging.getLogger(__name__)
@@ -33,83 +31,57 @@ URLS = {"step": "/voice/step", "queue_wait": "/voice/queue-wait", "queue_exit": 
 AGENT_QUEUE = "agents"
 
 
-def _sessions() -> CallSessions:
-    return CallSessions(get_redis(), current_app.config["CALL_SESSION_TTL_SECONDS"])
-
-
-def _catalogue(language: str | None = None):
-    catalogues = current_app.extensions["prompt_catalogues"]
-    return catalogues.get(language or "", catalogues[current_app.config["HOTLINE_LANGUAGE"]])
-
-
-def _now():
-    return current_app.config["CLOCK"]()
-
-
 def _twiml(response: VoiceResponse) -> Response:
     return Response(str(response), mimetype="text/xml")
 
 
-def _schedule(callback) -> None:
-    try:
-        schedule_callback(get_queue(get_redis()), callback)
-    except RedisError:
-        # SQL already holds the callback; the worker reschedules it when Redis is back.
-        log.exception("callback %s stored but not scheduled", callback.id)
-
-
-def _context(call: dict) -> EffectContext:
-    return EffectContext(
-        session=get_session(), now=_now(), caller=call["from"], call_sid=call["sid"],
-        sla=current_app.extensions["sla_policy"], hours=current_app.extensions["calling_hours"],
-        schedule_callback=_schedule,
-    )
-
-
-def _advance(call: dict, event: dict | None) -> Response:
+def _advance(edge: CallEdge, call: dict, event: dict | None) -> Response:
     """Feed one event (None: the call starts) and answer with the TwiML the flow asks for."""
-    engine = current_app.extensions["flow_engine"]
+    edge.note_event(call, event or {"type": "start"})
     if event is None:
-        state, actions = engine.start(call["flow"], call["vars"])
+        state, actions = edge.engine.start(call["flow"], call["vars"])
     else:
-        state, actions = engine.step(call["state"], event)
-    state, actions = resolve_effects(engine, state, actions, _context(call))
+        state, actions = edge.engine.step(call["state"], event)
+    state, actions = resolve_effects(edge.engine, state, actions, edge.context(call))
     call["state"] = state
-    call["events"].append({"at": _now().isoformat(timespec="seconds"), "event": (event or {}).get("type", "start"),
-                           "value": (event or {}).get("value"), "step": state["step"]})
-    if state["done"]:
-        call["outcome"] = _outcome(state, actions)
-    catalogue = _catalogue(call["language"])
+    return _answer(edge, call, actions)
+
+
+def _answer(edge: CallEdge, call: dict, actions: list[dict]) -> Response:
+    if call["state"]["done"]:
+        call["outcome"] = outcome(call["state"], actions)
     call["transcript"].extend(
-        {"heard": catalogue.render(play["prompt"], play["vars"])}
+        {"heard": edge.words(call, play)}
         for play in (a["prompt"] if a["type"] == "gather" else a for a in actions)
         if play["type"] == "play"
     )
-    _sessions().save(call)
-    return _twiml(render(actions, catalogue, URLS))
+    edge.sessions().save(call)
+    return _twiml(render(actions, edge.catalogue(call["language"]), URLS))
 
 
-def _outcome(state: dict, actions: list[dict]) -> str:
-    if actions and actions[-1]["type"] == "transfer":
-        return "transferred"
-    variables = state["vars"]
-    if variables.get("ticket_number"):
-        return "complaint_filed"
-    if variables.get("callback_time"):
-        return "callback_booked"
-    return "self_service"
-
-
-def _new_call(flow: str, direction: str, variables: dict) -> dict:
+def _new_call(edge: CallEdge, flow: str, direction: str, variables: dict) -> dict:
     form = request.form
-    language = current_app.config["HOTLINE_LANGUAGE"]
+    language = edge.config["HOTLINE_LANGUAGE"]
+    speech = edge.speech_models.get(language) is not None
     return {
         "sid": form["CallSid"], "from": form.get("From", ""), "to": form.get("To", ""),
         "direction": direction, "flow": flow, "language": language,
-        "started_at": to_naive_utc(_now()).isoformat(), "state": {}, "events": [], "transcript": [],
+        "started_at": to_naive_utc(edge.now()).isoformat(), "state": {}, "events": [], "transcript": [],
         "outcome": None,
-        "vars": {"brand": current_app.config["HOTLINE_BRAND"], "language": language, **variables},
+        "vars": {"brand": edge.config["HOTLINE_BRAND"], "language": language,
+                 "speech_input": "yes" if speech else "", **variables},
     }
+
+
+def _connect_stream(edge: CallEdge, call: dict) -> Response:
+    """Move the call onto a bidirectional Media Stream; the flow starts there."""
+    edge.sessions().save(call)
+    response = VoiceResponse()
+    connect = Connect(action="/voice/stream-ended", method="POST")
+    stream = connect.stream(url=stream_url())
+    stream.parameter(name="token", value=stream_token(edge.config["TWILIO_AUTH_TOKEN"], call["sid"]))
+    response.append(connect)
+    return _twiml(response)
 
 
 def _require(*names: str) -> None:
@@ -118,13 +90,21 @@ def _require(*names: str) -> None:
         abort(400, description=f"missing parameter(s): {', '.join(missing)}")
 
 
+def _start(flow: str, direction: str, variables: dict) -> Response:
+    edge = CallEdge()
+    call = _new_call(edge, flow, direction, variables)
+    log.info("%s call %s %s %s", direction, call["sid"], "from" if direction == "inbound" else "to",
+             mask_phone(call["from"] if direction == "inbound" else call["to"]))
+    if call["vars"]["speech_input"]:
+        return _connect_stream(edge, call)
+    return _advance(edge, call, None)
+
+
 @bp.post("/incoming")
 @twilio_signature_required
 def incoming():
     _require("CallSid", "From")
-    call = _new_call("hotline", "inbound", {"contact_phone": request.form["From"]})
-    log.info("call %s from %s", call["sid"], mask_phone(call["from"]))
-    return _advance(call, None)
+    return _start("hotline", "inbound", {"contact_phone": request.form["From"]})
 
 
 @bp.post("/callback/<int:callback_id>")
@@ -132,33 +112,52 @@ def incoming():
 def callback_answered(callback_id: int):
     """An outbound callback the customer answered: greet them and bring them to an agent."""
     _require("CallSid")
-    call = _new_call("callback", "outbound", {"callback_id": callback_id})
-    return _advance(call, None)
+    return _start("callback", "outbound", {"callback_id": callback_id})
 
 
 @bp.post("/step")
 @twilio_signature_required
 def step():
     _require("CallSid")
-    call = _sessions().load(request.form["CallSid"])
+    edge = CallEdge()
+    call = edge.sessions().load(request.form["CallSid"])
     if call is None:
-        return _twiml(spoken(_catalogue(), "session_expired"))
+        return _twiml(spoken(edge.catalogue(), "session_expired"))
     if request.args.get("event") == "timeout":
         event = {"type": "timeout"}
     else:
         event = {"type": "digits", "value": request.form.get("Digits", "")}
-    if call["transcript"]:
-        call["transcript"][-1]["pressed"] = event.get("value")
-    return _advance(call, event)
+    return _advance(edge, call, event)
+
+
+@bp.post("/stream-ended")
+@twilio_signature_required
+def stream_ended():
+    """<Connect action>: the media stream closed; carry out what the flow wanted next."""
+    _require("CallSid")
+    edge = CallEdge()
+    call = edge.sessions().load(request.form["CallSid"])
+    if call is None:
+        return _twiml(spoken(edge.catalogue(), "session_expired"))
+    if call.get("after_stream"):
+        actions = [call.pop("after_stream")]
+    elif call["state"].get("done") is False and call.get("waiting"):
+        # The stream broke mid-call: go on by keypad from the question the caller was asked.
+        actions = [call["waiting"]]
+    else:
+        actions = [{"type": "hangup"}]
+    edge.sessions().save(call)
+    return _twiml(render(actions, edge.catalogue(call["language"]), URLS))
 
 
 @bp.post("/queue-wait")
 @twilio_signature_required
 def queue_wait():
+    catalogue = CallEdge().catalogue()
     response = VoiceResponse()
     position = request.form.get("QueuePosition", "")
     key = "queue_position" if position.isdigit() else "queue_waiting"
-    response.say(_catalogue().render(key, {"position": position}), language=_catalogue().language)
+    response.say(catalogue.render(key, {"position": position}), language=catalogue.language)
     response.pause(length=10)
     return _twiml(response)
 
@@ -167,7 +166,7 @@ def queue_wait():
 @twilio_signature_required
 def queue_exit():
     _require("CallSid")
-    sessions = _sessions()
+    sessions = CallEdge().sessions()
     call = sessions.load(request.form["CallSid"])
     if call is not None:
         result = request.form.get("QueueResult", "")
@@ -184,12 +183,13 @@ def status():
     _require("CallSid", "CallStatus")
     carrier_status = request.form["CallStatus"]
     if carrier_status in FINAL_CALL_STATUSES:
-        sessions = _sessions()
+        edge = CallEdge()
+        sessions = edge.sessions()
         call = sessions.load(request.form["CallSid"])
         if call is not None:
-            save_record(get_session(), call, to_naive_utc(_now()), carrier_status)
+            save_record(get_session(), call, to_naive_utc(edge.now()), carrier_status)
             sessions.delete(call["sid"])
-            log.info("call %s ended: %s", call["sid"], call.get("outcome"))
+            log.info("call %s ended: %s", call["sid"], call.get("outcome") or "caller_hung_up")
     return Response(status=204)
 
 
@@ -199,7 +199,8 @@ def spoken_fallback(error):
     if isinstance(error, HTTPException):
         return error
     log.exception("voice webhook %s failed", request.path)
+    catalogue = current_app.extensions["prompt_catalogues"][current_app.config["HOTLINE_LANGUAGE"]]
     response = VoiceResponse()
-    response.say(_catalogue().render("technical_problem", {}), language=_catalogue().language)
+    response.say(catalogue.render("technical_problem", {}), language=catalogue.language)
     response.enqueue(AGENT_QUEUE, wait_url=URLS["queue_wait"], wait_url_method="POST")
     return _twiml(response)

@@ -1,0 +1,89 @@
+"""What the TwiML webhooks and the media stream share to run a call: the flow engine, the
+words and audio of prompts, the call's session in Redis, and the effects' context."""
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+from redis.exceptions import RedisError
+
+from callqueue.jobs import get_queue, schedule_callback
+from database import get_session
+from flows.effects import EffectContext
+from ivr.sessions import CallSessions
+from redis_conn import get_redis
+
+log = logging.getLogger(__name__)
+
+
+def _schedule(callback) -> None:
+    try:
+        schedule_callback(get_queue(get_redis()), callback)
+    except RedisError:
+        # SQL already holds the callback; the worker reschedules it when Redis is back.
+        log.exception("callback %s stored but not scheduled", callback.id)
+
+
+def outcome(state: dict, actions: list[dict]) -> str:
+    """How a call that left the flow ended, for its record."""
+    if actions and actions[-1]["type"] == "transfer":
+        return "transferred"
+    variables = state["vars"]
+    if variables.get("ticket_number"):
+        return "complaint_filed"
+    if variables.get("callback_time"):
+        return "callback_booked"
+    return "self_service"
+
+
+class CallEdge:
+    def __init__(self):
+        app = current_app
+        self.config = app.config
+        self.engine = app.extensions["flow_engine"]
+        self.catalogues = app.extensions["prompt_catalogues"]
+        self.prompt_cache = app.extensions["prompt_cache"]
+        self.speech_models = app.extensions["speech_models"]
+
+    def now(self):
+        return self.config["CLOCK"]()
+
+    def sessions(self) -> CallSessions:
+        return CallSessions(get_redis(), self.config["CALL_SESSION_TTL_SECONDS"])
+
+    def catalogue(self, language: str | None = None):
+        return self.catalogues.get(language or "", self.catalogues[self.config["HOTLINE_LANGUAGE"]])
+
+    def words(self, call: dict, play: dict) -> str:
+        return self.catalogue(call["language"]).render(play["prompt"], play["vars"])
+
+    def audio(self, text: str, language: str) -> bytes:
+        return self.prompt_cache.audio(text, language)
+
+    def menu_words(self, language: str, step: str) -> dict[str, list[str]]:
+        return self.catalogue(language).menu_words.get(step, {})
+
+    def key_for_words(self, language: str, step: str, text: str) -> str | None:
+        return self.catalogue(language).key_for_words(step, text)
+
+    def context(self, call: dict) -> EffectContext:
+        return EffectContext(
+            session=get_session(), now=self.now(), caller=call["from"], call_sid=call["sid"],
+            sla=current_app.extensions["sla_policy"], hours=current_app.extensions["calling_hours"],
+            schedule_callback=_schedule,
+        )
+
+    def parcel_lookup(self):
+        from ivr.media import lookup_from
+
+        return lookup_from(get_session())
+
+    def note_event(self, call: dict, event: dict) -> None:
+        """Record what the caller did, for the call record."""
+        call["events"].append({
+            "at": self.now().isoformat(timespec="seconds"), "event": event["type"],
+            "value": event.get("value"), "step": call["state"].get("step"),
+            **({"heard": event["heard"]} if "heard" in event else {}),
+        })
+        if call["transcript"] and event["type"] in ("digits", "timeout"):
+            call["transcript"][-1].setdefault("pressed", event.get("value"))
