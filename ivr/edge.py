@@ -85,5 +85,6 @@ class CallEdge:
             "value": event.get("value"), "step": call["state"].get("step"),
             **({"heard": event["heard"]} if "heard" in event else {}),
         })
-        if call["transcript"] and event["type"] in ("digits", "timeout"):
+        keyed = event["type"] in ("digits", "timeout") and "heard" not in event  # not words mapped to a key
+        if call["transcript"] and keyed:
             call["transcript"][-1].setdefault("pressed", event.get("value"))

@@ -4,27 +4,40 @@
         --dtmf 1 1234567890123# 1 --json
 
 It sends signed webhooks with Twilio's parameter names, follows the TwiML verb by verb
-(Say, Play, Gather, Redirect, Pause, Hangup, Enqueue, Dial), answers each Gather with the
-next --dtmf value (an empty value is silence: the Gather times out), and reports the
-dialog. When the keys run out at a Gather, the caller hangs up. At the end it posts the
-call's final status, as Twilio does to a number's status callback.
+(Say, Play, Gather, Redirect, Pause, Hangup, Enqueue, Dial, Connect/Stream) and answers
+each question with the next input, in the order given: --dtmf KEYS (an empty value is
+silence: the question times out), --say WORDS (rendered with TTS in a voice or rate unlike
+the hotline's) or --audio FILE.wav (any rate). On a Media Stream the caller's audio goes as
+20 ms mu-law frames, in real time or --fast. When the inputs run out at a question, the
+caller hangs up. At the end it posts the call's final status, as Twilio does.
 """
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import sys
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urljoin
 
 from twilio.request_validator import RequestValidator
 
+from speech.audio import frames
+
 MAX_REQUESTS = 200  # a flow that never ends is a bug the simulator reports, not a hang
+TRAILING_SILENCE_S = 1.5  # after speaking, the caller is quiet so the recogniser hears the end
+STREAM_IDLE_LIMIT_S = 60  # a stream that sends nothing for this long is reported as an error
+# --fast: the caller's audio at 8x real time, which a server keeps up with; any faster and the
+# socket fills with audio the server reads only after the moment it was meant for.
+FAST_FRAMES, FAST_WAIT_S = 2, 0.005
 Transport = Callable[[str, dict, dict], tuple[int, str]]
+SILENT_FRAME = b"\xff" * 160  # 20 ms of mu-law silence
 
 
 def http_transport(url: str, params: dict, headers: dict) -> tuple[int, str]:
@@ -50,6 +63,11 @@ class SimulatedCall:
     ended_by: str = ""
     error: str = ""
     queue: str | None = None
+    fast: bool = False
+    voice: str | None = None
+    rate: int = 140
+    snr_db: float | None = None
+    language: str = "zh-CN"
     _heard: list[str] = field(default_factory=list)
     _requests: int = 0
 
@@ -77,8 +95,9 @@ class SimulatedCall:
         except ET.ParseError as error:
             raise CallFailed(f"invalid TwiML from {url}: {error}") from None
 
-    def run(self, keys: list[str]) -> SimulatedCall:
-        keys = list(keys)
+    def run(self, inputs: list) -> SimulatedCall:
+        """inputs: key strings, or ("dtmf" | "say" | "audio", value) pairs, in answer order."""
+        keys = [("dtmf", item) if isinstance(item, str) else tuple(item) for item in inputs]
         try:
             document = self.fetch("/voice/incoming", CallStatus="ringing")
             while document is not None:
@@ -89,9 +108,12 @@ class SimulatedCall:
         self.post("/voice/status", self.params(CallStatus="completed"))
         return self
 
-    def _turn(self, pressed: str | None) -> None:
-        if self._heard or pressed is not None:
-            self.turns.append({"heard": " ".join(self._heard), "pressed": pressed})
+    def _turn(self, pressed: str | None, said: str | None = None) -> None:
+        if self._heard or pressed is not None or said is not None:
+            turn = {"heard": " ".join(self._heard), "pressed": pressed}
+            if said is not None:
+                turn["said"] = said
+            self.turns.append(turn)
             self._heard = []
 
     def _follow(self, document: ET.Element, keys: list[str]) -> ET.Element | None:
@@ -107,7 +129,9 @@ class SimulatedCall:
                 if not keys:
                     self.ended_by = "caller"
                     return None
-                key = keys.pop(0)
+                kind, key = keys.pop(0)
+                if kind != "dtmf":
+                    raise CallFailed(f"<Gather input=dtmf> cannot take --{kind}: key it instead")
                 if not key:  # silence: Twilio moves on to the verb after the Gather
                     self._turn("")
                     continue
@@ -129,6 +153,14 @@ class SimulatedCall:
                     self.fetch(verb.get("action"), QueueResult="hangup", QueueTime="30")
                 self.ended_by = "caller"
                 return None
+            elif tag == "Connect":
+                stream = verb.find("Stream")
+                if stream is None:
+                    raise CallFailed("<Connect> without <Stream>")
+                parameters = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
+                if not self._stream(stream.get("url", ""), parameters, keys):
+                    return None
+                return self.fetch(verb.get("action", "")) if verb.get("action") else None
             elif tag == "Dial":
                 if verb.get("action"):
                     return self.fetch(verb.get("action"), DialCallStatus="completed")
@@ -137,6 +169,107 @@ class SimulatedCall:
         self.ended_by = "hangup"  # Twilio hangs up when a document runs out of verbs
         return None
 
+    # --- Media Streams: the simulator plays Twilio's side of the websocket ---
+
+    def _stream(self, url: str, parameters: dict, inputs: list) -> bool:
+        """Run a bidirectional stream; True when the server ended it, False when the caller did."""
+        import websocket
+
+        signature = RequestValidator(self.auth_token).compute_signature(url, {})
+        try:
+            ws = websocket.create_connection(url, header=[f"X-Twilio-Signature: {signature}"],
+                                             timeout=STREAM_IDLE_LIMIT_S)
+        except (OSError, websocket.WebSocketException) as error:
+            raise CallFailed(f"cannot open media stream {url}: {error}") from None
+        raw_socket = ws.sock  # websocket-client forgets it on a server close without closing it
+        stream_sid = "MZ" + uuid.uuid4().hex
+        sequence = iter(range(1, 1_000_000))
+
+        def send(event: str, **body) -> None:
+            ws.send(json.dumps({"event": event, "sequenceNumber": str(next(sequence)), "streamSid": stream_sid,
+                                **body}))
+
+        ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
+        send("start", start={
+            "streamSid": stream_sid, "accountSid": "AC" + "0" * 32, "callSid": self.sid, "tracks": ["inbound"],
+            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+            "customParameters": parameters,
+        })
+        pump: list[bytes] = []   # caller audio still to send, 20 ms at a time
+        echoes: list[tuple[float, str]] = []  # marks to return once their audio has "played"
+        listening, played_until = False, 0.0
+        # Real time: a frame each 20 ms and prompts that take their length to play, as on a
+        # phone line. Fast: prompts play at once and the caller's audio goes in bursts.
+        frames_per_turn, wait = (FAST_FRAMES, FAST_WAIT_S) if self.fast else (1, 0.02)
+        try:
+            while True:
+                now = time.monotonic()
+                while echoes and echoes[0][0] <= now:
+                    send("mark", mark={"name": echoes.pop(0)[1]})
+                ws.settimeout(wait if (listening or echoes) else STREAM_IDLE_LIMIT_S)
+                try:
+                    raw = ws.recv()
+                except websocket.WebSocketTimeoutException:
+                    if listening:  # the caller's side of the line: speech, then silence
+                        for _ in range(frames_per_turn):
+                            send("media", media={"track": "inbound", "payload": base64.b64encode(
+                                pump.pop(0) if pump else SILENT_FRAME).decode()})
+                    continue
+                if not raw:
+                    return True
+                message = json.loads(raw)
+                event = message.get("event")
+                if event == "media" and not self.fast:
+                    seconds = len(base64.b64decode(message["media"]["payload"])) / 8000
+                    played_until = max(played_until, time.monotonic()) + seconds
+                elif event == "clear":  # Twilio stops playback and returns the pending marks
+                    echoes = [(0.0, name) for _, name in echoes]
+                    played_until = 0.0
+                elif event == "mark":
+                    name = message["mark"]["name"]
+                    kind, _, rest = name.partition(":")
+                    if kind == "say":
+                        self._heard.append(rest.partition(":")[2])
+                        listening = False
+                        echoes.append((played_until, name))
+                    elif kind == "recognised" and self.turns:
+                        self.turns[-1]["recognised"] = rest
+                    elif kind == "listen":
+                        if not inputs:
+                            send("stop", stop={"accountSid": "AC" + "0" * 32, "callSid": self.sid})
+                            self.ended_by = "caller"
+                            return False
+                        pump, listening = self._answer(inputs.pop(0), send), True
+        except websocket.WebSocketConnectionClosedException:
+            return True
+        finally:
+            ws.close()
+            raw_socket.close()
+
+    def _answer(self, answer: tuple[str, str], send) -> list[bytes]:
+        """Carry out one input on the stream; the audio frames still to send."""
+        kind, value = answer
+        if kind == "dtmf":
+            self._turn(value)
+            for digit in value:
+                send("dtmf", dtmf={"track": "inbound_track", "digit": digit})
+            return []
+        self._turn(None, said=value if kind == "say" else f"<{value}>")
+        audio = self._speech_audio(kind, value)
+        return frames(audio + b"\xff" * int(TRAILING_SILENCE_S * 8000))
+
+    def _speech_audio(self, kind: str, value: str) -> bytes:
+        from speech.audio import read_wav, to_telephone
+        from speech.tts import RATES, VOICES, synthesize
+
+        if kind == "audio":
+            samples, rate = read_wav(Path(value).read_bytes())
+        else:
+            samples, rate = synthesize(value, self.voice or VOICES[self.language], self.rate or RATES[self.language])
+        if self.snr_db is not None:
+            samples = add_noise(samples, self.snr_db)
+        return to_telephone(samples, rate)
+
     def as_json(self) -> dict:
         result = {"call_sid": self.sid, "turns": self.turns, "ended_by": self.ended_by}
         if self.queue:
@@ -144,6 +277,26 @@ class SimulatedCall:
         if self.error:
             result["error"] = self.error
         return result
+
+
+def add_noise(samples, snr_db: float, seed: int = 7):
+    """White noise at the given signal-to-noise ratio."""
+    import numpy as np
+
+    signal = samples.astype(np.float64)
+    noise_power = np.mean(signal ** 2) / (10 ** (snr_db / 10))
+    noisy = signal + np.random.default_rng(seed).normal(0, np.sqrt(noise_power), len(signal))
+    return np.clip(noisy, -32768, 32767).astype(np.int16)
+
+
+class _InputAction(argparse.Action):
+    """--dtmf, --say and --audio append to one ordered list of answers."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        answers = getattr(namespace, "inputs", None) or []
+        kind = option_string.lstrip("-")
+        answers += [(kind, value) for value in (values if isinstance(values, list) else [values])]
+        namespace.inputs = answers
 
 
 def local_token(instance: str) -> str:
@@ -162,20 +315,34 @@ def main(argv: list[str] | None = None) -> int:
     call.add_argument("--base-url", default="http://127.0.0.1:5000")
     call.add_argument("--from", dest="caller", required=True, help="the caller's number (caller ID)")
     call.add_argument("--to", dest="called", default="+864008000000", help="the hotline number dialled")
-    call.add_argument("--dtmf", nargs="*", default=[], help="keys for each Gather in order; '' is silence")
+    call.add_argument("--dtmf", nargs="*", action=_InputAction, dest="inputs", default=[],
+                      help="keys answering the next questions; '' is silence")
+    call.add_argument("--say", action=_InputAction, dest="inputs", help="words the caller says (TTS)")
+    call.add_argument("--audio", action=_InputAction, dest="inputs", help="a WAV recording the caller plays")
+    call.add_argument("--language", default="zh-CN", help="the caller's language, for --say")
+    call.add_argument("--voice", help="espeak-ng voice for --say (default: the language's)")
+    call.add_argument("--rate", type=int, default=140, help="speaking rate for --say")
+    call.add_argument("--snr", type=float, help="add white noise at this SNR in dB")
+    call.add_argument("--fast", action="store_true", help="send audio as fast as the server takes it")
     call.add_argument("--auth-token", default=os.environ.get("TWILIO_AUTH_TOKEN", ""))
     call.add_argument("--instance", default="instance", help="instance folder holding the local carrier token")
     call.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
 
     token = args.auth_token or local_token(args.instance)
-    result = SimulatedCall(args.base_url.rstrip("/"), token, args.caller, args.called).run(args.dtmf)
+    result = SimulatedCall(
+        args.base_url.rstrip("/"), token, args.caller, args.called, fast=args.fast, voice=args.voice,
+        rate=args.rate, snr_db=args.snr, language=args.language,
+    ).run(args.inputs)
     if args.json:
         print(json.dumps(result.as_json(), ensure_ascii=False))
     else:
         for turn in result.turns:
             print(f"hotline: {turn['heard']}")
-            if turn["pressed"] is not None:
+            if turn.get("said") is not None:
+                print(f"caller says: {turn['said']}" + (f"  [recognised: {turn['recognised']}]"
+                                                        if "recognised" in turn else ""))
+            elif turn["pressed"] is not None:
                 print(f"caller presses: {turn['pressed'] or '(silence)'}")
         print(f"-- call ended by {result.ended_by}" + (f": {result.error}" if result.error else ""))
     return 1 if result.ended_by == "error" else 0

@@ -11,9 +11,13 @@ import ctypes
 import hashlib
 import io
 import os
+import subprocess
+import sys
 import tempfile
 import threading
+import time
 import unicodedata
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,22 +34,8 @@ class SynthesisError(RuntimeError):
     pass
 
 
-_engine = None
-_engine_lock = threading.Lock()  # espeak-ng is one engine per process: one prompt at a time
-
-
-def _load_engine():
-    global _engine
-    if _engine is None:
-        import espeakng_loader
-
-        # Load the wheel's libespeak-ng under its soname, so pyttsx3's own dlopen finds it.
-        ctypes.CDLL(espeakng_loader.get_library_path(), mode=ctypes.RTLD_GLOBAL)
-        os.environ.setdefault("ESPEAK_DATA_PATH", espeakng_loader.get_data_path())
-        import pyttsx3
-
-        _engine = pyttsx3.init("espeak")
-    return _engine
+RENDER_TIMEOUT_S = 30
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def speech_units(text: str) -> int:
@@ -66,21 +56,56 @@ def check_rendering(text: str, rate: int, samples, sample_rate: int) -> None:
 
 
 def synthesize(text: str, voice: str, rate: int):
-    """(16-bit samples, sample rate) of one prompt, checked."""
-    with _engine_lock:
-        engine = _load_engine()
-        engine.setProperty("voice", voice)
-        engine.setProperty("rate", rate)
-        with tempfile.TemporaryDirectory() as folder:
-            path = os.path.join(folder, "prompt.wav")
-            with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved to ..."
-                engine.save_to_file(text, path)
-                engine.runAndWait()
-            if not os.path.exists(path):
-                raise SynthesisError(f"espeak-ng wrote no audio for {text!r}")
-            samples, sample_rate = read_wav(Path(path).read_bytes())
+    """(16-bit samples, sample rate) of one prompt, checked.
+
+    Each prompt is rendered by its own short-lived engine process (python -m speech.tts):
+    pyttsx3's driver keeps state between runs that can write one prompt's audio late, into
+    another's file; a process per prompt cannot, and never blocks this one's threads.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "prompt.wav")
+        try:
+            completed = subprocess.run(
+                [sys.executable, "-m", "speech.tts", voice, str(rate), path], input=text, text=True,
+                capture_output=True, timeout=RENDER_TIMEOUT_S, cwd=PROJECT_ROOT,
+            )
+        except subprocess.TimeoutExpired:
+            raise SynthesisError(f"espeak-ng took over {RENDER_TIMEOUT_S} s for {text!r}") from None
+        if completed.returncode != 0 or not os.path.exists(path):
+            raise SynthesisError(f"espeak-ng wrote no audio for {text!r}: {completed.stderr.strip()[-300:]}")
+        samples, sample_rate = read_wav(Path(path).read_bytes())
     check_rendering(text, rate, samples, sample_rate)
     return samples, sample_rate
+
+
+def _render(voice: str, rate: int, path: str, text: str) -> None:
+    """One engine run for one prompt (in the child process)."""
+    import espeakng_loader
+
+    # Load the wheel's libespeak-ng under its soname, so pyttsx3's own dlopen finds it.
+    ctypes.CDLL(espeakng_loader.get_library_path(), mode=ctypes.RTLD_GLOBAL)
+    os.environ.setdefault("ESPEAK_DATA_PATH", espeakng_loader.get_data_path())
+    import pyttsx3
+
+    engine = pyttsx3.init("espeak")
+    engine.setProperty("voice", voice)
+    engine.setProperty("rate", rate)
+    with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved to ..."
+        engine.save_to_file(text, path)
+        engine.runAndWait()
+        # espeak-ng synthesises on its own thread; runAndWait can return before the last
+        # callback has written the file, so wait for a complete WAV before exiting.
+        deadline = time.monotonic() + RENDER_TIMEOUT_S
+        while not _complete_wav(path) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+def _complete_wav(path: str) -> bool:
+    try:
+        with wave.open(path) as wav:
+            return os.path.getsize(path) >= 44 + wav.getnframes() * wav.getsampwidth() > 44
+    except (OSError, EOFError, wave.Error):
+        return False
 
 
 @dataclass
@@ -112,3 +137,8 @@ class PromptCache:
 
 def seconds_of(mulaw: bytes) -> float:
     return len(mulaw) / TELEPHONE_RATE
+
+
+if __name__ == "__main__":
+    # python -m speech.tts VOICE RATE OUT.wav < text
+    _render(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.stdin.read())
