@@ -11,6 +11,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -105,6 +106,7 @@ def _prepare(app: Flask) -> None:
     from callqueue.jobs import get_queue, reschedule_pending
     from database import new_session
     from redis_conn import get_redis
+    from speech.tts import prerender
     from tracking.demo import seed_demo
     from tracking.models import Parcel
 
@@ -119,6 +121,12 @@ def _prepare(app: Flask) -> None:
                 log.info("rescheduled %d callbacks", rescheduled)
         finally:
             session.close()
+    language = app.config["HOTLINE_LANGUAGE"]
+    if app.extensions["speech_models"].get(language) is not None:
+        # Speech calls play rendered prompts: have the fixed ones ready before the first call.
+        threading.Thread(target=prerender, daemon=True, name="prerender", args=(
+            app.extensions["prompt_catalogues"][language], app.extensions["prompt_cache"],
+            {"brand": app.config["HOTLINE_BRAND"]})).start()
 
 
 BANNER = """

@@ -36,3 +36,14 @@ def fetch_models_command(languages, sha256, url) -> None:
             failed = True
     if failed:
         raise SystemExit(1)
+
+
+@speech_cli.command("render-prompts")
+def render_prompts_command() -> None:
+    """Render the hotline language's fixed prompts into the prompt cache (run at deploy)."""
+    from speech.tts import prerender
+
+    language = current_app.config["HOTLINE_LANGUAGE"]
+    count = prerender(current_app.extensions["prompt_catalogues"][language],
+                      current_app.extensions["prompt_cache"], {"brand": current_app.config["HOTLINE_BRAND"]})
+    click.echo(f"{count} {language} prompts rendered into {current_app.extensions['prompt_cache'].folder}")

@@ -139,6 +139,21 @@ def seconds_of(mulaw: bytes) -> float:
     return len(mulaw) / TELEPHONE_RATE
 
 
+def prerender(catalogue, cache: PromptCache, variables: dict) -> int:
+    """Render every prompt that needs no call's data (greeting, menus…) so calls never wait."""
+    from flows.errors import PromptError
+
+    rendered = 0
+    for key in catalogue.prompts:
+        try:
+            text = catalogue.render(key, variables)
+        except PromptError:
+            continue  # needs a parcel, ticket or number: rendered once when first spoken
+        cache.audio(text, catalogue.language)
+        rendered += 1
+    return rendered
+
+
 if __name__ == "__main__":
     # python -m speech.tts VOICE RATE OUT.wav < text
     _render(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.stdin.read())

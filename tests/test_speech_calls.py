@@ -172,3 +172,21 @@ def test_silence_times_out_on_the_audio_clock(tmp_path):
     stream = StreamCall(socket, call, "MZ1", QuietEdge(), None)
     assert stream.listen({"step": "main_menu", "num_digits": 1, "timeout": 5}) == {"type": "timeout"}
     assert len(socket.incoming) == 50  # 250 frames = 5 s of audio were heard before the timeout
+
+
+def test_simulator_command_speaks_over_the_stream(korean_server):
+    import subprocess
+    import sys
+
+    app, base = korean_server
+    completed = subprocess.run(
+        [sys.executable, "-m", "ivr.simulator", "call", "--base-url", base, "--from", DEMO_CALLER,
+         "--auth-token", AUTH_TOKEN, "--language", "ko-KR", "--fast", "--json",
+         "--dtmf", "1", "1234567890123#", "--say", "네", "--dtmf", "9"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    result = json.loads(completed.stdout)
+    assert [t.get("pressed") for t in result["turns"][:2]] == ["1", "1234567890123#"]
+    assert (result["turns"][2]["said"], result["turns"][2]["recognised"]) == ("네", "네")
+    assert "배송 중입니다" in result["turns"][3]["heard"]

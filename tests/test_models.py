@@ -1,0 +1,107 @@
+"""Fetching official models: download, SHA-256, safe unpacking (from a local server here)."""
+from __future__ import annotations
+
+import hashlib
+import http.server
+import io
+import threading
+import zipfile
+from functools import partial
+
+import pytest
+
+from speech.models import ModelError, fetch_model, is_model_dir, model_path
+
+
+def model_zip(root="vosk-model-small-en-us-0.15", extra=None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(f"{root}/am/final.mdl", b"acoustic model")
+        archive.writestr(f"{root}/conf/model.conf", b"--beam=10")
+        for name, data in (extra or {}).items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A local HTTP server for files in tmp_path/www: (base URL, folder)."""
+    folder = tmp_path / "www"
+    folder.mkdir()
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", folder
+    server.shutdown()
+    server.server_close()
+
+
+def test_fetch_verifies_and_unpacks(served, tmp_path):
+    base, folder = served
+    data = model_zip()
+    (folder / "m.zip").write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    path = fetch_model("en-US", str(tmp_path / "instance"), sha256=digest, url=f"{base}/m.zip")
+    assert is_model_dir(path) and path.name == "vosk-model-small-en-us-0.15"
+    assert model_path("en-US", str(tmp_path / "instance"), environ={}) == path
+
+
+def test_a_wrong_checksum_installs_nothing(served, tmp_path):
+    base, folder = served
+    (folder / "m.zip").write_bytes(model_zip())
+    with pytest.raises(ModelError, match="SHA-256 .* is not the expected"):
+        fetch_model("en-US", str(tmp_path / "instance"), sha256="0" * 64, url=f"{base}/m.zip")
+    assert model_path("en-US", str(tmp_path / "instance"), environ={}) is None
+
+
+def test_unsafe_paths_and_non_models_are_refused(served, tmp_path):
+    base, folder = served
+    evil = model_zip(extra={"../../escape.txt": b"x"})
+    (folder / "evil.zip").write_bytes(evil)
+    with pytest.raises(ModelError, match="unsafe path"):
+        fetch_model("en-US", str(tmp_path / "i"), sha256=hashlib.sha256(evil).hexdigest(), url=f"{base}/evil.zip")
+    empty = io.BytesIO()
+    zipfile.ZipFile(empty, "w").writestr("readme.txt", "nothing")
+    (folder / "empty.zip").write_bytes(empty.getvalue())
+    with pytest.raises(ModelError, match="holds no Vosk model"):
+        fetch_model("en-US", str(tmp_path / "i"), sha256=hashlib.sha256(empty.getvalue()).hexdigest(),
+                    url=f"{base}/empty.zip")
+
+
+def test_no_pinned_digest_and_unreachable_site(tmp_path):
+    with pytest.raises(ModelError, match="no SHA-256 is pinned"):
+        fetch_model("zh-CN", str(tmp_path))
+    with pytest.raises(ModelError, match="cannot download"):
+        fetch_model("en-US", str(tmp_path), url="http://127.0.0.1:9/none.zip")
+    with pytest.raises(ModelError, match="no official model"):
+        fetch_model("fr-FR", str(tmp_path))
+
+
+def test_environment_variable_points_at_another_copy(tmp_path):
+    copy = tmp_path / "my-model"
+    (copy / "am").mkdir(parents=True)
+    (copy / "conf").mkdir()
+    (copy / "am" / "final.mdl").write_bytes(b"x")
+    (copy / "conf" / "model.conf").write_text("x")
+    assert model_path("zh-CN", str(tmp_path), environ={"VOSK_MODEL_PATH_ZH_CN": str(copy)}) == copy
+
+
+def test_speech_commands(runner, served, tmp_path):
+    result = runner.invoke(args=["speech", "models"])
+    assert result.exit_code == 0 and "zh-CN: none (keypad only" in result.output
+    base, folder = served
+    (folder / "m.zip").write_bytes(model_zip())
+    result = runner.invoke(args=["speech", "fetch-models", "en-US", "--url", f"{base}/m.zip"])
+    assert result.exit_code == 1 and "SHA-256" in result.output
+    result = runner.invoke(args=["speech", "fetch-models", "zh-CN"])
+    assert result.exit_code == 1 and "--sha256" in result.output
+
+
+def test_render_prompts_command(make_app):
+    app = make_app(HOTLINE_LANGUAGE="en-US")
+    result = app.test_cli_runner().invoke(args=["speech", "render-prompts"])
+    assert result.exit_code == 0, result.output
+    count = int(result.output.split()[0])
+    assert count >= 20  # greeting, menus and the other fixed prompts; not the parcel-specific ones
+    assert len(list(app.extensions["prompt_cache"].folder.glob("*.ulaw"))) == count
