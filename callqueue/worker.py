@@ -12,7 +12,7 @@ def main() -> None:
     from redis_conn import get_redis
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
-    app = create_app()
+    app = create_app({"LOAD_SPEECH_MODELS": False})
     with app.app_context():
         connection = get_redis()
         Worker([get_queue(connection)], connection=connection).work(with_scheduler=True)

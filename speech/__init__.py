@@ -13,9 +13,12 @@ def init_app(app) -> None:
     from speech.numbers import grammar_words
 
     language = app.config["HOTLINE_LANGUAGE"]
+    app.cli.add_command(speech_cli)
+    if not app.config.get("LOAD_SPEECH_MODELS", True):  # e.g. the RQ worker: it never listens
+        app.extensions["speech_models"] = ModelPool({}, {})
+        return
     pool = ModelPool.load([language], app.instance_path)
     missing = pool.missing_words(language, grammar_words(language, "waybill"))
     if missing:
         log.warning("the %s model lacks grammar words %s: they cannot be recognised", language, ", ".join(missing))
     app.extensions["speech_models"] = pool
-    app.cli.add_command(speech_cli)
