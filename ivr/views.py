@@ -115,14 +115,20 @@ def callback_answered(callback_id: int):
     return _start("callback", "outbound", {"callback_id": callback_id})
 
 
+def _live_call(edge: CallEdge) -> dict:
+    """The session of the call this request is about; a call Redis no longer knows is told so."""
+    _require("CallSid")
+    call = edge.sessions().load(request.form["CallSid"])
+    if call is None:
+        abort(_twiml(spoken(edge.catalogue(), "session_expired")))
+    return call
+
+
 @bp.post("/step")
 @twilio_signature_required
 def step():
-    _require("CallSid")
     edge = CallEdge()
-    call = edge.sessions().load(request.form["CallSid"])
-    if call is None:
-        return _twiml(spoken(edge.catalogue(), "session_expired"))
+    call = _live_call(edge)
     if request.args.get("event") == "timeout":
         event = {"type": "timeout"}
     else:
@@ -134,11 +140,8 @@ def step():
 @twilio_signature_required
 def stream_ended():
     """<Connect action>: the media stream closed; carry out what the flow wanted next."""
-    _require("CallSid")
     edge = CallEdge()
-    call = edge.sessions().load(request.form["CallSid"])
-    if call is None:
-        return _twiml(spoken(edge.catalogue(), "session_expired"))
+    call = _live_call(edge)
     if call.get("after_stream"):
         actions = [call.pop("after_stream")]
     elif call["state"].get("done") is False and call.get("waiting"):
