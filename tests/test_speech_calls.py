@@ -190,3 +190,24 @@ def test_simulator_command_speaks_over_the_stream(korean_server):
     assert [t.get("pressed") for t in result["turns"][:2]] == ["1", "1234567890123#"]
     assert (result["turns"][2]["said"], result["turns"][2]["recognised"]) == ("네", "네")
     assert "배송 중입니다" in result["turns"][3]["heard"]
+
+
+def test_a_broken_stream_goes_on_by_keypad(korean_server):
+    from tests.test_webhooks import signed_post
+
+    app, base = korean_server
+    client = app.test_client()
+    sid = "CA" + "4" * 32
+    signed_post(client, "/voice/incoming", {"CallSid": sid, "From": DEMO_CALLER})
+    with app.app_context():
+        from ivr.edge import CallEdge
+
+        edge = CallEdge()
+        call = edge.sessions().load(sid)
+        call["state"], actions = edge.engine.start("hotline", call["vars"])
+        call["waiting"] = actions[-1]  # the stream died while the caller was at the main menu
+        edge.sessions().save(call)
+    body = signed_post(client, "/voice/stream-ended", {"CallSid": sid}).get_data(as_text=True)
+    assert '<Gather action="/voice/step" input="dtmf"' in body and "택배 조회는 1번" in body
+    body = signed_post(client, "/voice/step", {"CallSid": sid, "Digits": "1"}).get_data(as_text=True)
+    assert "운송장 번호를 말씀하시거나" in body  # the flow goes on from where it was
