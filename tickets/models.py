@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from enum import Enum as PyEnum
 
-from sqlalchemy import DateTime, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import DateTime, Enum, ForeignKey, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from database import Base
@@ -42,6 +43,13 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     first_response_due: Mapped[datetime] = mapped_column(DateTime)
     closure_due: Mapped[datetime] = mapped_column(DateTime)
+    # 首接负责制: whoever first takes the ticket owns it to the end.
+    owner: Mapped[str] = mapped_column(String(64), default="")
+    first_responded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    claim_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    claim_basis: Mapped[str] = mapped_column(String(24), default="")
 
     history: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", cascade="all, delete-orphan", order_by="TicketEvent.id"

@@ -59,3 +59,46 @@ def file_complaint(
     ticket.number = f"{now:%y%m%d}{ticket.id:04d}"
     session.commit()
     return ticket, True
+
+
+def apply(session: Session, ticket: Ticket, trigger: str, *, now: datetime, actor: str, detail: str = "") -> Ticket:
+    """Move a ticket through its lifecycle, stamping SLA clocks and recording who did what."""
+    from tickets.lifecycle import next_status
+
+    target = next_status(ticket.status, trigger)
+    if trigger == "assign" and not ticket.owner:
+        ticket.owner = actor  # the first taker owns the ticket to the end
+    if trigger == "respond" and ticket.first_responded_at is None:
+        ticket.first_responded_at = now
+    if trigger == "close":
+        ticket.closed_at = now
+    if trigger == "escalate":
+        ticket.escalated_at = now
+    if trigger == "reopen":
+        ticket.closed_at = None
+    ticket.status = target
+    ticket.history.append(TicketEvent(at=now, action=trigger, detail=f"{actor}: {detail}".rstrip(": ")))
+    session.commit()
+    return ticket
+
+
+def escalate_breaches(session: Session, now: datetime) -> list[Ticket]:
+    """Escalate every open ticket that missed a limit and is not escalated yet (run periodically)."""
+    from tickets.sla import breached_tickets, breaches
+
+    escalated = []
+    for ticket in breached_tickets(session, now):
+        if ticket.status is not TicketStatus.ESCALATED:
+            apply(session, ticket, "escalate", now=now, actor="system",
+                  detail="SLA breached: " + ", ".join(breaches(ticket, now)))
+            escalated.append(ticket)
+    return escalated
+
+
+def record_claim(session: Session, ticket: Ticket, assessment, *, now: datetime, actor: str) -> Ticket:
+    ticket.claim_amount, ticket.claim_basis = assessment.amount, assessment.basis
+    ticket.history.append(TicketEvent(
+        at=now, action="claim", detail=f"{actor}: {assessment.amount} ({assessment.basis}"
+                                       f"{', negotiable' if assessment.negotiable else ''})"))
+    session.commit()
+    return ticket
