@@ -1,0 +1,250 @@
+"""The automatic call distributor (ACD): waiting callers meet qualified agents.
+
+State lives in Redis, so any web or worker process can route and a restart loses nothing:
+  agent:{id}         hash: state, skills, idle_since, call, offered_at, wrap_until
+  available:{skill}  sorted set of available agents by idle_since (longest idle first)
+  waiting:{skill}    sorted set of waiting calls by score (their place in line)
+  call:{sid}         hash: skill, score, status, agent, phone, priority
+  decisions          capped list of every routing decision, for reports
+A skill is "<language>:<category>" (category "general" for plain requests). A call's score
+is its arrival time minus a bounded priority head start, so priority callers go ahead by
+at most that much and nobody starves. Mutations take one short Redis lock.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import Enum
+
+from ivr.keys import key_for
+
+OFFER_TIMEOUT_S = 15          # about three rings: then the offer goes to the next agent (RONA)
+PRIORITY_HEAD_START_S = {"escalated": 120, "vip": 90, "repeat_caller": 60}
+DECISIONS_KEPT = 100_000
+GENERAL = "general"
+
+
+class AgentState(str, Enum):
+    OFFLINE = "offline"
+    AVAILABLE = "available"
+    OFFERED = "offered"
+    ON_CALL = "on_call"
+    WRAP_UP = "wrap_up"
+    BREAK = "break"
+    NOT_RESPONDING = "not_responding"
+
+
+class CallStatus(str, Enum):
+    WAITING = "waiting"
+    OFFERED = "offered"
+    CONNECTED = "connected"
+    ABANDONED = "abandoned"
+    CALLBACK_WAITING = "callback_waiting"  # hung up but kept their place
+    CALLBACK_DUE = "callback_due"          # their turn came: an agent is reserved, dial them
+
+
+class AcdError(ValueError):
+    """A request the ACD refuses (unknown agent, stale offer, ...): nothing was changed."""
+
+
+def skill(language: str, category: str = GENERAL) -> str:
+    return f"{language}:{category or GENERAL}"
+
+
+@dataclass(frozen=True)
+class Offer:
+    call_sid: str
+    agent_id: str
+    skill: str
+    callback: bool  # the caller kept their place by callback: dial them, the agent waits
+
+
+def _k(kind: str, ident: str = "") -> str:
+    return key_for("acd:" + kind, ident)
+
+
+class Distributor:
+    def __init__(self, connection, wrap_up_s: int = 30):
+        self.redis, self.wrap_up_s = connection, wrap_up_s
+
+    # --- agents ---
+
+    def register_agent(self, agent_id: str, *, languages, categories) -> None:
+        skills = sorted({skill(lang, cat) for lang in languages for cat in [*categories, GENERAL]})
+        with self._lock():
+            self.redis.hset(_k("agent", agent_id), mapping={
+                "skills": json.dumps(skills), "state": AgentState.OFFLINE.value, "idle_since": 0,
+            })
+
+    def agent(self, agent_id: str) -> dict:
+        data = self.redis.hgetall(_k("agent", agent_id))
+        if not data:
+            raise AcdError(f"unknown agent {agent_id!r}")
+        agent = {k.decode(): v.decode() for k, v in data.items()}
+        agent["skills"] = json.loads(agent["skills"])
+        return agent
+
+    def set_state(self, agent_id: str, state: AgentState, now: float) -> list[Offer]:
+        """An agent's own change (available, break, offline). Going available may bring an offer."""
+        if state not in (AgentState.AVAILABLE, AgentState.BREAK, AgentState.OFFLINE):
+            raise AcdError(f"agents cannot set themselves {state.value}")
+        with self._lock():
+            agent = self.agent(agent_id)
+            if agent["state"] in (AgentState.OFFERED.value, AgentState.ON_CALL.value):
+                raise AcdError(f"agent {agent_id} is {agent['state']}: finish that first")
+            self._set_agent(agent_id, agent, state, now)
+            self._record("agent_state", now, agent=agent_id, state=state.value)
+            return self._route_agent(agent_id, now) if state is AgentState.AVAILABLE else []
+
+    def _set_agent(self, agent_id: str, agent: dict, state: AgentState, now: float, **fields) -> None:
+        pipe = self.redis.pipeline()
+        pipe.hset(_k("agent", agent_id), mapping={"state": state.value, **fields})
+        for name in agent["skills"]:
+            if state is AgentState.AVAILABLE:
+                pipe.zadd(_k("available", name), {agent_id: now})
+            else:
+                pipe.zrem(_k("available", name), agent_id)
+        if state is AgentState.AVAILABLE:
+            pipe.hset(_k("agent", agent_id), "idle_since", now)
+        pipe.execute()
+
+    # --- calls ---
+
+    def enqueue(self, call_sid: str, call_skill: str, now: float, *, phone: str = "",
+                priority: tuple[str, ...] = ()) -> list[Offer]:
+        head_start = max((PRIORITY_HEAD_START_S.get(p, 0) for p in priority), default=0)
+        score = now - head_start
+        with self._lock():
+            if self.redis.exists(_k("call", call_sid)):
+                raise AcdError(f"call {call_sid} is already queued")
+            pipe = self.redis.pipeline()
+            pipe.hset(_k("call", call_sid), mapping={
+                "skill": call_skill, "score": score, "status": CallStatus.WAITING.value, "phone": phone,
+                "priority": ",".join(priority), "enqueued_at": now,
+            })
+            pipe.zadd(_k("waiting", call_skill), {call_sid: score})
+            pipe.execute()
+            self._record("enqueued", now, call=call_sid, skill=call_skill, priority=list(priority))
+            return self._route_call(call_sid, call_skill, now)
+
+    def call(self, call_sid: str) -> dict:
+        data = self.redis.hgetall(_k("call", call_sid))
+        if not data:
+            raise AcdError(f"unknown call {call_sid!r}")
+        return {k.decode(): v.decode() for k, v in data.items()}
+
+    def position(self, call_sid: str) -> int:
+        """1 for the next caller to be served in this call's skill."""
+        call = self.call(call_sid)
+        rank = self.redis.zrank(_k("waiting", call["skill"]), call_sid)
+        if rank is None:
+            raise AcdError(f"call {call_sid} is not waiting")
+        return rank + 1
+
+    def keep_place(self, call_sid: str, now: float) -> None:
+        """The caller hangs up but keeps their place: called back when their turn comes."""
+        with self._lock():
+            call = self.call(call_sid)
+            if call["status"] != CallStatus.WAITING.value:
+                raise AcdError(f"call {call_sid} is {call['status']}, not waiting")
+            self.redis.hset(_k("call", call_sid), "status", CallStatus.CALLBACK_WAITING.value)
+            self._record("kept_place", now, call=call_sid)
+
+    def abandon(self, call_sid: str, now: float) -> None:
+        """The caller hung up while waiting (without keeping their place)."""
+        with self._lock():
+            call = self.call(call_sid)
+            if call["status"] != CallStatus.WAITING.value:
+                return
+            self.redis.zrem(_k("waiting", call["skill"]), call_sid)
+            self.redis.hset(_k("call", call_sid), "status", CallStatus.ABANDONED.value)
+            self._record("abandoned", now, call=call_sid)
+
+    # --- offers ---
+
+    def accept(self, agent_id: str, call_sid: str, now: float) -> None:
+        with self._lock():
+            agent, call = self.agent(agent_id), self.call(call_sid)
+            if agent["state"] != AgentState.OFFERED.value or agent.get("call") != call_sid:
+                raise AcdError(f"call {call_sid} is not on offer to agent {agent_id}")
+            self.redis.hset(_k("agent", agent_id), "state", AgentState.ON_CALL.value)
+            self.redis.hset(_k("call", call_sid), "status", CallStatus.CONNECTED.value)
+            self._record("accepted", now, call=call_sid, agent=agent_id, waited=now - float(call["enqueued_at"]))
+
+    def finish(self, agent_id: str, now: float) -> None:
+        """The agent's call ended: wrap-up, then available again (see tick)."""
+        with self._lock():
+            agent = self.agent(agent_id)
+            if agent["state"] != AgentState.ON_CALL.value:
+                raise AcdError(f"agent {agent_id} is not on a call")
+            self._set_agent(agent_id, agent, AgentState.WRAP_UP, now, call="", wrap_until=now + self.wrap_up_s)
+            self._record("finished", now, agent=agent_id, call=agent.get("call", ""))
+
+    def tick(self, now: float, agent_ids) -> list[Offer]:
+        """Time passes: offers unanswered past OFFER_TIMEOUT_S go on (RONA), wrap-ups end."""
+        offers = []
+        with self._lock():
+            for agent_id in agent_ids:
+                agent = self.agent(agent_id)
+                if agent["state"] == AgentState.OFFERED.value and now - float(agent["offered_at"]) >= OFFER_TIMEOUT_S:
+                    offers += self._rona(agent_id, agent, now)
+                elif agent["state"] == AgentState.WRAP_UP.value and now >= float(agent["wrap_until"]):
+                    self._set_agent(agent_id, agent, AgentState.AVAILABLE, now)
+                    offers += self._route_agent(agent_id, now)
+        return offers
+
+    def _rona(self, agent_id: str, agent: dict, now: float) -> list[Offer]:
+        call_sid = agent["call"]
+        call = self.call(call_sid)
+        self._set_agent(agent_id, agent, AgentState.NOT_RESPONDING, now, call="")
+        # Back in line with its original score: the caller loses nothing.
+        status = CallStatus.CALLBACK_WAITING if call.get("callback") == "1" else CallStatus.WAITING
+        self.redis.hset(_k("call", call_sid), mapping={"status": status.value, "agent": ""})
+        self.redis.zadd(_k("waiting", call["skill"]), {call_sid: float(call["score"])})
+        self._record("rona", now, call=call_sid, agent=agent_id)
+        return self._route_call(call_sid, call["skill"], now)
+
+    # --- routing ---
+
+    def _route_call(self, call_sid: str, call_skill: str, now: float) -> list[Offer]:
+        """A call arrived or came back: offer the head of its line to the longest-idle agent."""
+        agents = self.redis.zrange(_k("available", call_skill), 0, 0)
+        if not agents:
+            return []
+        head = self.redis.zrange(_k("waiting", call_skill), 0, 0)
+        return [self._offer(head[0].decode(), agents[0].decode(), call_skill, now)] if head else []
+
+    def _route_agent(self, agent_id: str, now: float) -> list[Offer]:
+        """An agent is free: the longest-waiting call (by score) among the agent's skills."""
+        best = None
+        for name in self.agent(agent_id)["skills"]:
+            head = self.redis.zrange(_k("waiting", name), 0, 0, withscores=True)
+            if head and (best is None or head[0][1] < best[1]):
+                best = (head[0][0].decode(), head[0][1], name)
+        return [self._offer(best[0], agent_id, best[2], now)] if best else []
+
+    def _offer(self, call_sid: str, agent_id: str, call_skill: str, now: float) -> Offer:
+        call = self.call(call_sid)
+        callback = call["status"] == CallStatus.CALLBACK_WAITING.value
+        agent = self.agent(agent_id)
+        self.redis.zrem(_k("waiting", call_skill), call_sid)
+        self._set_agent(agent_id, agent, AgentState.OFFERED, now, call=call_sid, offered_at=now)
+        status = CallStatus.CALLBACK_DUE if callback else CallStatus.OFFERED
+        self.redis.hset(_k("call", call_sid), mapping={"status": status.value, "agent": agent_id,
+                                                       "callback": "1" if callback else "0"})
+        self._record("offered", now, call=call_sid, agent=agent_id, skill=call_skill, callback=callback)
+        return Offer(call_sid, agent_id, call_skill, callback)
+
+    # --- plumbing ---
+
+    def _lock(self):
+        return self.redis.lock(_k("lock"), timeout=5, blocking_timeout=5)
+
+    def _record(self, decision: str, now: float, **fields) -> None:
+        pipe = self.redis.pipeline()
+        pipe.lpush(_k("decisions"), json.dumps({"decision": decision, "at": now, **fields}))
+        pipe.ltrim(_k("decisions"), 0, DECISIONS_KEPT - 1)
+        pipe.execute()
+
+    def decisions(self, count: int = 100) -> list[dict]:
+        return [json.loads(d) for d in self.redis.lrange(_k("decisions"), 0, count - 1)]
