@@ -19,6 +19,7 @@ from flask import Flask
 
 import database
 import redis_conn
+from callqueue import ticker
 import speech
 from callqueue.hours import CallingHours
 from clock import utcnow
@@ -70,14 +71,18 @@ def create_app(config: dict | None = None) -> Flask:
     speech.init_app(app)
     app.extensions["prompt_cache"] = PromptCache(Path(app.instance_path) / "prompts")
 
+    import console.api
     import health
     import ivr
     import ivr.media
+    from console.cli import agents_cli
     from flows.cli import flows_cli
     from tracking.cli import import_parcels_command, seed_demo_command
 
     app.register_blueprint(ivr.bp)
     ivr.media.init_app(app)
+    app.register_blueprint(console.api.bp)
+    app.cli.add_command(agents_cli)
     app.register_blueprint(health.bp)
     app.cli.add_command(flows_cli)
     app.cli.add_command(import_parcels_command)
@@ -172,6 +177,7 @@ def main() -> None:
         # Its own process group, so the worker and its scheduler stop together, before Redis.
         worker = subprocess.Popen([sys.executable, "-m", "callqueue.worker"], env=environment,
                                   start_new_session=True)
+        threading.Thread(target=ticker.run, args=(app, threading.Event()), daemon=True, name="acd-clock").start()
         print(BANNER.format(port=app.config["PORT"]), flush=True)
         app.run(host="127.0.0.1", port=app.config["PORT"], threaded=True, use_reloader=False)
     except KeyboardInterrupt:

@@ -54,6 +54,10 @@ SETTINGS: dict[str, tuple[object, object, str]] = {
     "CALLING_HOURS": ("08:30-18:00", parse_str, "hours callbacks may be placed, local time"),
     "HOTLINE_TIMEZONE": ("Asia/Shanghai", parse_str, "time zone of calling hours and spoken dates"),
     "CALL_SESSION_TTL_SECONDS": ("14400", parse_int, "how long a call's session lives in Redis"),
+    "WRAP_UP_SECONDS": ("30", parse_int, "an agent's wrap-up time after each call"),
+    "VIP_NUMBERS": ("", parse_str, "comma-separated caller numbers that get priority in the queue"),
+    "QUEUE_ANNOUNCE_SECONDS": ("30", parse_int, "how often a waiting caller hears their position"),
+    "AVERAGE_HANDLE_SECONDS": ("180", parse_int, "the handling time used to estimate a caller's wait"),
     "SEED_DEMO_ON_FIRST_RUN": ("true", parse_bool, "`python app.py` loads demo parcels into an empty database"),
 }
 

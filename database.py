@@ -36,6 +36,7 @@ def make_engine(url: str) -> Engine:
 def create_tables(engine: Engine) -> None:
     # Importing the model modules registers their tables on Base.metadata.
     import callqueue.models  # noqa: F401
+    import console.models  # noqa: F401
     import ivr.records  # noqa: F401
     import tickets.models  # noqa: F401
     import tracking.models  # noqa: F401

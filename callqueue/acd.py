@@ -70,11 +70,23 @@ class Distributor:
     # --- agents ---
 
     def register_agent(self, agent_id: str, *, languages, categories) -> None:
+        """Add an agent, or update their skills (a known agent keeps their state)."""
         skills = sorted({skill(lang, cat) for lang in languages for cat in [*categories, GENERAL]})
         with self._lock():
-            self.redis.hset(_k("agent", agent_id), mapping={
-                "skills": json.dumps(skills), "state": AgentState.OFFLINE.value, "idle_since": 0,
-            })
+            key = _k("agent", agent_id)
+            self.redis.hsetnx(key, "state", AgentState.OFFLINE.value)
+            self.redis.hsetnx(key, "idle_since", 0)
+            self.redis.hset(key, "skills", json.dumps(skills))
+
+    def agent_ids(self) -> list[str]:
+        pattern = _k("agent", "*")
+        return sorted(key.decode().removeprefix(pattern[:-1]) for key in self.redis.scan_iter(pattern))
+
+    def waiting_count(self, call_skill: str) -> int:
+        return self.redis.zcard(_k("waiting", call_skill))
+
+    def agents_with(self, call_skill: str) -> int:
+        return sum(1 for agent_id in self.agent_ids() if call_skill in self.agent(agent_id)["skills"])
 
     def agent(self, agent_id: str) -> dict:
         data = self.redis.hgetall(_k("agent", agent_id))
@@ -93,7 +105,7 @@ class Distributor:
             if agent["state"] in (AgentState.OFFERED.value, AgentState.ON_CALL.value):
                 raise AcdError(f"agent {agent_id} is {agent['state']}: finish that first")
             self._set_agent(agent_id, agent, state, now)
-            self._record("agent_state", now, agent=agent_id, state=state.value)
+            self.record("agent_state", now, agent=agent_id, state=state.value)
             return self._route_agent(agent_id, now) if state is AgentState.AVAILABLE else []
 
     def _set_agent(self, agent_id: str, agent: dict, state: AgentState, now: float, **fields) -> None:
@@ -124,7 +136,7 @@ class Distributor:
             })
             pipe.zadd(_k("waiting", call_skill), {call_sid: score})
             pipe.execute()
-            self._record("enqueued", now, call=call_sid, skill=call_skill, priority=list(priority))
+            self.record("enqueued", now, call=call_sid, skill=call_skill, priority=list(priority))
             return self._route_call(call_sid, call_skill, now)
 
     def call(self, call_sid: str) -> dict:
@@ -148,7 +160,7 @@ class Distributor:
             if call["status"] != CallStatus.WAITING.value:
                 raise AcdError(f"call {call_sid} is {call['status']}, not waiting")
             self.redis.hset(_k("call", call_sid), "status", CallStatus.CALLBACK_WAITING.value)
-            self._record("kept_place", now, call=call_sid)
+            self.record("kept_place", now, call=call_sid)
 
     def abandon(self, call_sid: str, now: float) -> None:
         """The caller hung up while waiting (without keeping their place)."""
@@ -158,7 +170,7 @@ class Distributor:
                 return
             self.redis.zrem(_k("waiting", call["skill"]), call_sid)
             self.redis.hset(_k("call", call_sid), "status", CallStatus.ABANDONED.value)
-            self._record("abandoned", now, call=call_sid)
+            self.record("abandoned", now, call=call_sid)
 
     # --- offers ---
 
@@ -169,7 +181,7 @@ class Distributor:
                 raise AcdError(f"call {call_sid} is not on offer to agent {agent_id}")
             self.redis.hset(_k("agent", agent_id), "state", AgentState.ON_CALL.value)
             self.redis.hset(_k("call", call_sid), "status", CallStatus.CONNECTED.value)
-            self._record("accepted", now, call=call_sid, agent=agent_id, waited=now - float(call["enqueued_at"]))
+            self.record("accepted", now, call=call_sid, agent=agent_id, waited=now - float(call["enqueued_at"]))
 
     def finish(self, agent_id: str, now: float) -> None:
         """The agent's call ended: wrap-up, then available again (see tick)."""
@@ -178,7 +190,7 @@ class Distributor:
             if agent["state"] != AgentState.ON_CALL.value:
                 raise AcdError(f"agent {agent_id} is not on a call")
             self._set_agent(agent_id, agent, AgentState.WRAP_UP, now, call="", wrap_until=now + self.wrap_up_s)
-            self._record("finished", now, agent=agent_id, call=agent.get("call", ""))
+            self.record("finished", now, agent=agent_id, call=agent.get("call", ""))
 
     def tick(self, now: float, agent_ids) -> list[Offer]:
         """Time passes: offers unanswered past OFFER_TIMEOUT_S go on (RONA), wrap-ups end."""
@@ -201,7 +213,7 @@ class Distributor:
         status = CallStatus.CALLBACK_WAITING if call.get("callback") == "1" else CallStatus.WAITING
         self.redis.hset(_k("call", call_sid), mapping={"status": status.value, "agent": ""})
         self.redis.zadd(_k("waiting", call["skill"]), {call_sid: float(call["score"])})
-        self._record("rona", now, call=call_sid, agent=agent_id)
+        self.record("rona", now, call=call_sid, agent=agent_id)
         return self._route_call(call_sid, call["skill"], now)
 
     # --- routing ---
@@ -232,7 +244,7 @@ class Distributor:
         status = CallStatus.CALLBACK_DUE if callback else CallStatus.OFFERED
         self.redis.hset(_k("call", call_sid), mapping={"status": status.value, "agent": agent_id,
                                                        "callback": "1" if callback else "0"})
-        self._record("offered", now, call=call_sid, agent=agent_id, skill=call_skill, callback=callback)
+        self.record("offered", now, call=call_sid, agent=agent_id, skill=call_skill, callback=callback)
         return Offer(call_sid, agent_id, call_skill, callback)
 
     # --- plumbing ---
@@ -240,7 +252,7 @@ class Distributor:
     def _lock(self):
         return self.redis.lock(_k("lock"), timeout=5, blocking_timeout=5)
 
-    def _record(self, decision: str, now: float, **fields) -> None:
+    def record(self, decision: str, now: float, **fields) -> None:
         pipe = self.redis.pipeline()
         pipe.lpush(_k("decisions"), json.dumps({"decision": decision, "at": now, **fields}))
         pipe.ltrim(_k("decisions"), 0, DECISIONS_KEPT - 1)

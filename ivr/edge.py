@@ -16,7 +16,7 @@ from redis_conn import get_redis
 log = logging.getLogger(__name__)
 
 
-def _schedule(callback) -> None:
+def schedule_callback_job(callback) -> None:
     try:
         schedule_callback(get_queue(get_redis()), callback)
     except RedisError:
@@ -70,13 +70,33 @@ class CallEdge:
         return EffectContext(
             session=get_session(), now=self.now(), caller=call["from"], call_sid=call["sid"],
             sla=current_app.extensions["sla_policy"], hours=current_app.extensions["calling_hours"],
-            schedule_callback=_schedule,
+            schedule_callback=schedule_callback_job,
         )
 
     def parcel_lookup(self):
         from ivr.media import lookup_from
 
         return lookup_from(get_session())
+
+    def distributor(self):
+        from callqueue.routing import distributor
+
+        return distributor(get_redis(), self.config)
+
+    def join_queue(self, call: dict) -> None:
+        """The flow handed the caller to agents: take their place in the ACD's line."""
+        from callqueue.acd import AcdError
+        from callqueue.routing import line_for, priority_for
+
+        vip = {n.strip() for n in self.config["VIP_NUMBERS"].split(",") if n.strip()}
+        priority = priority_for(get_session(), call["from"], self.now(), vip)
+        line = line_for(call)
+        try:
+            self.distributor().enqueue(call["sid"], line, self.now().timestamp(), phone=call["from"],
+                                       priority=priority)
+        except AcdError:
+            pass  # already in line (a repeated webhook)
+        call["queue"] = {"skill": line, "priority": list(priority)}
 
     def note_event(self, call: dict, event: dict) -> None:
         """Record what the caller did, for the call record."""

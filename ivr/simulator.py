@@ -68,6 +68,8 @@ class SimulatedCall:
     rate: int = 140
     snr_db: float | None = None
     language: str = "zh-CN"
+    hold_s: float = 0.0
+    connected_to: str | None = None
     _heard: list[str] = field(default_factory=list)
     _requests: int = 0
 
@@ -146,13 +148,7 @@ class SimulatedCall:
                 return None
             elif tag == "Enqueue":
                 self.queue = (verb.text or "").strip()
-                wait = self.fetch(verb.get("waitUrl", ""), QueuePosition="1", QueueTime="0")
-                self._heard += [(child.text or "").strip() for child in wait if child.tag in ("Say", "Play")]
-                # No agent answers in the simulator yet: the caller gives up while waiting.
-                if verb.get("action"):
-                    self.fetch(verb.get("action"), QueueResult="hangup", QueueTime="30")
-                self.ended_by = "caller"
-                return None
+                return self._hold(verb, keys)
             elif tag == "Connect":
                 stream = verb.find("Stream")
                 if stream is None:
@@ -162,12 +158,59 @@ class SimulatedCall:
                     return None
                 return self.fetch(verb.get("action", "")) if verb.get("action") else None
             elif tag == "Dial":
+                target = next(iter(verb), None)
+                self.connected_to = (f"{target.tag.lower()}:{(target.text or '').strip()}" if target is not None
+                                     else (verb.text or "").strip())
                 if verb.get("action"):
                     return self.fetch(verb.get("action"), DialCallStatus="completed")
             else:
                 raise CallFailed(f"the simulator does not follow <{tag}> yet")
         self.ended_by = "hangup"  # Twilio hangs up when a document runs out of verbs
         return None
+
+    # --- waiting in a queue ---
+
+    def _hold(self, enqueue: ET.Element, keys: list) -> ET.Element | None:
+        """Wait in the queue: hear each announcement, answer its keypad offer with the next input,
+        and go where the hotline redirects the call (its agent). With no input left, wait up to
+        hold_s for an agent, then hang up."""
+        deadline = time.monotonic() + self.hold_s
+        for _ in range(MAX_REQUESTS):
+            wait = self.fetch(enqueue.get("waitUrl", ""), QueuePosition="1", QueueTime="0")
+            for verb in wait:
+                if verb.tag in ("Say", "Play"):
+                    self._heard.append((verb.text or "").strip())
+                elif verb.tag == "Gather":
+                    self._heard += [(c.text or "").strip() for c in verb if c.tag in ("Say", "Play")]
+                    if keys and keys[0][0] == "dtmf":
+                        key = keys.pop(0)[1]
+                        self._turn(key)
+                        if key:
+                            answer = self.fetch(verb.get("action", ""), Digits=key)
+                            self._heard += [(v.text or "").strip() for v in answer if v.tag == "Say"]
+                            if any(v.tag == "Hangup" for v in answer):
+                                self._leave_queue(enqueue, "hangup")
+                                self.ended_by = "hangup"
+                                return None
+            redirect = self._redirect()
+            if redirect:
+                return self.fetch(redirect)
+            if not keys and time.monotonic() >= deadline:
+                self._leave_queue(enqueue, "hangup")
+                self.ended_by = "caller"
+                return None
+            if not keys:
+                time.sleep(0.05)
+        raise CallFailed("still queued after the simulator's limit of requests")
+
+    def _redirect(self) -> str | None:
+        """Where the hotline sent this call (the local carrier's REST call update), if anywhere."""
+        status, body = self.post("/voice/simulator/redirect", self.params())
+        return body.strip() if status == 200 and body.strip() else None
+
+    def _leave_queue(self, enqueue: ET.Element, result: str) -> None:
+        if enqueue.get("action"):
+            self.fetch(enqueue.get("action"), QueueResult=result, QueueTime="30")
 
     # --- Media Streams: the simulator plays Twilio's side of the websocket ---
 
@@ -274,6 +317,8 @@ class SimulatedCall:
         result = {"call_sid": self.sid, "turns": self.turns, "ended_by": self.ended_by}
         if self.queue:
             result["queue"] = self.queue
+        if self.connected_to:
+            result["agent"] = self.connected_to
         if self.error:
             result["error"] = self.error
         return result
@@ -324,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     call.add_argument("--rate", type=int, default=140, help="speaking rate for --say")
     call.add_argument("--snr", type=float, help="add white noise at this SNR in dB")
     call.add_argument("--fast", action="store_true", help="send audio as fast as the server takes it")
+    call.add_argument("--hold", type=float, default=0.0, help="seconds to wait in a queue for an agent")
     call.add_argument("--auth-token", default=os.environ.get("TWILIO_AUTH_TOKEN", ""))
     call.add_argument("--instance", default="instance", help="instance folder holding the local carrier token")
     call.add_argument("--json", action="store_true", help="print one JSON object")
@@ -332,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     token = args.auth_token or local_token(args.instance)
     result = SimulatedCall(
         args.base_url.rstrip("/"), token, args.caller, args.called, fast=args.fast, voice=args.voice,
-        rate=args.rate, snr_db=args.snr, language=args.language,
+        rate=args.rate, snr_db=args.snr, language=args.language, hold_s=args.hold,
     ).run(args.inputs)
     if args.json:
         print(json.dumps(result.as_json(), ensure_ascii=False))

@@ -25,6 +25,10 @@ class TwilioTelephony:
         )
         return call.sid
 
+    def redirect(self, call_sid: str, url: str) -> None:
+        """Send a live call to new TwiML (e.g. from the queue to its agent)."""
+        self.client.calls(call_sid).update(url=url, method="POST")
+
 
 class SimulatedTelephony:
     """Hands outbound calls to the local carrier simulator through a Redis list."""
@@ -38,6 +42,13 @@ class SimulatedTelephony:
             {"sid": sid, "to": to, "url": url, "status_callback": status_callback}
         ))
         return sid
+
+    def redirect(self, call_sid: str, url: str) -> None:
+        self.redis.set(simulator_redirect_key(call_sid), url, ex=3600)
+
+
+def simulator_redirect_key(call_sid: str) -> str:
+    return key_for("simulator:redirect", call_sid)
 
 
 def get_telephony():

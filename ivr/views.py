@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, abort, current_app, request
+from sqlalchemy import select
 from twilio.twiml.voice_response import Connect, VoiceResponse
 from werkzeug.exceptions import HTTPException
 
@@ -21,7 +22,10 @@ from ivr.media import stream_token, stream_url
 from ivr.records import save_record
 from ivr.security import twilio_signature_required
 from ivr.twiml import render, spoken
+from callqueue.acd import AcdError, CallStatus
+from ivr.telephony import simulator_redirect_key
 from masking import mask_phone
+from redis_conn import get_redis
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 log = logging.getLogger(__name__)
@@ -50,6 +54,8 @@ def _advance(edge: CallEdge, call: dict, event: dict | None) -> Response:
 def _answer(edge: CallEdge, call: dict, actions: list[dict]) -> Response:
     if call["state"]["done"]:
         call["outcome"] = outcome(call["state"], actions)
+    if actions and actions[-1]["type"] == "transfer":
+        edge.join_queue(call)
     call["transcript"].extend(
         {"heard": edge.words(call, play)}
         for play in (a["prompt"] if a["type"] == "gather" else a for a in actions)
@@ -144,6 +150,8 @@ def stream_ended():
     call = _live_call(edge)
     if call.get("after_stream"):
         actions = [call.pop("after_stream")]
+        if actions[0]["type"] == "transfer":
+            edge.join_queue(call)
     elif call["state"].get("done") is False and call.get("waiting"):
         # The stream broke mid-call: go on by keypad from the question the caller was asked.
         actions = [call["waiting"]]
@@ -156,28 +164,111 @@ def stream_ended():
 @bp.post("/queue-wait")
 @twilio_signature_required
 def queue_wait():
-    catalogue = CallEdge().catalogue()
+    """Twilio's waitUrl, fetched again whenever it ends: position, estimated wait, and 1 to keep
+    one's place by callback."""
+    edge = CallEdge()
+    catalogue = edge.catalogue()
     response = VoiceResponse()
-    position = request.form.get("QueuePosition", "")
-    key = "queue_position" if position.isdigit() else "queue_waiting"
-    response.say(catalogue.render(key, {"position": position}), language=catalogue.language)
-    response.pause(length=10)
+    sid = request.form.get("CallSid", "")
+    acd = edge.distributor()
+    try:
+        position = acd.position(sid)
+        agents = max(1, acd.agents_with(acd.call(sid)["skill"]))
+    except AcdError:
+        position = None
+    if position is None:
+        response.say(catalogue.render("queue_waiting", {}), language=catalogue.language)
+    else:
+        minutes = max(1, round(position * edge.config["AVERAGE_HANDLE_SECONDS"] / agents / 60))
+        gather = response.gather(input="dtmf", num_digits=1, action="/voice/queue-keep-place", method="POST",
+                                 timeout=1)
+        gather.say(catalogue.render("queue_position", {"position": position, "minutes": minutes}),
+                   language=catalogue.language)
+    response.pause(length=edge.config["QUEUE_ANNOUNCE_SECONDS"])
+    return _twiml(response)
+
+
+@bp.post("/queue-keep-place")
+@twilio_signature_required
+def queue_keep_place():
+    """A waiting caller pressed 1: hang up and be called back in their turn."""
+    _require("CallSid")
+    edge = CallEdge()
+    response = VoiceResponse()
+    if request.form.get("Digits") == "1":
+        try:
+            edge.distributor().keep_place(request.form["CallSid"], edge.now().timestamp())
+        except AcdError:
+            response.pause(length=1)  # no longer waiting (an agent was found): nothing to keep
+            return _twiml(response)
+        catalogue = edge.catalogue()
+        response.say(catalogue.render("kept_place", {}), language=catalogue.language)
+        response.hangup()
+    else:
+        response.pause(length=1)
     return _twiml(response)
 
 
 @bp.post("/queue-exit")
 @twilio_signature_required
 def queue_exit():
-    _require("CallSid")
-    sessions = CallEdge().sessions()
-    call = sessions.load(request.form["CallSid"])
+    """<Enqueue action>: the caller left the queue (hung up, kept their place, or was connected)."""
+    edge = CallEdge()
+    call = _live_call(edge)
+    result = request.form.get("QueueResult", "")
+    acd = edge.distributor()
+    try:
+        kept = acd.call(call["sid"])["status"] == CallStatus.CALLBACK_WAITING.value
+    except AcdError:
+        kept = False
+    if result == "hangup" and not kept:
+        acd.abandon(call["sid"], edge.now().timestamp())
+    call["outcome"] = "kept_place" if kept else ("abandoned" if result == "hangup" else f"queue_{result or 'left'}")
+    edge.sessions().save(call)
+    response = VoiceResponse()
+    response.hangup()
+    return _twiml(response)
+
+
+@bp.post("/connect/<agent_id>")
+@twilio_signature_required
+def connect_agent(agent_id: str):
+    """The ACD's chosen agent accepted: bridge the caller to them (phone, or console client)."""
+    from console.models import User
+
+    user = get_session().scalar(select(User).where(User.username == agent_id))
+    response = VoiceResponse()
+    dial = response.dial(action="/voice/agent-call-ended", method="POST")
+    if user is not None and user.phone:
+        dial.number(user.phone)
+    else:
+        dial.client(agent_id)
+    return _twiml(response)
+
+
+@bp.post("/agent-call-ended")
+@twilio_signature_required
+def agent_call_ended():
+    edge = CallEdge()
+    sessions = edge.sessions()
+    call = sessions.load(request.form.get("CallSid", ""))
     if call is not None:
-        result = request.form.get("QueueResult", "")
-        call["outcome"] = "abandoned" if result == "hangup" else f"queue_{result or 'left'}"
+        call["outcome"] = "answered_by_agent" if request.form.get("DialCallStatus") == "completed" else "agent_missed"
         sessions.save(call)
     response = VoiceResponse()
     response.hangup()
     return _twiml(response)
+
+
+@bp.post("/simulator/redirect")
+@twilio_signature_required
+def simulator_redirect():
+    """The local carrier's side of a REST call update: where a live call must go next."""
+    if not current_app.config["LOCAL_CARRIER"]:
+        abort(404)
+    _require("CallSid")
+    url = get_redis().getdel(simulator_redirect_key(request.form["CallSid"]))
+    return Response(url or b"", status=200 if url else 204, mimetype="text/plain")
 
 
 @bp.post("/status")

@@ -96,14 +96,14 @@ def test_invalid_key_three_times_goes_to_an_agent(call, app):
     assert record_of(app, result).outcome == "abandoned"  # the simulated caller gives up in the queue
 
 
-def test_agent_key_enqueues_with_position(call):
+def test_agent_key_enqueues_with_position_and_estimate(call):
     result = call("0")
     assert result.queue == "agents"
-    assert "您前面还有1位客户在等待" in result.turns[-1]["heard"]
+    assert "您前面还有1位客户，预计等待3分钟。" in result.turns[-1]["heard"]  # no agents yet: one assumed
 
 
 def test_complaint_becomes_ticket_with_four_core_items(call, app, clock):
-    result = call("2", "1", SF_IN_TRANSIT, "1", "1", "1")
+    result = call("2", "1", SF_IN_TRANSIT, "1", "1", "1", "9")
     text = heard(result)
     assert "请选择投诉类型" in result.turns[0]["heard"] + result.turns[1]["heard"]
     assert "工单号" in text and "60分钟内首次回复，24小时内处理完毕" in text

@@ -1,0 +1,47 @@
+"""The ACD's clock: every second, offers unanswered too long move on (RONA) and wrap-ups end;
+every minute, tickets that missed an SLA are escalated. `python app.py` runs it as a thread;
+in production run `python -m callqueue.ticker` once."""
+from __future__ import annotations
+
+import logging
+import threading
+
+log = logging.getLogger(__name__)
+SLA_CHECK_EVERY = 60
+
+
+def tick_once(app, beat: int) -> None:
+    from callqueue.routing import distributor
+    from clock import to_naive_utc
+    from database import new_session
+    from redis_conn import get_redis
+    from tickets import escalate_breaches
+
+    with app.app_context():
+        now = app.config["CLOCK"]()
+        acd = distributor(get_redis(), app.config)
+        acd.tick(now.timestamp(), acd.agent_ids())
+        if beat % SLA_CHECK_EVERY == 0:
+            session = new_session()
+            try:
+                for ticket in escalate_breaches(session, to_naive_utc(now)):
+                    log.info("ticket %s escalated: SLA breached", ticket.number)
+            finally:
+                session.close()
+
+
+def run(app, stop: threading.Event, interval: float = 1.0) -> None:
+    beat = 0
+    while not stop.wait(interval):
+        try:
+            tick_once(app, beat)
+        except Exception:  # a tick that fails (Redis restarting) must not stop the clock
+            log.exception("ACD tick failed")
+        beat += 1
+
+
+if __name__ == "__main__":
+    from app import create_app
+
+    logging.basicConfig(level=logging.INFO)
+    run(create_app({"LOAD_SPEECH_MODELS": False}), threading.Event())

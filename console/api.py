@@ -1,0 +1,242 @@
+"""The console's JSON API: what the agent console and dashboard pages call, and what the
+simulated agents use. State-changing requests must be JSON (a cross-site form cannot send it)."""
+from __future__ import annotations
+
+import json
+import time
+
+from flask import Blueprint, Response, abort, current_app, jsonify, request, session, stream_with_context
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from callqueue.acd import AcdError, AgentState
+from callqueue.callbacks import SLOTS, book_callback
+from callqueue.routing import connect
+from clock import to_naive_utc
+from console.auth import current_user, find_user, login_required
+from database import get_session
+from ivr.edge import CallEdge, schedule_callback_job
+from ivr.telephony import get_telephony
+from masking import mask_phone
+from tickets import TransitionError, apply, clocks
+from tickets.models import Ticket
+from tracking.service import find_parcel, normalise_phone
+
+bp = Blueprint("console_api", __name__, url_prefix="/console/api")
+EVENT_POLL_S = 1.0
+
+
+class BadRequest(ValueError):
+    pass
+
+
+def _body() -> dict:
+    if request.method == "POST":
+        if not request.is_json:
+            abort(415, description="send JSON (Content-Type: application/json)")
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise BadRequest("the body must be a JSON object")
+        return body
+    return {}
+
+
+def _field(body: dict, name: str, choices=None) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequest(f"{name} is required")
+    if choices is not None and value not in choices:
+        raise BadRequest(f"{name} must be one of {', '.join(choices)}")
+    return value.strip()
+
+
+@bp.errorhandler(BadRequest)
+def bad_request(error):
+    return jsonify(error=str(error)), 400
+
+
+@bp.errorhandler(AcdError)
+@bp.errorhandler(TransitionError)
+def conflict(error):
+    return jsonify(error=str(error)), 409
+
+
+@bp.errorhandler(HTTPException)
+def http_error(error):
+    return jsonify(error=error.description), error.code
+
+
+def _now() -> float:
+    return current_app.config["CLOCK"]().timestamp()
+
+
+@bp.post("/login")
+def login():
+    body = _body()
+    user = find_user(_field(body, "username"))
+    if user is None or not user.check_password(_field(body, "password")):
+        return jsonify(error="wrong username or password"), 401
+    session.clear()
+    session["user_id"] = user.id
+    return jsonify(user=_user_json(user))
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    return jsonify(ok=True)
+
+
+def _user_json(user) -> dict:
+    return {"username": user.username, "role": user.role, "name": user.display_name,
+            "languages": user.languages, "categories": user.categories}
+
+
+@bp.get("/me")
+@login_required()
+def me():
+    return jsonify(_agent_view(current_user().username))
+
+
+def _agent_view(agent_id: str) -> dict:
+    acd = CallEdge().distributor()
+    agent = acd.agent(agent_id)
+    call_sid = agent.get("call") or ""
+    view = {"user": _user_json(current_user()), "state": agent["state"], "offer": None}
+    if call_sid:
+        view["offer"] = {"call_sid": call_sid, **screen_pop(call_sid)}
+    return view
+
+
+def screen_pop(call_sid: str) -> dict:
+    """What an agent sees as a call is offered: who, which parcel, what they said, their history."""
+    edge = CallEdge()
+    acd_call = edge.distributor().call(call_sid)
+    call = edge.sessions().load(call_sid) or {}
+    variables = call.get("state", {}).get("vars", {})
+    phone = normalise_phone(acd_call.get("phone") or call.get("from", ""))
+    db = get_session()
+    verified = variables.get("party") in ("recipient", "sender")
+    parcel = find_parcel(db, variables["waybill"]) if verified and variables.get("waybill") else None
+    earlier = db.scalars(select(Ticket).where(Ticket.phone == phone).order_by(Ticket.id.desc()).limit(5)).all()
+    return {
+        "caller": mask_phone(phone),
+        "kept_place": acd_call.get("callback") == "1",
+        "priority": [p for p in acd_call.get("priority", "").split(",") if p],
+        "line": acd_call["skill"],
+        "category": variables.get("category", ""),
+        "waybill": parcel.waybill if parcel else None,
+        "parcel": None if parcel is None else {
+            "status": parcel.status.value, "carrier": parcel.carrier,
+            "route": f"{parcel.origin} → {parcel.destination}",
+            "scans": [{"at": s.at.isoformat(timespec="minutes"), "location": s.location, "status": s.status.value}
+                      for s in parcel.scans],
+        },
+        "ivr": [turn for turn in call.get("transcript", [])],
+        "earlier_tickets": [{"number": t.number, "category": t.category.value, "status": t.status.value}
+                            for t in earlier],
+    }
+
+
+@bp.post("/state")
+@login_required()
+def set_state():
+    body = _body()
+    state = AgentState(_field(body, "state", [s.value for s in (AgentState.AVAILABLE, AgentState.BREAK,
+                                                                 AgentState.OFFLINE)]))
+    CallEdge().distributor().set_state(current_user().username, state, _now())
+    return jsonify(_agent_view(current_user().username))
+
+
+@bp.post("/accept")
+@login_required()
+def accept():
+    body = _body()
+    call_sid = _field(body, "call_sid")
+    edge = CallEdge()
+    acd = edge.distributor()
+    agent_id = current_user().username
+    acd.accept(agent_id, call_sid, _now())
+    acd_call = acd.call(call_sid)
+    base = current_app.config["PUBLIC_BASE_URL"] or request.host_url.rstrip("/")
+    from callqueue.acd import Offer
+
+    offer = Offer(call_sid, agent_id, acd_call["skill"], acd_call.get("callback") == "1")
+    ringing = connect(offer, acd_call.get("phone", ""), get_telephony(), base)
+    return jsonify(connected=call_sid, ringing=ringing, kept_place=offer.callback)
+
+
+@bp.post("/finish")
+@login_required()
+def finish():
+    body = _body()
+    disposition = _field(body, "disposition", ["resolved", "ticket_opened", "callback_booked", "transferred",
+                                               "no_action"])
+    notes = str(body.get("notes", ""))[:2000]
+    acd = CallEdge().distributor()
+    agent_id = current_user().username
+    call_sid = acd.agent(agent_id).get("call", "")
+    acd.finish(agent_id, _now())
+    acd.record("disposition", _now(), agent=agent_id, call=call_sid, disposition=disposition, notes=notes)
+    return jsonify(_agent_view(agent_id))
+
+
+@bp.get("/tickets")
+@login_required()
+def tickets():
+    now = to_naive_utc(current_app.config["CLOCK"]())
+    rows = get_session().scalars(select(Ticket).order_by(Ticket.closure_due).limit(200)).all()
+    return jsonify(tickets=[{
+        "id": t.id, "number": t.number, "category": t.category.value, "status": t.status.value,
+        "owner": t.owner, "waybill": t.waybill, "phone": mask_phone(t.phone),
+        "sla": {name: {"due": c.due.isoformat(timespec="minutes"), "met": c.met_at is not None,
+                       "breached": c.breached(now), "remaining_s": int(c.remaining(now).total_seconds())}
+                for name, c in clocks(t).items()},
+    } for t in rows])
+
+
+@bp.post("/tickets/<int:ticket_id>/<trigger>")
+@login_required()
+def ticket_action(ticket_id: int, trigger: str):
+    body = _body()
+    ticket = get_session().get(Ticket, ticket_id)
+    if ticket is None:
+        abort(404, description=f"no ticket {ticket_id}")
+    apply(get_session(), ticket, trigger, now=to_naive_utc(current_app.config["CLOCK"]()),
+          actor=current_user().username, detail=str(body.get("notes", ""))[:500])
+    return jsonify(id=ticket.id, status=ticket.status.value, owner=ticket.owner)
+
+
+@bp.post("/callbacks")
+@login_required()
+def schedule_callback():
+    body = _body()
+    phone = normalise_phone(_field(body, "phone"))
+    if not 7 <= len(phone) <= 12:
+        raise BadRequest("phone must have 7 to 12 digits")
+    edge = CallEdge()
+    callback, moved = book_callback(get_session(), phone=phone, slot=_field(body, "slot", SLOTS),
+                                    now=edge.now(), hours=current_app.extensions["calling_hours"],
+                                    reason=f"agent:{current_user().username}")
+    schedule_callback_job(callback)
+    return jsonify(id=callback.id, due_at=callback.due_at.isoformat(timespec="minutes") + "Z", moved=moved)
+
+
+@bp.get("/events")
+@login_required()
+def events():
+    """Server-sent events: the agent's state and offer whenever they change."""
+    agent_id = current_user().username
+    limit = float(request.args.get("seconds", 3600))
+
+    @stream_with_context
+    def stream():
+        last, started = None, time.monotonic()
+        while time.monotonic() - started < limit:
+            view = json.dumps(_agent_view(agent_id), ensure_ascii=False)
+            if view != last:
+                last = view
+                yield f"data: {view}\n\n"
+            time.sleep(EVENT_POLL_S)
+
+    return Response(stream(), mimetype="text/event-stream", headers={"Cache-Control": "no-cache"})
