@@ -52,9 +52,10 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "hotline.sqlite3")
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(app, "secret_key")
-    # Without Twilio, the local carrier simulator signs webhooks with this instance's own token.
-    app.config["LOCAL_CARRIER"] = not app.config["TWILIO_AUTH_TOKEN"]
-    if app.config["LOCAL_CARRIER"]:
+    # Without a Twilio account the carrier simulator plays the carrier, signing webhooks with
+    # this instance's own token unless one is given.
+    app.config["LOCAL_CARRIER"] = not app.config["TWILIO_ACCOUNT_SID"]
+    if not app.config["TWILIO_AUTH_TOKEN"]:
         app.config["TWILIO_AUTH_TOKEN"] = _instance_secret(app, "carrier_token")
 
     from tickets import SlaPolicy

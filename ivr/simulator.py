@@ -344,6 +344,44 @@ class _InputAction(argparse.Action):
         namespace.inputs = answers
 
 
+def run_agent(base_url: str, username: str, password: str, *, answer_after: float = 0.0, calls: int = 1,
+              talk_s: float = 0.0, timeout_s: float = 60.0, poll_s: float = 0.05) -> list[dict]:
+    """A simulated agent at the console: goes available, answers offers after `answer_after`
+    seconds (a negative value never answers: the offer times out), talks, hangs up, repeats."""
+    import requests
+
+    handled: list[dict] = []
+    with requests.Session() as http:
+        def api(method: str, path: str, **body) -> dict:
+            response = http.request(method, f"{base_url}/console/api/{path}", json=body if method == "POST" else None,
+                                    timeout=30)
+            if response.status_code >= 400:
+                raise CallFailed(f"{path}: HTTP {response.status_code}: {response.text[:200]}")
+            return response.json()
+
+        api("POST", "login", username=username, password=password)
+        api("POST", "state", state="available")
+        deadline = time.monotonic() + timeout_s
+        while len(handled) < calls and time.monotonic() < deadline:
+            view = api("GET", "me")
+            offer = view.get("offer")
+            if view["state"] != "offered" or not offer:
+                time.sleep(poll_s)
+                continue
+            if answer_after < 0:
+                time.sleep(poll_s)
+                continue
+            time.sleep(answer_after)
+            accepted = api("POST", "accept", call_sid=offer["call_sid"])
+            time.sleep(talk_s)
+            api("POST", "finish", disposition="resolved")
+            handled.append({"call_sid": offer["call_sid"], "line": offer["line"], "kept_place": accepted["kept_place"],
+                            "caller": offer["caller"]})
+        if api("GET", "me")["state"] not in ("offered", "on_call"):
+            api("POST", "state", state="offline")
+    return handled
+
+
 def local_token(instance: str) -> str:
     path = os.path.join(instance, "carrier_token")
     try:
@@ -373,8 +411,21 @@ def main(argv: list[str] | None = None) -> int:
     call.add_argument("--auth-token", default=os.environ.get("TWILIO_AUTH_TOKEN", ""))
     call.add_argument("--instance", default="instance", help="instance folder holding the local carrier token")
     call.add_argument("--json", action="store_true", help="print one JSON object")
+    agent = commands.add_parser("agent", help="be an agent at the console, answering offered calls")
+    agent.add_argument("--base-url", default="http://127.0.0.1:5000")
+    agent.add_argument("--agent", dest="username", required=True, help="the agent's console username")
+    agent.add_argument("--password", required=True)
+    agent.add_argument("--answer-after", type=float, default=1.0, help="seconds before answering; <0: never")
+    agent.add_argument("--calls", type=int, default=1, help="how many calls to take")
+    agent.add_argument("--talk", type=float, default=0.0, help="seconds on each call")
+    agent.add_argument("--timeout", type=float, default=300.0)
     args = parser.parse_args(argv)
 
+    if args.command == "agent":
+        handled = run_agent(args.base_url.rstrip("/"), args.username, args.password, answer_after=args.answer_after,
+                            calls=args.calls, talk_s=args.talk, timeout_s=args.timeout)
+        print(json.dumps({"agent": args.username, "handled": handled}, ensure_ascii=False))
+        return 0
     token = args.auth_token or local_token(args.instance)
     result = SimulatedCall(
         args.base_url.rstrip("/"), token, args.caller, args.called, fast=args.fast, voice=args.voice,

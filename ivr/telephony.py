@@ -57,6 +57,6 @@ def get_telephony():
     from redis_conn import get_redis
 
     config = current_app.config
-    if config["TWILIO_ACCOUNT_SID"] and not config["LOCAL_CARRIER"]:
+    if not config["LOCAL_CARRIER"]:
         return TwilioTelephony(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], config["TWILIO_CALLER_ID"])
     return SimulatedTelephony(get_redis())

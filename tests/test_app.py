@@ -59,7 +59,7 @@ def test_health_with_redis_down_is_503(make_app):
 
 
 def test_local_carrier_token_is_created_when_twilio_is_not_configured(make_app):
-    app = make_app(TWILIO_AUTH_TOKEN="")
+    app = make_app(TWILIO_AUTH_TOKEN="", TWILIO_ACCOUNT_SID="")
     assert app.config["LOCAL_CARRIER"] is True
     assert len(app.config["TWILIO_AUTH_TOKEN"]) == 64
     assert make_app(TWILIO_AUTH_TOKEN="")

@@ -1,0 +1,106 @@
+"""Whole queue scenarios through the simulator: callers and agents against a live server,
+with the ACD's clock ticking for real."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from callqueue import ticker
+from clock import utcnow
+from ivr.simulator import SimulatedCall, run_agent
+from tests.conftest import AUTH_TOKEN
+from tracking.demo import DEMO_CALLER
+
+PASSWORD = "s3cret-pass"
+SF = "1234567890123#"
+
+
+@pytest.fixture
+def hotline(make_app, demo_parcels):
+    """A live server with three agents and the ACD's clock ticking in real time."""
+    app = make_app(WRAP_UP_SECONDS=0, QUEUE_ANNOUNCE_SECONDS=1, CLOCK=utcnow)
+    runner = app.test_cli_runner()
+    for name, skills in (("damage", "damaged,lost"), ("delay", "delayed"), ("attitude", "courier_attitude")):
+        result = runner.invoke(args=["agents", "add", name, "--skills", skills, "--password", PASSWORD])
+        assert result.exit_code == 0, result.output
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stop = threading.Event()
+    threading.Thread(target=ticker.run, args=(app, stop, 0.2), daemon=True).start()
+    yield app, f"http://127.0.0.1:{server.server_port}"
+    stop.set()
+    server.shutdown()
+
+
+def complaint_caller(base, category_key, caller=DEMO_CALLER, hold=20.0, extra=()):
+    keys = ["2", category_key, SF, "1", "1", "1", "0", *extra]
+    return SimulatedCall(base, AUTH_TOKEN, caller, hold_s=hold).run(keys)
+
+
+def in_thread(results, key, function, *args, **kwargs):
+    thread = threading.Thread(target=lambda: results.__setitem__(key, function(*args, **kwargs)))
+    thread.start()
+    return thread
+
+
+def test_complaint_callers_reach_qualified_agents(hotline):
+    app, base = hotline
+    results = {}
+    agents = [in_thread(results, name, run_agent, base, name, PASSWORD, answer_after=0.1, calls=count, timeout_s=60)
+              for name, count in (("damage", 2), ("delay", 1))]
+    callers = [in_thread(results, f"caller-{n}", complaint_caller, base, key, f"1390000000{n}")
+               for n, key in enumerate(["1", "3", "2"])]  # damaged, delayed, lost
+    for thread in agents + callers:
+        thread.join(90)
+    assert sorted(c["line"] for c in results["damage"]) == ["zh-CN:damaged", "zh-CN:lost"]
+    assert [c["line"] for c in results["delay"]] == ["zh-CN:delayed"]
+    for n in range(3):
+        call = results[f"caller-{n}"]
+        assert call.connected_to in ("client:damage", "client:delay"), call.as_json()
+
+
+def test_an_unanswered_offer_goes_to_the_next_agent(hotline, monkeypatch):
+    import callqueue.acd
+
+    monkeypatch.setattr(callqueue.acd, "OFFER_TIMEOUT_S", 1)
+    app, base = hotline
+    results = {}
+    sleepy = in_thread(results, "sleepy", run_agent, base, "damage", PASSWORD, answer_after=-1, timeout_s=4)
+    threading.Event().wait(0.5)  # the sleepy agent is available first: the longest idle
+    awake = in_thread(results, "awake", run_agent, base, "delay", PASSWORD, answer_after=0.1, timeout_s=30)
+    caller = in_thread(results, "caller", lambda: SimulatedCall(base, AUTH_TOKEN, DEMO_CALLER, hold_s=20).run(["0"]))
+    for thread in (sleepy, awake, caller):
+        thread.join(60)
+    assert results["sleepy"] == []
+    assert [c["line"] for c in results["awake"]] == ["zh-CN:general"]
+    assert results["caller"].connected_to == "client:delay"
+    with app.app_context():
+        from callqueue.routing import distributor
+        from redis_conn import get_redis
+
+        decisions = [d["decision"] for d in distributor(get_redis(), app.config).decisions(50)]
+    assert "rona" in decisions
+
+
+def test_a_caller_who_keeps_their_place_is_called_back_in_turn(hotline):
+    app, base = hotline
+    results = {}
+    first = SimulatedCall(base, AUTH_TOKEN, "13900000001", hold_s=0).run(["0", "1"])   # keeps place
+    assert first.ended_by == "hangup" and "已为您保留排队位置" in first.turns[-1]["heard"]
+    second = in_thread(results, "second", lambda: SimulatedCall(base, AUTH_TOKEN, "13900000002", hold_s=20).run(["0"]))
+    threading.Event().wait(0.5)
+    agent = in_thread(results, "agent", run_agent, base, "damage", PASSWORD, answer_after=0.1, calls=2, timeout_s=40)
+    second.join(60)
+    agent.join(60)
+    handled = results["agent"]
+    assert [h["kept_place"] for h in handled] == [True, False]   # the first in line first, by callback
+    assert handled[0]["caller"] == "139****0001"
+    with app.app_context():
+        from ivr.telephony import SIMULATOR_OUTBOX
+        from redis_conn import get_redis
+
+        outbound = get_redis().lrange(SIMULATOR_OUTBOX, 0, -1)
+    assert len(outbound) == 1 and b"13900000001" in outbound[0] and b"/voice/connect/damage" in outbound[0]
+    assert results["second"].connected_to == "client:damage"
