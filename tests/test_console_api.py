@@ -1,0 +1,116 @@
+"""The console API: login, roles, agent state, offers with a screen pop, tickets with SLA
+timers, callbacks, and clear errors for bad requests."""
+from __future__ import annotations
+
+import pytest
+
+from tests.test_webhooks import signed_post
+
+PASSWORD = "s3cret-pass"
+
+
+@pytest.fixture
+def staffed(app, runner, demo_parcels):
+    for name, role, skills in (("wang", "agent", "damaged"), ("boss", "supervisor", "")):
+        assert runner.invoke(args=["agents", "add", name, "--role", role, "--skills", skills,
+                                   "--password", PASSWORD]).exit_code == 0
+    return app
+
+
+def login(client, username="wang", password=PASSWORD):
+    return client.post("/console/api/login", json={"username": username, "password": password})
+
+
+def test_login_and_roles(staffed):
+    client = staffed.test_client()
+    assert client.get("/console/api/me").status_code == 401
+    assert login(client, password="wrong").status_code == 401
+    assert login(client, username="nobody").status_code == 401
+    assert login(client).get_json()["user"] == {"username": "wang", "role": "agent", "name": "wang",
+                                                 "languages": ["zh-CN"], "categories": ["damaged"]}
+    assert client.get("/console/api/me").get_json()["state"] == "offline"
+    client.post("/console/api/logout", json={})
+    assert client.get("/console/api/me").status_code == 401
+
+
+def test_passwords_are_hashed(staffed):
+    with staffed.app_context():
+        from console.auth import find_user
+
+        user = find_user("wang")
+        assert PASSWORD not in user.password_hash and user.check_password(PASSWORD)
+
+
+def test_bad_requests_are_clear_errors(staffed):
+    client = staffed.test_client()
+    login(client)
+    assert client.post("/console/api/state", data="state=available").status_code == 415
+    assert client.post("/console/api/state", json=["available"]).get_json()["error"] == "the body must be a JSON object"
+    response = client.post("/console/api/state", json={"state": "on_call"})
+    assert response.status_code == 400 and "state must be one of" in response.get_json()["error"]
+    assert client.post("/console/api/accept", json={"call_sid": "CA404"}).status_code == 409
+    assert client.post("/console/api/finish", json={"disposition": "resolved"}).status_code == 409
+    assert client.post("/console/api/tickets/999/assign", json={}).status_code == 404
+    assert client.post("/console/api/callbacks", json={"phone": "12", "slot": "soonest"}).status_code == 400
+    assert client.post("/console/api/callbacks", json={"phone": "13800138000", "slot": "never"}).status_code == 400
+
+
+def test_offer_with_screen_pop_accept_and_disposition(staffed):
+    voice = staffed.test_client()
+    sid = "CA" + "7" * 32
+    for path, params in (("/voice/incoming", {"CallSid": sid, "From": "13800138000"}),
+                         ("/voice/step", {"CallSid": sid, "Digits": "2"}),
+                         ("/voice/step", {"CallSid": sid, "Digits": "1"}),
+                         ("/voice/step", {"CallSid": sid, "Digits": "1234567890123"}),
+                         ("/voice/step", {"CallSid": sid, "Digits": "1"}),
+                         ("/voice/step", {"CallSid": sid, "Digits": "1"}),
+                         ("/voice/step", {"CallSid": sid, "Digits": "1"}),
+                         ("/voice/step", {"CallSid": sid, "Digits": "0"})):
+        assert signed_post(voice, path, params).status_code == 200
+    client = staffed.test_client()
+    login(client)
+    view = client.post("/console/api/state", json={"state": "available"}).get_json()
+    assert view["state"] == "offered"
+    pop = view["offer"]
+    assert pop["call_sid"] == sid and pop["caller"] == "138****8000" and pop["line"] == "zh-CN:damaged"
+    assert pop["waybill"] == "SF1234567890123" and pop["parcel"]["scans"][0]["location"] == "武汉转运中心"
+    assert pop["category"] == "damaged" and pop["earlier_tickets"][0]["category"] == "damaged"
+    assert any("请选择投诉类型" in turn.get("heard", "") for turn in pop["ivr"])
+    accepted = client.post("/console/api/accept", json={"call_sid": sid}).get_json()
+    assert accepted == {"connected": sid, "ringing": sid, "kept_place": False}
+    assert client.post("/console/api/accept", json={"call_sid": sid}).status_code == 409   # double accept
+    view = client.post("/console/api/finish", json={"disposition": "ticket_opened", "notes": "破损理赔"}).get_json()
+    assert view["state"] == "wrap_up" and view["offer"] is None
+    with staffed.app_context():
+        from callqueue.routing import distributor
+        from redis_conn import get_redis
+
+        decision = distributor(get_redis(), staffed.config).decisions(1)[0]
+    assert decision["disposition"] == "ticket_opened" and decision["notes"] == "破损理赔"
+
+
+def test_tickets_with_sla_timers_and_actions(staffed, call):
+    call("2", "3", "1234567890123#", "1", "4", "1", "9")
+    client = staffed.test_client()
+    login(client)
+    [ticket] = client.get("/console/api/tickets").get_json()["tickets"]
+    assert ticket["phone"] == "138****8000" and ticket["status"] == "new"
+    assert ticket["sla"]["first_response"] == {"due": ticket["sla"]["first_response"]["due"], "met": False,
+                                               "breached": False, "remaining_s": 3600}
+    assert client.post(f"/console/api/tickets/{ticket['id']}/assign", json={}).get_json()["owner"] == "wang"
+    assert client.post(f"/console/api/tickets/{ticket['id']}/close", json={}).status_code == 409
+
+
+def test_agent_books_a_callback(staffed):
+    client = staffed.test_client()
+    login(client)
+    booked = client.post("/console/api/callbacks", json={"phone": "13900001111", "slot": "tomorrow_morning"})
+    assert booked.status_code == 200 and booked.get_json()["due_at"] == "2026-11-25T01:00Z"
+
+
+def test_live_events_stream(staffed):
+    client = staffed.test_client()
+    login(client)
+    response = client.get("/console/api/events?seconds=0.5")
+    assert response.mimetype == "text/event-stream"
+    assert response.get_data(as_text=True).startswith('data: {"user": {"username": "wang"')
