@@ -73,6 +73,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["prompt_cache"] = PromptCache(Path(app.instance_path) / "prompts")
 
     import console.api
+    import console.views
     import health
     import ivr
     import ivr.media
@@ -83,6 +84,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(ivr.bp)
     ivr.media.init_app(app)
     app.register_blueprint(console.api.bp)
+    app.register_blueprint(console.views.bp)
     app.cli.add_command(agents_cli)
     app.register_blueprint(health.bp)
     app.cli.add_command(flows_cli)

@@ -1,0 +1,102 @@
+// The agent console: talks to /console/api, stays live through server-sent events.
+const W = window.WORDS;
+const $ = (id) => document.getElementById(id);
+
+async function api(path, body) {
+  const response = await fetch(`/console/api/${path}`, body === undefined ? {} : {
+    method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body),
+  });
+  const data = await response.json();
+  if (!response.ok) throw new Error(data.error || response.statusText);
+  return data;
+}
+
+function showError(error) {
+  $("error").textContent = `${W.error}: ${error.message}`;
+  $("error").hidden = false;
+}
+
+function list(element, items) {
+  element.replaceChildren(...items.map((text) => Object.assign(document.createElement("li"), {textContent: text})));
+}
+
+function render(view) {
+  $("error").hidden = true;
+  $("who").textContent = `${view.user.name} (${view.user.role})`;
+  $("state").textContent = W[view.state] || view.state;
+  $("state").dataset.state = view.state;
+  const offer = view.offer;
+  $("no-offer").hidden = Boolean(offer);
+  $("pop").hidden = !offer;
+  if (!offer) return;
+  $("pop-caller").textContent = offer.caller;
+  $("pop-line").textContent = offer.line;
+  $("pop-category").textContent = offer.category || "-";
+  $("pop-waybill").textContent = offer.waybill || "-";
+  $("pop-kept").hidden = !offer.kept_place;
+  list($("pop-scans"), (offer.parcel ? offer.parcel.scans : []).map((s) => `${s.at} ${s.location} ${s.status}`));
+  list($("pop-ivr"), offer.ivr.map((t) => [t.heard, t.said, t.pressed].filter(Boolean).join(" → ")));
+  list($("pop-tickets"), offer.earlier_tickets.map((t) => `${t.number} ${t.category} ${t.status}`));
+  $("accept").hidden = view.state !== "offered";
+  $("finish").hidden = view.state !== "on_call";
+}
+
+async function loadTickets() {
+  const {tickets} = await api("tickets");
+  const rows = tickets.map((t) => {
+    const row = document.createElement("tr");
+    const cells = [t.number, t.category, t.status, t.owner || "-"];
+    for (const clock of [t.sla.first_response, t.sla.closure]) {
+      cells.push(clock.breached ? W.breached : clock.met ? "✓" : `${Math.round(clock.remaining_s / 60)} min`);
+    }
+    cells.forEach((text, i) => {
+      const cell = Object.assign(document.createElement("td"), {textContent: text});
+      if (text === W.breached) cell.className = "breached";
+      row.append(cell);
+    });
+    return row;
+  });
+  document.querySelector("#tickets tbody").replaceChildren(...rows);
+}
+
+function start(view) {
+  $("login").hidden = true;
+  $("desk").hidden = false;
+  $("logout").hidden = false;
+  render(view);
+  loadTickets().catch(showError);
+  const events = new EventSource("/console/api/events");
+  events.onmessage = (message) => { render(JSON.parse(message.data)); loadTickets().catch(showError); };
+}
+
+$("login").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  try {
+    await api("login", {username: form.get("username"), password: form.get("password")});
+    start(await api("me"));
+  } catch (error) { showError(error); }
+});
+$("logout").addEventListener("click", async () => { await api("logout", {}); location.reload(); });
+document.querySelectorAll("[data-set-state]").forEach((button) => button.addEventListener("click", () =>
+  api("state", {state: button.dataset.setState}).then(render).catch(showError)));
+$("accept").addEventListener("click", async () => {
+  try {
+    const view = await api("me");
+    await api("accept", {call_sid: view.offer.call_sid});
+    render(await api("me"));
+  } catch (error) { showError(error); }
+});
+$("finish").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  api("finish", {disposition: form.get("disposition"), notes: form.get("notes")}).then(render).catch(showError);
+});
+$("callback").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  api("callbacks", {phone: form.get("phone"), slot: form.get("slot")})
+    .then((booked) => { $("callback-result").textContent = `#${booked.id} ${booked.due_at}`; })
+    .catch(showError);
+});
+api("me").then(start).catch(() => {});

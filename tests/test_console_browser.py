@@ -1,0 +1,86 @@
+"""The agent console in headless Chromium: log in, go available, get an offer with its screen
+pop, accept, set a disposition. Screenshots are saved under test-output/ for review."""
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.test_webhooks import signed_post
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+OUTPUT = Path(__file__).resolve().parent.parent / "test-output" / "console"
+PASSWORD = "s3cret-pass"
+
+
+@pytest.fixture
+def console_server(app, runner, demo_parcels):
+    assert runner.invoke(args=["agents", "add", "wang", "--name", "王小明", "--skills", "damaged",
+                               "--password", PASSWORD]).exit_code == 0
+    voice = app.test_client()
+    sid = "CA" + "8" * 32
+    for digits in (None, "2", "1", "1234567890123", "1", "1", "1", "0"):  # a damaged-parcel complaint, then 0
+        path, params = ("/voice/incoming", {"CallSid": sid, "From": "13800138000"}) if digits is None else \
+            ("/voice/step", {"CallSid": sid, "Digits": digits})
+        assert signed_post(voice, path, params).status_code == 200
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1200, "height": 1400})
+        yield page
+        browser.close()
+
+
+def test_agent_takes_an_offered_call(console_server, page):
+    page.goto(f"{console_server}/console/")
+    page.fill("input[name=username]", "wang")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login button")
+    page.wait_for_selector("#desk:not([hidden])")
+    page.screenshot(path=str(OUTPUT / "1-logged-in.png"), full_page=True)
+
+    page.click("[data-set-state=available]")
+    page.wait_for_selector("#state[data-state=offered]")
+    assert page.inner_text("#pop-caller") == "138****8000"
+    assert page.inner_text("#pop-waybill") == "SF1234567890123"
+    assert page.inner_text("#pop-line") == "zh-CN:damaged"
+    assert "武汉转运中心" in page.inner_text("#pop-scans")
+    assert "请选择投诉类型" in page.inner_text("#pop-ivr")
+    page.screenshot(path=str(OUTPUT / "2-offer-screen-pop.png"), full_page=True)
+
+    page.click("#accept")
+    page.wait_for_selector("#state[data-state=on_call]")
+    page.select_option("#finish select[name=disposition]", "ticket_opened")
+    page.fill("#finish input[name=notes]", "破损，已登记理赔")
+    page.click("#finish button")
+    page.wait_for_selector("#state[data-state=wrap_up]")
+    assert page.inner_text("#state") == "话后整理"
+    assert "damaged" in page.inner_text("#tickets")
+    page.screenshot(path=str(OUTPUT / "3-after-call.png"), full_page=True)
+
+
+def test_wrong_password_is_shown_and_english_is_available(console_server, page):
+    page.goto(f"{console_server}/console/?lang=en")
+    assert page.inner_text("h1") == "Agent console"
+    page.fill("input[name=username]", "wang")
+    page.fill("input[name=password]", "wrong")
+    page.click("#login button")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "wrong username or password" in page.inner_text("#error")
+    assert page.is_hidden("#desk")
