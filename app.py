@@ -75,13 +75,13 @@ def create_app(config: dict | None = None) -> Flask:
     import console.api
     import console.views
     import health
-    import ivr
     import ivr.media
+    import ivr.views
     from console.cli import agents_cli
     from flows.cli import flows_cli
     from tracking.cli import import_parcels_command, seed_demo_command
 
-    app.register_blueprint(ivr.bp)
+    app.register_blueprint(ivr.views.bp)
     ivr.media.init_app(app)
     app.register_blueprint(console.api.bp)
     app.register_blueprint(console.views.bp)

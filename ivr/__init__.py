@@ -1,4 +1,1 @@
-"""The telephony edge: Twilio webhooks, TwiML, signatures, call sessions, the simulator."""
-from ivr.views import bp
-
-__all__ = ["bp"]
+"""The telephony edge: Twilio webhooks, TwiML, signatures, Media Streams, call sessions, the simulator."""

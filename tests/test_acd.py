@@ -165,3 +165,12 @@ def test_state_survives_a_new_distributor(acd, app):
         restarted = Distributor(get_redis())
     assert restarted.position("CA1") == 1
     assert restarted.set_state("a", AgentState.AVAILABLE, 5)[0].call_sid == "CA1"
+
+
+def test_at_scale_no_call_is_misrouted_lost_or_starved(capsys):
+    """The benchmark's scenario, small: many agents and callers, thousands of decisions."""
+    from bench.queue import main
+
+    figures = main(["--waiting", "60", "--agents", "12", "--decisions", "400"])
+    assert (figures["misroutes"], figures["lost_calls"], figures["starved"]) == (0, 0, 0)
+    assert figures["decisions"] >= 400
