@@ -22,7 +22,7 @@ import redis_conn
 from callqueue import ticker
 import speech
 from callqueue.hours import CallingHours
-from clock import utcnow
+from clock import to_naive_utc, utcnow
 from config import from_environment
 from flows.engine import Engine
 from flows.errors import FlowError
@@ -111,7 +111,7 @@ def _prepare(app: Flask) -> None:
     """First-run demo data, and callbacks whose jobs Redis lost."""
     from sqlalchemy import func, select
 
-    from callqueue.jobs import get_queue, reschedule_pending
+    from callqueue.jobs import get_queue, recover_callbacks
     from database import new_session
     from redis_conn import get_redis
     from speech.tts import prerender
@@ -124,9 +124,10 @@ def _prepare(app: Flask) -> None:
             if app.config["SEED_DEMO_ON_FIRST_RUN"] and not session.scalar(select(func.count(Parcel.id))):
                 seed_demo(session, app.extensions["calling_hours"].local(app.config["CLOCK"]()).date())
                 log.info("loaded demo parcels: flask --app app seed-demo lists them")
-            rescheduled = reschedule_pending(session, get_queue(get_redis()))
-            if rescheduled:
-                log.info("rescheduled %d callbacks", rescheduled)
+            repaired = recover_callbacks(session, get_queue(get_redis()), get_redis(),
+                                         to_naive_utc(app.config["CLOCK"]()))
+            if repaired:
+                log.info("recovered %d callbacks", repaired)
         finally:
             session.close()
     language = app.config["HOTLINE_LANGUAGE"]

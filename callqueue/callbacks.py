@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callqueue.hours import CallingHours
-from clock import to_naive_utc
 from callqueue.models import Callback, CallbackStatus
+from clock import to_naive_utc
 
 SLOTS = ("soonest", "afternoon", "tomorrow_morning")
 AFTERNOON = time(14, 0)
@@ -30,7 +29,7 @@ def requested_time(slot: str, now: datetime, hours: CallingHours) -> datetime:
 
 def book_callback(
     session: Session, *, phone: str, slot: str, now: datetime, hours: CallingHours,
-    reason: str, origin_call_sid: str = "",
+    reason: str, origin_call_sid: str = "", window: timedelta = timedelta(days=3),
 ) -> tuple[Callback, bool]:
     """Store a callback due inside calling hours; (callback, moved out of the requested slot)."""
     requested = requested_time(slot, now, hours)
@@ -38,13 +37,9 @@ def book_callback(
     callback = Callback(
         phone=phone, slot=slot, reason=reason, status=CallbackStatus.SCHEDULED,
         requested_at=to_naive_utc(requested), due_at=to_naive_utc(due), created_at=to_naive_utc(now),
-        origin_call_sid=origin_call_sid,
+        origin_call_sid=origin_call_sid, expires_at=to_naive_utc(due + window),
     )
     session.add(callback)
     session.commit()
     return callback, due > requested
-
-
-def scheduled_callbacks(session: Session) -> list[Callback]:
-    return list(session.scalars(select(Callback).where(Callback.status == CallbackStatus.SCHEDULED)))
 

@@ -1,20 +1,32 @@
-"""RQ jobs: callbacks fire as jobs scheduled at their due time.
+"""RQ jobs: callbacks fire as jobs scheduled at their due time, exactly once per attempt.
 
-SQL holds each callback; a job only carries its id, so a job delivered twice finds the
-callback already dialled and does nothing, and a lost job is rescheduled from SQL.
+SQL holds each callback and its attempts; a job carries only the callback's id. Before a
+worker dials attempt N it claims "callback:{id}:attempt:{N}" in Redis (SET NX): a job
+delivered twice finds the claim and does nothing. Recovery (at start-up and from the clock)
+closes the gaps a killed worker or a lost Redis leaves:
+  scheduled, job missing            -> scheduled again (a claim without a dial is released)
+  dialling for over STALE_DIALLING  -> the call may have gone out: that attempt ends as
+                                       "unknown" and the next attempt is scheduled, so no
+                                       attempt is ever dialled twice and no callback is lost
 """
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from rq import Queue
+from sqlalchemy import select
 
-from callqueue.callbacks import scheduled_callbacks
-from callqueue.models import Callback, CallbackStatus
-from clock import from_naive_utc
+from callqueue.models import FINISHED, Callback, CallbackAttempt, CallbackStatus, DoNotCall
+from clock import from_naive_utc, to_naive_utc
+from ivr.keys import key_for
 from masking import mask_phone
+from tracking.service import normalise_phone
 
 QUEUE_NAME = "hotline"
+CLAIM_TTL_S = 7 * 24 * 3600
+STALE_DIALLING = timedelta(minutes=2)
+RETRY_OUTCOMES = {"busy", "no-answer", "failed", "canceled", "machine", "carrier_error", "unknown"}
 log = logging.getLogger(__name__)
 
 
@@ -26,6 +38,10 @@ def job_id(callback: Callback) -> str:
     return f"callback-{callback.id}-attempt-{callback.attempts + 1}"
 
 
+def claim_key(callback_id: int, number: int) -> str:
+    return key_for("callback", f"{callback_id}:attempt:{number}")
+
+
 def schedule_callback(queue: Queue, callback: Callback) -> None:
     queue.enqueue_at(
         from_naive_utc(callback.due_at), dial_callback, callback.id,
@@ -33,41 +49,103 @@ def schedule_callback(queue: Queue, callback: Callback) -> None:
     )
 
 
-def reschedule_pending(session, queue: Queue) -> int:
-    """Enqueue every scheduled callback whose job is missing (Redis lost, booking during an outage)."""
-    count = 0
-    for callback in scheduled_callbacks(session):
-        if queue.fetch_job(job_id(callback)) is None:
-            schedule_callback(queue, callback)
-            count += 1
-    return count
+def on_do_not_call(session, phone: str) -> bool:
+    return session.get(DoNotCall, normalise_phone(phone)) is not None
 
 
 def dial_callback(callback_id: int) -> str:
-    """Place the outbound call for a due callback (runs in the RQ worker, inside the app)."""
+    """Place the next attempt of a due callback (runs in the RQ worker, inside the app)."""
     from flask import current_app
 
     from database import new_session
     from ivr.telephony import get_telephony
+    from redis_conn import get_redis
 
     session = new_session()
     try:
         callback = session.get(Callback, callback_id)
         if callback is None or callback.status is not CallbackStatus.SCHEDULED:
             return "skipped"
-        callback.status, callback.attempts = CallbackStatus.DIALLING, callback.attempts + 1
+        number = callback.attempts + 1
+        if not get_redis().set(claim_key(callback.id, number), "claimed", nx=True, ex=CLAIM_TTL_S):
+            return "duplicate"
+        now = to_naive_utc(current_app.config["CLOCK"]())
+        if on_do_not_call(session, callback.phone):
+            callback.status = CallbackStatus.CANCELLED
+        elif callback.expires_at and now > callback.expires_at:
+            callback.status = CallbackStatus.EXPIRED
+        if callback.status in FINISHED:
+            session.commit()
+            return callback.status.value
+        attempt = CallbackAttempt(number=number, started_at=now)
+        callback.history.append(attempt)
+        callback.status, callback.attempts = CallbackStatus.DIALLING, number
         session.commit()
         base = current_app.config["PUBLIC_BASE_URL"] or f"http://127.0.0.1:{current_app.config['PORT']}"
         try:
-            callback.outbound_call_sid = get_telephony().place_call(
+            attempt.call_sid = get_telephony().place_call(
                 to=callback.phone, url=f"{base}/voice/callback/{callback.id}",
                 status_callback=f"{base}/voice/status",
             )
-            callback.status = CallbackStatus.DIALLED
-        except Exception as error:  # the carrier refused: record it, never lose the callback
-            callback.status, callback.last_error = CallbackStatus.FAILED, str(error)[:200]
-        session.commit()
-        log.info("callback %s to %s: %s", callback.id, mask_phone(callback.phone), callback.status.value)
+            callback.status = CallbackStatus.RINGING
+            session.commit()
+        except Exception as error:  # the carrier refused: that attempt failed, the callback goes on
+            callback.last_error = str(error)[:200]
+            finish_attempt(session, callback, attempt, "carrier_error", now)
+        log.info("callback %s attempt %d to %s: %s", callback.id, number, mask_phone(callback.phone),
+                 callback.status.value)
         return callback.status.value
     finally:
         session.close()
+
+
+def finish_attempt(session, callback: Callback, attempt: CallbackAttempt, outcome: str, now: datetime) -> None:
+    """Record how an attempt ended; retry inside calling hours while attempts and the window last."""
+    from flask import current_app
+
+    from redis_conn import get_redis
+
+    attempt.outcome, attempt.ended_at = outcome, now
+    config = current_app.config
+    if outcome == "completed":
+        callback.status = CallbackStatus.COMPLETED
+    elif callback.attempts >= config["CALLBACK_MAX_ATTEMPTS"]:
+        callback.status = CallbackStatus.FAILED
+    else:
+        hours = current_app.extensions["calling_hours"]
+        due = hours.next_opening(from_naive_utc(now) + timedelta(minutes=config["CALLBACK_RETRY_MINUTES"]))
+        if callback.expires_at and to_naive_utc(due) > callback.expires_at:
+            callback.status = CallbackStatus.EXPIRED
+        else:
+            callback.status, callback.due_at = CallbackStatus.SCHEDULED, to_naive_utc(due)
+    session.commit()
+    if callback.status is CallbackStatus.SCHEDULED:
+        schedule_callback(get_queue(get_redis()), callback)
+
+
+def record_outcome(session, call_sid: str, outcome: str, now: datetime) -> Callback | None:
+    """The carrier reported how a callback's call ended (a status callback or the answer)."""
+    attempt = session.scalar(select(CallbackAttempt).where(CallbackAttempt.call_sid == call_sid))
+    if attempt is None or attempt.outcome:
+        return None  # not a callback, or already settled (a repeated status callback)
+    if outcome not in RETRY_OUTCOMES and outcome != "completed":
+        outcome = "failed"
+    finish_attempt(session, attempt.callback, attempt, outcome, now)
+    return attempt.callback
+
+
+def recover_callbacks(session, queue: Queue, connection, now: datetime) -> int:
+    """Close the gaps a killed worker or a lost Redis leaves (see the module's docstring)."""
+    repaired = 0
+    for callback in session.scalars(select(Callback).where(
+            Callback.status.in_([CallbackStatus.SCHEDULED, CallbackStatus.DIALLING]))):
+        if callback.status is CallbackStatus.SCHEDULED and queue.fetch_job(job_id(callback)) is None:
+            connection.delete(claim_key(callback.id, callback.attempts + 1))  # claimed, never dialled
+            schedule_callback(queue, callback)
+            repaired += 1
+        elif callback.status is CallbackStatus.DIALLING:
+            attempt = callback.history[-1] if callback.history else None
+            if attempt is not None and now - attempt.started_at > STALE_DIALLING:
+                finish_attempt(session, callback, attempt, "unknown", now)
+                repaired += 1
+    return repaired

@@ -4,17 +4,23 @@ from __future__ import annotations
 from datetime import datetime
 from enum import Enum as PyEnum
 
-from sqlalchemy import DateTime, Enum, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import DateTime, Enum, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from database import Base
 
 
 class CallbackStatus(str, PyEnum):
-    SCHEDULED = "scheduled"
-    DIALLING = "dialling"
-    DIALLED = "dialled"
-    FAILED = "failed"
+    SCHEDULED = "scheduled"    # an attempt is due (a job waits for it)
+    DIALLING = "dialling"      # a worker is placing the call
+    RINGING = "ringing"        # placed; the carrier will report the outcome
+    COMPLETED = "completed"    # the customer answered
+    EXPIRED = "expired"        # the follow-up window closed before anyone answered
+    FAILED = "failed"          # out of attempts
+    CANCELLED = "cancelled"    # do-not-call, or withdrawn
+
+
+FINISHED = (CallbackStatus.COMPLETED, CallbackStatus.EXPIRED, CallbackStatus.FAILED, CallbackStatus.CANCELLED)
 
 
 class Callback(Base):
@@ -31,4 +37,35 @@ class Callback(Base):
     origin_call_sid: Mapped[str] = mapped_column(String(64), default="")
     outbound_call_sid: Mapped[str] = mapped_column(String(64), default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)  # UTC, end of the follow-up window
     last_error: Mapped[str] = mapped_column(String(200), default="")
+
+    history: Mapped[list[CallbackAttempt]] = relationship(
+        back_populates="callback", cascade="all, delete-orphan", order_by="CallbackAttempt.number")
+
+
+class CallbackAttempt(Base):
+    """One try at reaching the customer, and how it ended."""
+
+    __tablename__ = "callback_attempts"
+    __table_args__ = (UniqueConstraint("callback_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    callback_id: Mapped[int] = mapped_column(ForeignKey("callbacks.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    call_sid: Mapped[str] = mapped_column(String(64), default="", index=True)
+    outcome: Mapped[str] = mapped_column(String(24), default="")  # completed, busy, no-answer, machine, ...
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    callback: Mapped[Callback] = relationship(back_populates="history")
+
+
+class DoNotCall(Base):
+    """Numbers that asked not to be called: honoured by every outbound call."""
+
+    __tablename__ = "do_not_call"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(DateTime)
+    reason: Mapped[str] = mapped_column(String(64), default="")

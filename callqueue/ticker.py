@@ -11,6 +11,7 @@ SLA_CHECK_EVERY = 60
 
 
 def tick_once(app, beat: int) -> None:
+    from callqueue.jobs import get_queue, recover_callbacks
     from callqueue.routing import distributor
     from clock import to_naive_utc
     from database import new_session
@@ -26,6 +27,7 @@ def tick_once(app, beat: int) -> None:
             try:
                 for ticket in escalate_breaches(session, to_naive_utc(now)):
                     log.info("ticket %s escalated: SLA breached", ticket.number)
+                recover_callbacks(session, get_queue(get_redis()), get_redis(), to_naive_utc(now))
             finally:
                 session.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request, session, stream_with_context
 from sqlalchemy import select
@@ -217,7 +218,8 @@ def schedule_callback():
     edge = CallEdge()
     callback, moved = book_callback(get_session(), phone=phone, slot=_field(body, "slot", SLOTS),
                                     now=edge.now(), hours=current_app.extensions["calling_hours"],
-                                    reason=f"agent:{current_user().username}")
+                                    reason=f"agent:{current_user().username}",
+                                    window=timedelta(days=current_app.config["CALLBACK_WINDOW_DAYS"]))
     schedule_callback_job(callback)
     return jsonify(id=callback.id, due_at=callback.due_at.isoformat(timespec="minutes") + "Z", moved=moved)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,7 @@ class EffectContext:
     sla: SlaPolicy
     hours: CallingHours
     schedule_callback: Callable  # (Callback) -> None, hands it to the job scheduler
+    callback_window: timedelta = timedelta(days=3)
 
 
 Outcome = tuple[str, dict]
@@ -78,7 +79,7 @@ def open_ticket(ctx: EffectContext, v: dict) -> Outcome:
 def book_callback(ctx: EffectContext, v: dict) -> Outcome:
     callback, moved = store_callback(
         ctx.session, phone=v["contact_phone"], slot=v["slot"], now=ctx.now, hours=ctx.hours,
-        reason="ivr_request", origin_call_sid=ctx.call_sid,
+        reason="ivr_request", origin_call_sid=ctx.call_sid, window=ctx.callback_window,
     )
     ctx.schedule_callback(callback)
     due_local = ctx.hours.local(from_naive_utc(callback.due_at))

@@ -3,6 +3,7 @@ words and audio of prompts, the call's session in Redis, and the effects' contex
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from flask import current_app
 from redis.exceptions import RedisError
@@ -71,6 +72,7 @@ class CallEdge:
             session=get_session(), now=self.now(), caller=call["from"], call_sid=call["sid"],
             sla=current_app.extensions["sla_policy"], hours=current_app.extensions["calling_hours"],
             schedule_callback=schedule_callback_job,
+            callback_window=timedelta(days=self.config["CALLBACK_WINDOW_DAYS"]),
         )
 
     def parcel_lookup(self):

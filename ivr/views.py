@@ -23,6 +23,7 @@ from ivr.records import save_record
 from ivr.security import twilio_signature_required
 from ivr.twiml import render, spoken
 from callqueue.acd import AcdError, CallStatus
+from callqueue.jobs import record_outcome
 from ivr.telephony import simulator_redirect_key
 from masking import mask_phone
 from redis_conn import get_redis
@@ -116,8 +117,13 @@ def incoming():
 @bp.post("/callback/<int:callback_id>")
 @twilio_signature_required
 def callback_answered(callback_id: int):
-    """An outbound callback the customer answered: greet them and bring them to an agent."""
+    """An outbound callback answered: a person is greeted and brought to an agent; an answering
+    machine gets a short message, and the attempt counts as not reached (it will be retried)."""
     _require("CallSid")
+    if request.form.get("AnsweredBy", "").startswith("machine"):
+        edge = CallEdge()
+        record_outcome(get_session(), request.form["CallSid"], "machine", to_naive_utc(edge.now()))
+        return _twiml(spoken(edge.catalogue(), "machine_message", {"brand": edge.config["HOTLINE_BRAND"]}))
     return _start("callback", "outbound", {"callback_id": callback_id})
 
 
@@ -278,6 +284,8 @@ def status():
     carrier_status = request.form["CallStatus"]
     if carrier_status in FINAL_CALL_STATUSES:
         edge = CallEdge()
+        outcome = "machine" if request.form.get("AnsweredBy", "").startswith("machine") else carrier_status
+        record_outcome(get_session(), request.form["CallSid"], outcome, to_naive_utc(edge.now()))
         sessions = edge.sessions()
         call = sessions.load(request.form["CallSid"])
         if call is not None:

@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from rq import Worker
-from sqlalchemy import select
 
 from callqueue.callbacks import book_callback, requested_time
 from callqueue.hours import CallingHours
-from callqueue.jobs import dial_callback, get_queue, reschedule_pending, schedule_callback
-from callqueue.models import Callback, CallbackStatus
+from callqueue.jobs import claim_key, dial_callback, get_queue, record_outcome, recover_callbacks, schedule_callback
+from callqueue.models import Callback, CallbackAttempt, CallbackStatus, DoNotCall
+from clock import to_naive_utc
 from database import new_session
 from ivr.telephony import SIMULATOR_OUTBOX
 from redis_conn import get_redis
@@ -76,39 +76,125 @@ def outbox(app):
         return [json.loads(item) for item in get_redis().lrange(SIMULATOR_OUTBOX, 0, -1)]
 
 
-def test_real_worker_with_scheduler_dials_due_callback(app, booked):
+def load(app, callback_id):
+    with app.app_context():
+        session = new_session()
+        callback = session.get(Callback, callback_id)
+        snapshot = (callback.status, callback.attempts, [(a.number, a.outcome) for a in callback.history],
+                    callback.due_at)
+        session.close()
+    return snapshot
+
+
+def work(app):
     with app.app_context():
         connection = get_redis()
         Worker([get_queue(connection)], connection=connection).work(burst=True, with_scheduler=True)
-        session = new_session()
-        callback = session.get(Callback, booked)
-        assert callback.status is CallbackStatus.DIALLED and callback.attempts == 1
-        session.close()
+
+
+def test_real_worker_with_scheduler_dials_due_callback(app, booked):
+    work(app)
+    status, attempts, history, _ = load(app, booked)
+    assert (status, attempts, history) == (CallbackStatus.RINGING, 1, [(1, "")])
     calls = outbox(app)
     assert [c["to"] for c in calls] == ["13800138000"]
     assert calls[0]["url"].endswith(f"/voice/callback/{booked}")
-    assert calls[0]["sid"] == callback.outbound_call_sid
 
 
 def test_a_job_delivered_twice_dials_once(app, booked):
     with app.app_context():
-        assert dial_callback(booked) == "dialled"
+        get_redis().set(claim_key(booked, 1), "claimed")   # another worker holds this attempt
+        assert dial_callback(booked) == "duplicate"
+        get_redis().delete(claim_key(booked, 1))
+        assert dial_callback(booked) == "ringing"
         assert dial_callback(booked) == "skipped"
     assert len(outbox(app)) == 1
 
 
-def test_callbacks_lost_from_redis_are_rescheduled(app, booked):
+def test_worker_killed_before_dialling_is_recovered_without_loss(app, booked, clock):
     with app.app_context():
         connection = get_redis()
-        connection.flushdb()
+        connection.set(claim_key(booked, 1), "claimed")    # it claimed the attempt, then died
+        connection.delete(*connection.keys("rq:*"))         # and its job is gone (e.g. Redis restarted)
         session = new_session()
-        assert reschedule_pending(session, get_queue(connection)) == 1
-        assert reschedule_pending(session, get_queue(connection)) == 0
+        assert recover_callbacks(session, get_queue(connection), connection, to_naive_utc(clock())) == 1
+        assert recover_callbacks(session, get_queue(connection), connection, to_naive_utc(clock())) == 0
         session.close()
-        assert get_queue(connection).scheduled_job_registry.get_job_ids() == [f"callback-{booked}-attempt-1"]
+        assert dial_callback(booked) == "ringing"
+    assert len(outbox(app)) == 1
 
 
-def test_carrier_refusal_is_recorded_not_lost(app, booked, monkeypatch):
+def test_worker_killed_while_dialling_never_dials_that_attempt_again(app, booked, clock):
+    with app.app_context():
+        connection = get_redis()
+        session = new_session()
+        callback = session.get(Callback, booked)
+        callback.status, callback.attempts = CallbackStatus.DIALLING, 1   # died mid-dial: unknown
+        callback.history.append(CallbackAttempt(number=1, started_at=to_naive_utc(clock())))
+        session.commit()
+        later = to_naive_utc(clock()) + timedelta(minutes=5)
+        assert recover_callbacks(session, get_queue(connection), connection, later) == 1
+        session.close()
+    status, attempts, history, due = load(app, booked)
+    assert (status, attempts, history) == (CallbackStatus.SCHEDULED, 1, [(1, "unknown")])
+    assert due == later + timedelta(minutes=30)
+    with app.app_context():
+        assert f"callback-{booked}-attempt-2" in get_queue(get_redis()).scheduled_job_registry.get_job_ids()
+        assert dial_callback(booked) == "ringing"   # attempt 2, whichever job fires first
+        assert dial_callback(booked) == "skipped"
+    assert load(app, booked)[2] == [(1, "unknown"), (2, "")]
+
+
+@pytest.mark.parametrize("outcome", ["busy", "no-answer", "machine"])
+def test_not_reached_is_retried_inside_calling_hours(app, booked, clock, outcome):
+    with app.app_context():
+        dial_callback(booked)
+        sid = outbox(app)[0]["sid"]
+        session = new_session()
+        evening = datetime(2026, 11, 24, 9, 50)  # 17:50 in Shanghai: the retry moves to 08:30 tomorrow
+        record_outcome(session, sid, outcome, evening)
+        record_outcome(session, sid, "completed", evening)   # a repeated status callback changes nothing
+        session.close()
+    status, attempts, history, due = load(app, booked)
+    assert (status, history) == (CallbackStatus.SCHEDULED, [(1, outcome)])
+    assert due == datetime(2026, 11, 25, 0, 30)
+
+
+def test_out_of_attempts_fails_and_past_the_window_expires(app, booked, clock):
+    with app.app_context():
+        now = to_naive_utc(clock())
+        for _ in range(3):
+            assert dial_callback(booked) == "ringing"
+            session = new_session()  # as each status callback is its own request
+            record_outcome(session, outbox(app)[-1]["sid"], "no-answer", now)
+            session.close()
+    assert load(app, booked)[:3] == (CallbackStatus.FAILED, 3, [(1, "no-answer"), (2, "no-answer"), (3, "no-answer")])
+    assert len(outbox(app)) == 3
+
+
+def test_expired_window(app, booked, clock):
+    with app.app_context():
+        session = new_session()
+        callback = session.get(Callback, booked)
+        callback.expires_at = to_naive_utc(clock()) + timedelta(minutes=10)
+        session.commit()
+        dial_callback(booked)
+        record_outcome(session, outbox(app)[0]["sid"], "busy", to_naive_utc(clock()))
+        assert session.get(Callback, booked).status is CallbackStatus.EXPIRED
+        session.close()
+
+
+def test_do_not_call_is_honoured(app, booked, clock):
+    with app.app_context():
+        session = new_session()
+        session.add(DoNotCall(phone="13800138000", added_at=to_naive_utc(clock()), reason="asked"))
+        session.commit()
+        session.close()
+        assert dial_callback(booked) == "cancelled"
+    assert outbox(app) == []
+
+
+def test_carrier_refusal_is_recorded_and_retried(app, booked, monkeypatch):
     import ivr.telephony
 
     class Refusing:
@@ -117,17 +203,32 @@ def test_carrier_refusal_is_recorded_not_lost(app, booked, monkeypatch):
 
     monkeypatch.setattr(ivr.telephony, "get_telephony", lambda: Refusing())
     with app.app_context():
-        assert dial_callback(booked) == "failed"
-        session = new_session()
-        callback = session.scalar(select(Callback))
-        assert callback.last_error == "carrier said no"
-        session.close()
+        assert dial_callback(booked) == "scheduled"
+    status, attempts, history, _ = load(app, booked)
+    assert history == [(1, "carrier_error")] and status is CallbackStatus.SCHEDULED
 
 
-def test_answered_callback_greets_and_joins_the_agent_queue(client, booked):
+def test_answered_callback_greets_and_joins_the_agent_queue(client, booked, app):
     from tests.test_webhooks import signed_post
 
-    response = signed_post(client, f"/voice/callback/{booked}", {"CallSid": "CA" + "5" * 32, "To": "13800138000"})
+    with app.app_context():
+        dial_callback(booked)
+    sid = outbox(app)[0]["sid"]
+    response = signed_post(client, f"/voice/callback/{booked}", {"CallSid": sid, "To": "13800138000",
+                                                                 "AnsweredBy": "human"})
     body = response.get_data(as_text=True)
-    assert response.status_code == 200
-    assert "您预约的回电已接通" in body and "<Enqueue" in body and ">agents</Enqueue>" in body
+    assert "您预约的回电已接通" in body and ">agents</Enqueue>" in body
+    signed_post(client, "/voice/status", {"CallSid": sid, "CallStatus": "completed"})
+    assert load(app, booked)[:3] == (CallbackStatus.COMPLETED, 1, [(1, "completed")])
+
+
+def test_an_answering_machine_gets_a_message_and_a_retry(client, booked, app):
+    from tests.test_webhooks import signed_post
+
+    with app.app_context():
+        dial_callback(booked)
+    sid = outbox(app)[0]["sid"]
+    body = signed_post(client, f"/voice/callback/{booked}", {"CallSid": sid, "AnsweredBy": "machine_start"}
+                       ).get_data(as_text=True)
+    assert "我们稍后会再次致电" in body and "<Hangup />" in body
+    assert load(app, booked)[:3] == (CallbackStatus.SCHEDULED, 1, [(1, "machine")])
