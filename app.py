@@ -77,6 +77,7 @@ def create_app(config: dict | None = None) -> Flask:
     import health
     import ivr.media
     import ivr.views
+    from callqueue.cli import callbacks_cli, campaign_cli
     from console.cli import agents_cli
     from flows.cli import flows_cli
     from tracking.cli import import_parcels_command, seed_demo_command
@@ -86,6 +87,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(console.api.bp)
     app.register_blueprint(console.views.bp)
     app.cli.add_command(agents_cli)
+    app.cli.add_command(callbacks_cli)
+    app.cli.add_command(campaign_cli)
     app.register_blueprint(health.bp)
     app.cli.add_command(flows_cli)
     app.cli.add_command(import_parcels_command)

@@ -57,6 +57,8 @@ SETTINGS: dict[str, tuple[object, object, str]] = {
     "CALLBACK_MAX_ATTEMPTS": ("3", parse_int, "tries to reach a customer before a callback fails"),
     "CALLBACK_RETRY_MINUTES": ("30", parse_int, "wait after busy, no answer or a machine before trying again"),
     "CALLBACK_WINDOW_DAYS": ("3", parse_int, "how long a callback is followed before it expires"),
+    "OUTBOUND_CALLS_PER_SECOND": ("1", parse_int, "pacing of outbound calls (Twilio's default limit is 1 per second)"),
+    "OUTBOUND_MAX_CONCURRENT": ("10", parse_int, "outbound calls ringing or in progress at once"),
     "WRAP_UP_SECONDS": ("30", parse_int, "an agent's wrap-up time after each call"),
     "VIP_NUMBERS": ("", parse_str, "comma-separated caller numbers that get priority in the queue"),
     "QUEUE_ANNOUNCE_SECONDS": ("30", parse_int, "how often a waiting caller hears their position"),

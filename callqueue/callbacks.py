@@ -30,6 +30,7 @@ def requested_time(slot: str, now: datetime, hours: CallingHours) -> datetime:
 def book_callback(
     session: Session, *, phone: str, slot: str, now: datetime, hours: CallingHours,
     reason: str, origin_call_sid: str = "", window: timedelta = timedelta(days=3),
+    kind: str = "agent", ticket_id: int | None = None,
 ) -> tuple[Callback, bool]:
     """Store a callback due inside calling hours; (callback, moved out of the requested slot)."""
     requested = requested_time(slot, now, hours)
@@ -37,7 +38,7 @@ def book_callback(
     callback = Callback(
         phone=phone, slot=slot, reason=reason, status=CallbackStatus.SCHEDULED,
         requested_at=to_naive_utc(requested), due_at=to_naive_utc(due), created_at=to_naive_utc(now),
-        origin_call_sid=origin_call_sid, expires_at=to_naive_utc(due + window),
+        origin_call_sid=origin_call_sid, expires_at=to_naive_utc(due + window), kind=kind, ticket_id=ticket_id,
     )
     session.add(callback)
     session.commit()

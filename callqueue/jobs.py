@@ -8,14 +8,19 @@ closes the gaps a killed worker or a lost Redis leaves:
   dialling for over STALE_DIALLING  -> the call may have gone out: that attempt ends as
                                        "unknown" and the next attempt is scheduled, so no
                                        attempt is ever dialled twice and no callback is lost
+  ringing for over STALE_RINGING    -> no outcome ever came: likewise
+Outbound calls are paced: at most OUTBOUND_MAX_CONCURRENT in progress, and
+OUTBOUND_CALLS_PER_SECOND placed in any second.
 """
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from datetime import datetime, timedelta
 
 from rq import Queue
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from callqueue.models import FINISHED, Callback, CallbackAttempt, CallbackStatus, DoNotCall
 from clock import from_naive_utc, to_naive_utc
@@ -26,6 +31,7 @@ from tracking.service import normalise_phone
 QUEUE_NAME = "hotline"
 CLAIM_TTL_S = 7 * 24 * 3600
 STALE_DIALLING = timedelta(minutes=2)
+STALE_RINGING = timedelta(hours=1)  # the carrier never reported an outcome
 RETRY_OUTCOMES = {"busy", "no-answer", "failed", "canceled", "machine", "carrier_error", "unknown"}
 log = logging.getLogger(__name__)
 
@@ -66,6 +72,11 @@ def dial_callback(callback_id: int) -> str:
         callback = session.get(Callback, callback_id)
         if callback is None or callback.status is not CallbackStatus.SCHEDULED:
             return "skipped"
+        if _over_pace(session, get_redis(), current_app.config):
+            # Not now: try again in a second (the claim below still makes each attempt dial once).
+            get_queue(get_redis()).enqueue_in(timedelta(seconds=1), dial_callback, callback.id,
+                                              job_id=f"{job_id(callback)}-paced-{uuid.uuid4().hex[:8]}")
+            return "paced"
         number = callback.attempts + 1
         if not get_redis().set(claim_key(callback.id, number), "claimed", nx=True, ex=CLAIM_TTL_S):
             return "duplicate"
@@ -97,6 +108,18 @@ def dial_callback(callback_id: int) -> str:
         return callback.status.value
     finally:
         session.close()
+
+
+def _over_pace(session, connection, config) -> bool:
+    """At the limit of calls in progress, or of calls placed this second?"""
+    in_progress = session.scalar(select(func.count(Callback.id)).where(
+        Callback.status.in_([CallbackStatus.DIALLING, CallbackStatus.RINGING])))
+    if in_progress >= config["OUTBOUND_MAX_CONCURRENT"]:
+        return True
+    second = key_for("pacing", str(int(time.time())))
+    placed = connection.incr(second)
+    connection.expire(second, 5)
+    return placed > config["OUTBOUND_CALLS_PER_SECOND"]
 
 
 def finish_attempt(session, callback: Callback, attempt: CallbackAttempt, outcome: str, now: datetime) -> None:
@@ -138,14 +161,15 @@ def recover_callbacks(session, queue: Queue, connection, now: datetime) -> int:
     """Close the gaps a killed worker or a lost Redis leaves (see the module's docstring)."""
     repaired = 0
     for callback in session.scalars(select(Callback).where(
-            Callback.status.in_([CallbackStatus.SCHEDULED, CallbackStatus.DIALLING]))):
+            Callback.status.in_([CallbackStatus.SCHEDULED, CallbackStatus.DIALLING, CallbackStatus.RINGING]))):
         if callback.status is CallbackStatus.SCHEDULED and queue.fetch_job(job_id(callback)) is None:
             connection.delete(claim_key(callback.id, callback.attempts + 1))  # claimed, never dialled
             schedule_callback(queue, callback)
             repaired += 1
-        elif callback.status is CallbackStatus.DIALLING:
+        else:
             attempt = callback.history[-1] if callback.history else None
-            if attempt is not None and now - attempt.started_at > STALE_DIALLING:
+            limit = STALE_DIALLING if callback.status is CallbackStatus.DIALLING else STALE_RINGING
+            if attempt is not None and now - attempt.started_at > limit:
                 finish_attempt(session, callback, attempt, "unknown", now)
                 repaired += 1
     return repaired

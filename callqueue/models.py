@@ -34,6 +34,9 @@ class Callback(Base):
     requested_at: Mapped[datetime] = mapped_column(DateTime)  # UTC, what the caller asked for
     due_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # UTC, inside calling hours
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # "agent": the customer is brought to an agent; "survey": the satisfaction survey (满意度回访).
+    kind: Mapped[str] = mapped_column(String(16), default="agent")
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     origin_call_sid: Mapped[str] = mapped_column(String(64), default="")
     outbound_call_sid: Mapped[str] = mapped_column(String(64), default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

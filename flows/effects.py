@@ -9,13 +9,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callqueue.callbacks import book_callback as store_callback
 from clock import from_naive_utc, to_naive_utc
 from callqueue.hours import CallingHours
-from tickets import ComplaintCategory, Demand, SlaPolicy, file_complaint
-from tracking import describe, find_by_keyed_digits, find_parcel, party_for_phone, party_for_phone_tail, party_name
+from callqueue.models import Callback, CallbackStatus, DoNotCall
+from tickets import ComplaintCategory, Demand, SlaPolicy, Ticket, TicketEvent, TicketStatus, apply, file_complaint
+from tracking import (
+    describe, find_by_keyed_digits, find_parcel, normalise_phone, party_for_phone, party_for_phone_tail, party_name,
+)
 
 
 @dataclass
@@ -86,7 +90,52 @@ def book_callback(ctx: EffectContext, v: dict) -> Outcome:
     return ("moved" if moved else "booked"), {"callback_time": due_local.isoformat(timespec="minutes")}
 
 
+LOW_SCORE = 2  # a score this low reopens the ticket and escalates it to a supervisor
+
+
+def record_survey(ctx: EffectContext, v: dict) -> Outcome:
+    callback = ctx.session.get(Callback, int(v["callback_id"]))
+    score = int(v["score"])
+    ticket = ctx.session.get(Ticket, callback.ticket_id) if callback and callback.ticket_id else None
+    if ticket is not None:
+        ticket.survey_score = score
+        ticket.history.append(TicketEvent(at=to_naive_utc(ctx.now), action="survey", detail=f"score {score}"))
+        ctx.session.commit()
+        if score <= LOW_SCORE:
+            if ticket.status is TicketStatus.CLOSED:
+                apply(ctx.session, ticket, "reopen", now=to_naive_utc(ctx.now), actor="survey")
+            apply(ctx.session, ticket, "escalate", now=to_naive_utc(ctx.now), actor="survey",
+                  detail=f"satisfaction score {score}")
+    return ("low" if score <= LOW_SCORE else "saved"), {}
+
+
+def survey_later(ctx: EffectContext, v: dict) -> Outcome:
+    callback = ctx.session.get(Callback, int(v["callback_id"]))
+    later, _ = store_callback(
+        ctx.session, phone=callback.phone, slot="tomorrow_morning", now=ctx.now, hours=ctx.hours,
+        reason="survey_later", origin_call_sid=ctx.call_sid, window=ctx.callback_window, kind="survey",
+        ticket_id=callback.ticket_id,
+    )
+    ctx.schedule_callback(later)
+    return "booked", {"callback_time": ctx.hours.local(from_naive_utc(later.due_at)).isoformat(timespec="minutes")}
+
+
+def opt_out(ctx: EffectContext, v: dict) -> Outcome:
+    """Put the customer on the do-not-call list; their pending survey calls are cancelled."""
+    callback = ctx.session.get(Callback, int(v["callback_id"]))
+    phone = normalise_phone(callback.phone)
+    if ctx.session.get(DoNotCall, phone) is None:
+        ctx.session.add(DoNotCall(phone=phone, added_at=to_naive_utc(ctx.now), reason="survey opt-out"))
+    for pending in ctx.session.scalars(select(Callback).where(
+            Callback.phone == callback.phone, Callback.kind == "survey",
+            Callback.status == CallbackStatus.SCHEDULED)):
+        pending.status = CallbackStatus.CANCELLED
+    ctx.session.commit()
+    return "done", {}
+
+
 EFFECTS: dict[str, Callable[[EffectContext, dict], Outcome]] = {
     f.__name__: f
-    for f in (lookup_parcel, check_caller, verify_phone_tail, describe_parcel, open_ticket, book_callback)
+    for f in (lookup_parcel, check_caller, verify_phone_tail, describe_parcel, open_ticket, book_callback,
+              record_survey, survey_later, opt_out)
 }

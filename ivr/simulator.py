@@ -24,7 +24,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlparse
 
 from twilio.request_validator import RequestValidator
 
@@ -70,6 +70,8 @@ class SimulatedCall:
     language: str = "zh-CN"
     hold_s: float = 0.0
     connected_to: str | None = None
+    direction: str = "inbound"
+    answered_by: str | None = None  # outbound calls: "human" or "machine_start" (answering machine detection)
     _heard: list[str] = field(default_factory=list)
     _requests: int = 0
 
@@ -77,7 +79,8 @@ class SimulatedCall:
         return {
             "CallSid": self.sid, "AccountSid": "AC" + "0" * 32, "From": self.caller, "To": self.called,
             "Caller": self.caller, "Called": self.called, "CallStatus": "in-progress",
-            "Direction": "inbound", "ApiVersion": "2010-04-01", **extra,
+            "Direction": self.direction, "ApiVersion": "2010-04-01",
+            **({"AnsweredBy": self.answered_by} if self.answered_by else {}), **extra,
         }
 
     def post(self, url: str, params: dict) -> tuple[int, str]:
@@ -97,11 +100,11 @@ class SimulatedCall:
         except ET.ParseError as error:
             raise CallFailed(f"invalid TwiML from {url}: {error}") from None
 
-    def run(self, inputs: list) -> SimulatedCall:
+    def run(self, inputs: list, start_url: str = "/voice/incoming") -> SimulatedCall:
         """inputs: key strings, or ("dtmf" | "say" | "audio", value) pairs, in answer order."""
         keys = [("dtmf", item) if isinstance(item, str) else tuple(item) for item in inputs]
         try:
-            document = self.fetch("/voice/incoming", CallStatus="ringing")
+            document = self.fetch(start_url, CallStatus="ringing" if self.direction == "inbound" else "in-progress")
             while document is not None:
                 document = self._follow(document, keys)
         except CallFailed as error:
@@ -344,6 +347,33 @@ class _InputAction(argparse.Action):
         namespace.inputs = answers
 
 
+def answer_outbound(base_url: str, auth_token: str, answer_as: str, inputs: list, *, wait_s: float = 10.0,
+                    **call_options) -> SimulatedCall | dict | None:
+    """The customer's phone: take the next call the hotline places and answer it as a human, an
+    answering machine, or not at all (busy, no answer). Returns the call, or the status sent."""
+    probe = SimulatedCall(base_url, auth_token, "")
+    deadline = time.monotonic() + wait_s
+    while True:
+        status, body = probe.post("/voice/simulator/outbound", probe.params())
+        if status == 200:
+            break
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.1)
+    placed = json.loads(body)
+    path = urlparse(placed["url"])
+    start = path.path + (f"?{path.query}" if path.query else "")  # the hotline as this carrier reaches it
+    if answer_as in ("busy", "no-answer"):
+        call = SimulatedCall(base_url, auth_token, "+864008000000", placed["to"], sid=placed["sid"],
+                             direction="outbound-api")
+        call.post(urlparse(placed["status_callback"]).path, call.params(CallStatus=answer_as))
+        return {"call_sid": placed["sid"], "to": placed["to"], "status": answer_as}
+    call = SimulatedCall(base_url, auth_token, "+864008000000", placed["to"], sid=placed["sid"],
+                         direction="outbound-api", answered_by="human" if answer_as == "human" else "machine_start",
+                         **call_options)
+    return call.run(inputs, start_url=start)
+
+
 def run_agent(base_url: str, username: str, password: str, *, answer_after: float = 0.0, calls: int = 1,
               talk_s: float = 0.0, timeout_s: float = 60.0, poll_s: float = 0.05) -> list[dict]:
     """A simulated agent at the console: goes available, answers offers after `answer_after`
@@ -411,6 +441,14 @@ def main(argv: list[str] | None = None) -> int:
     call.add_argument("--auth-token", default=os.environ.get("TWILIO_AUTH_TOKEN", ""))
     call.add_argument("--instance", default="instance", help="instance folder holding the local carrier token")
     call.add_argument("--json", action="store_true", help="print one JSON object")
+    answer = commands.add_parser("answer", help="be the customer's phone for the next outbound call")
+    answer.add_argument("--base-url", default="http://127.0.0.1:5000")
+    answer.add_argument("--as", dest="answer_as", choices=["human", "machine", "busy", "no-answer"], default="human")
+    answer.add_argument("--dtmf", nargs="*", action=_InputAction, dest="inputs", default=[])
+    answer.add_argument("--say", action=_InputAction, dest="inputs")
+    answer.add_argument("--wait", type=float, default=30.0, help="seconds to wait for a call")
+    answer.add_argument("--auth-token", default=os.environ.get("TWILIO_AUTH_TOKEN", ""))
+    answer.add_argument("--instance", default="instance")
     agent = commands.add_parser("agent", help="be an agent at the console, answering offered calls")
     agent.add_argument("--base-url", default="http://127.0.0.1:5000")
     agent.add_argument("--agent", dest="username", required=True, help="the agent's console username")
@@ -421,6 +459,14 @@ def main(argv: list[str] | None = None) -> int:
     agent.add_argument("--timeout", type=float, default=300.0)
     args = parser.parse_args(argv)
 
+    if args.command == "answer":
+        answered = answer_outbound(args.base_url.rstrip("/"), args.auth_token or local_token(args.instance),
+                                   args.answer_as, args.inputs, wait_s=args.wait)
+        if answered is None:
+            print(json.dumps({"error": "no outbound call came"}))
+            return 1
+        print(json.dumps(answered if isinstance(answered, dict) else answered.as_json(), ensure_ascii=False))
+        return 0
     if args.command == "agent":
         handled = run_agent(args.base_url.rstrip("/"), args.username, args.password, answer_after=args.answer_after,
                             calls=args.calls, talk_s=args.talk, timeout_s=args.timeout)

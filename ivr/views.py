@@ -24,7 +24,8 @@ from ivr.security import twilio_signature_required
 from ivr.twiml import render, spoken
 from callqueue.acd import AcdError, CallStatus
 from callqueue.jobs import record_outcome
-from ivr.telephony import simulator_redirect_key
+from callqueue.models import Callback
+from ivr.telephony import SIMULATOR_OUTBOX, simulator_redirect_key
 from masking import mask_phone
 from redis_conn import get_redis
 
@@ -124,7 +125,9 @@ def callback_answered(callback_id: int):
         edge = CallEdge()
         record_outcome(get_session(), request.form["CallSid"], "machine", to_naive_utc(edge.now()))
         return _twiml(spoken(edge.catalogue(), "machine_message", {"brand": edge.config["HOTLINE_BRAND"]}))
-    return _start("callback", "outbound", {"callback_id": callback_id})
+    callback = get_session().get(Callback, callback_id)
+    flow = "satisfaction" if callback is not None and callback.kind == "survey" else "callback"
+    return _start(flow, "outbound", {"callback_id": callback_id})
 
 
 def _live_call(edge: CallEdge) -> dict:
@@ -264,6 +267,16 @@ def agent_call_ended():
     response = VoiceResponse()
     response.hangup()
     return _twiml(response)
+
+
+@bp.post("/simulator/outbound")
+@twilio_signature_required
+def simulator_outbound():
+    """The local carrier takes the next outbound call the hotline placed (JSON), if any."""
+    if not current_app.config["LOCAL_CARRIER"]:
+        abort(404)
+    placed = get_redis().lpop(SIMULATOR_OUTBOX)
+    return Response(placed or b"", status=200 if placed else 204, mimetype="application/json")
 
 
 @bp.post("/simulator/redirect")

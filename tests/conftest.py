@@ -56,6 +56,7 @@ def make_app(tmp_path, redis_url, clock):
             "HOTLINE_BRAND": "顺达快递",
             "HOTLINE_LANGUAGE": "zh-CN",
             "CLOCK": clock,
+            "OUTBOUND_CALLS_PER_SECOND": 1000,  # tests of pacing set their own limit
             **overrides,
         })
         if app.config["REDIS_URL"] == redis_url:  # a test may point at a Redis that is down

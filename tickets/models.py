@@ -50,6 +50,7 @@ class Ticket(Base):
     escalated_at: Mapped[datetime | None] = mapped_column(DateTime)
     claim_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     claim_basis: Mapped[str] = mapped_column(String(24), default="")
+    survey_score: Mapped[int | None] = mapped_column(Integer)  # 1-5 from the satisfaction callback
 
     history: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", cascade="all, delete-orphan", order_by="TicketEvent.id"

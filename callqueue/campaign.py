@@ -1,0 +1,95 @@
+"""The satisfaction campaign (满意度回访): every closed complaint and every re-delivered parcel
+gets a survey callback, within calling hours, honouring the do-not-call list.
+
+Survey calls are callbacks of kind "survey": they share the scheduler, retries, answering
+machine handling, exactly-once dialling and pacing of every outbound call.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from callqueue.callbacks import book_callback
+from callqueue.hours import CallingHours
+from callqueue.models import Callback, CallbackStatus, DoNotCall
+from clock import from_naive_utc
+from tickets.models import Ticket, TicketStatus
+from tracking.models import Parcel, ScanEvent
+from tracking.status import ParcelStatus
+from tracking.service import normalise_phone
+
+
+@dataclass(frozen=True)
+class Contact:
+    phone: str
+    reason: str             # ticket_closed:<number> or redelivered:<waybill>
+    ticket_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    due: list[Contact]
+    skipped: list[tuple[Contact, str]]  # and why
+
+
+def _surveyed_reasons(session: Session) -> set[str]:
+    return set(session.scalars(select(Callback.reason).where(Callback.kind == "survey")))
+
+
+def contacts(session: Session) -> list[Contact]:
+    """Closed complaints and re-delivered parcels (an exception, then signed)."""
+    found = [Contact(normalise_phone(t.phone), f"ticket_closed:{t.number}", t.id)
+             for t in session.scalars(select(Ticket).where(Ticket.status == TicketStatus.CLOSED).order_by(Ticket.id))]
+    had_exception = select(ScanEvent.parcel_id).where(ScanEvent.status == ParcelStatus.EXCEPTION)
+    for parcel in session.scalars(select(Parcel).where(Parcel.status == ParcelStatus.SIGNED,
+                                                       Parcel.id.in_(had_exception)).order_by(Parcel.id)):
+        found.append(Contact(normalise_phone(parcel.recipient_phone), f"redelivered:{parcel.waybill}"))
+    return found
+
+
+def plan(session: Session) -> Plan:
+    surveyed = _surveyed_reasons(session)
+    blocked = set(session.scalars(select(DoNotCall.phone)))
+    due, skipped = [], []
+    for contact in contacts(session):
+        if contact.reason in surveyed:
+            continue  # already in the campaign
+        if not contact.phone:
+            skipped.append((contact, "no phone number"))
+        elif contact.phone in blocked:
+            skipped.append((contact, "on the do-not-call list"))
+        else:
+            due.append(contact)
+    return Plan(due, skipped)
+
+
+def run(session: Session, *, now: datetime, hours: CallingHours, window: timedelta, schedule) -> list[Callback]:
+    """Book a survey callback for every due contact (the soonest opening in calling hours)."""
+    booked = []
+    for contact in plan(session).due:
+        callback, _ = book_callback(session, phone=contact.phone, slot="soonest", now=now, hours=hours,
+                                    reason=contact.reason, window=window, kind="survey", ticket_id=contact.ticket_id)
+        schedule(callback)
+        booked.append(callback)
+    return booked
+
+
+def daily_figures(session: Session, hours: CallingHours) -> list[dict]:
+    """Per local day: surveys due, customers reached (回访率 = reached / due), average score."""
+    days: dict[date, dict] = {}
+    for callback in session.scalars(select(Callback).where(Callback.kind == "survey")):
+        day = hours.local(from_naive_utc(callback.created_at)).date()
+        figures = days.setdefault(day, {"day": day.isoformat(), "due": 0, "reached": 0})
+        figures["due"] += 1
+        figures["reached"] += callback.status is CallbackStatus.COMPLETED
+    scores = dict(session.execute(
+        select(func.date(Ticket.closed_at), func.avg(Ticket.survey_score))
+        .where(Ticket.survey_score.is_not(None)).group_by(func.date(Ticket.closed_at))).all())
+    for figures in days.values():
+        figures["rate"] = round(figures["reached"] / figures["due"], 3) if figures["due"] else None
+        average = scores.get(figures["day"])
+        figures["average_score"] = round(float(average), 2) if average is not None else None
+    return [days[d] for d in sorted(days)]

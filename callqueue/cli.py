@@ -1,0 +1,107 @@
+"""`flask callbacks list|book` and `flask campaign status|run [--dry-run]`."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from callqueue import campaign
+from callqueue.callbacks import SLOTS, book_callback
+from callqueue.models import Callback
+from clock import from_naive_utc
+from database import new_session
+from masking import mask_phone
+from tracking.service import normalise_phone
+
+callbacks_cli = AppGroup("callbacks", help="Scheduled callbacks.")
+campaign_cli = AppGroup("campaign", help="The satisfaction campaign (满意度回访).")
+
+
+def _local(moment) -> str:
+    return current_app.extensions["calling_hours"].local(from_naive_utc(moment)).strftime("%Y-%m-%d %H:%M")
+
+
+def _schedule(callback) -> None:
+    from ivr.edge import schedule_callback_job
+
+    schedule_callback_job(callback)
+
+
+def _window() -> timedelta:
+    return timedelta(days=current_app.config["CALLBACK_WINDOW_DAYS"])
+
+
+@callbacks_cli.command("list")
+@click.option("--all", "show_all", is_flag=True, help="finished ones too")
+def list_command(show_all: bool) -> None:
+    session = new_session()
+    try:
+        for callback in session.scalars(select(Callback).order_by(Callback.due_at)):
+            if show_all or callback.status.value in ("scheduled", "dialling", "ringing"):
+                outcomes = ",".join(a.outcome or "…" for a in callback.history) or "-"
+                click.echo(f"#{callback.id:<5} {callback.kind:<7} {callback.status.value:<10} {_local(callback.due_at)}"
+                           f"  {mask_phone(callback.phone):<13} attempts {callback.attempts} ({outcomes})"
+                           f"  {callback.reason}")
+    finally:
+        session.close()
+
+
+@callbacks_cli.command("book")
+@click.argument("phone")
+@click.option("--slot", type=click.Choice(SLOTS), default="soonest")
+@click.option("--kind", type=click.Choice(["agent", "survey"]), default="agent")
+def book_command(phone: str, slot: str, kind: str) -> None:
+    """Book a callback; a slot outside calling hours moves to the next opening."""
+    digits = normalise_phone(phone)
+    if not 7 <= len(digits) <= 12:
+        raise click.BadParameter("a phone number has 7 to 12 digits", param_hint="PHONE")
+    session = new_session()
+    try:
+        callback, moved = book_callback(session, phone=digits, slot=slot, now=current_app.config["CLOCK"](),
+                                        hours=current_app.extensions["calling_hours"], reason="cli", kind=kind,
+                                        window=_window())
+        _schedule(callback)
+        note = " (moved to the next opening of calling hours)" if moved else ""
+        click.echo(f"callback #{callback.id} to {mask_phone(digits)} at {_local(callback.due_at)}{note}")
+    finally:
+        session.close()
+
+
+@campaign_cli.command("status")
+def status_command() -> None:
+    """Surveys due and reached per day (回访率), and the average score."""
+    session = new_session()
+    try:
+        rows = campaign.daily_figures(session, current_app.extensions["calling_hours"])
+        pending = campaign.plan(session)
+        click.echo(f"{'day':<12}{'due':>5}{'reached':>9}{'rate':>7}{'score':>7}")
+        for row in rows:
+            rate = f"{row['rate']:.0%}" if row["rate"] is not None else "-"
+            score = f"{row['average_score']:.2f}" if row["average_score"] is not None else "-"
+            click.echo(f"{row['day']:<12}{row['due']:>5}{row['reached']:>9}{rate:>7}{score:>7}")
+        click.echo(f"not yet in the campaign: {len(pending.due)} due, {len(pending.skipped)} skipped")
+    finally:
+        session.close()
+
+
+@campaign_cli.command("run")
+@click.option("--dry-run", is_flag=True, help="print who would be called when, and why others are not")
+def run_command(dry_run: bool) -> None:
+    session = new_session()
+    try:
+        hours, now = current_app.extensions["calling_hours"], current_app.config["CLOCK"]()
+        plan = campaign.plan(session)
+        if dry_run:
+            when = hours.local(hours.next_opening(now)).strftime("%Y-%m-%d %H:%M")
+            for contact in plan.due:
+                click.echo(f"call   {mask_phone(contact.phone):<13} at {when}  {contact.reason}")
+            for contact, why in plan.skipped:
+                click.echo(f"skip   {mask_phone(contact.phone) or '-':<13} {why}  {contact.reason}")
+            return
+        booked = campaign.run(session, now=now, hours=hours, window=_window(), schedule=_schedule)
+        click.echo(f"{len(booked)} survey calls booked; {len(plan.skipped)} skipped")
+    finally:
+        session.close()

@@ -1,0 +1,184 @@
+"""The satisfaction campaign: contacts from closed tickets and re-delivered parcels, survey
+calls answered by the simulated customer (human, machine, busy, no answer), low scores
+escalated, opt-out honoured, pacing, and the CLI."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from callqueue import campaign
+from callqueue.jobs import dial_callback
+from callqueue.models import Callback, CallbackStatus, DoNotCall
+from clock import to_naive_utc
+from database import new_session
+from ivr.simulator import answer_outbound
+from tests.conftest import AUTH_TOKEN, client_transport
+from tickets import ComplaintCategory, Demand, SlaPolicy, TicketStatus, apply, file_complaint
+
+
+@pytest.fixture
+def closed_ticket(app, clock):
+    with app.app_context():
+        session = new_session()
+        ticket, _ = file_complaint(session, category=ComplaintCategory.DELAYED, name="张先生",
+                                   waybill="SF1234567890123", demand=Demand.EXPLANATION, phone="13800138000",
+                                   channel="hotline", now=to_naive_utc(clock()), sla=SlaPolicy())
+        for trigger in ("assign", "respond", "forward_to_branch", "record_result", "confirm_with_customer", "close"):
+            apply(session, ticket, trigger, now=to_naive_utc(clock()), actor="agent-1")
+        ticket_id = ticket.id
+        session.close()
+    return ticket_id
+
+
+def start_campaign(app, clock):
+    with app.app_context():
+        from ivr.edge import schedule_callback_job
+
+        session = new_session()
+        booked = campaign.run(session, now=clock(), hours=app.extensions["calling_hours"],
+                              window=timedelta(days=3), schedule=schedule_callback_job)
+        ids = [c.id for c in booked]
+        session.close()
+    return ids
+
+
+def survey_call(app, answer_as, *keys):
+    with app.app_context():
+        session = new_session()
+        callback_id = session.scalar(select(Callback.id).where(Callback.status == CallbackStatus.SCHEDULED))
+        session.close()
+        dial_callback(callback_id)
+    client = app.test_client()
+    from ivr.simulator import SimulatedCall
+
+    original = SimulatedCall.__init__
+
+    def through_test_client(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.transport = client_transport(client)
+
+    SimulatedCall.__init__ = through_test_client
+    try:
+        return callback_id, answer_outbound("http://localhost", AUTH_TOKEN, answer_as, list(keys), wait_s=1)
+    finally:
+        SimulatedCall.__init__ = original
+
+
+def state(app, callback_id, ticket_id=None):
+    with app.app_context():
+        session = new_session()
+        callback = session.get(Callback, callback_id)
+        result = {"status": callback.status, "outcomes": [a.outcome for a in callback.history]}
+        if ticket_id:
+            from tickets.models import Ticket
+
+            ticket = session.get(Ticket, ticket_id)
+            result |= {"score": ticket.survey_score, "ticket": ticket.status}
+        session.close()
+    return result
+
+
+def test_a_human_scores_by_keypad(app, clock, closed_ticket, demo_parcels):
+    assert len(start_campaign(app, clock)) == 1
+    callback_id, call = survey_call(app, "human", "5")
+    assert call.turns[0]["heard"].startswith("您好，这里是顺达快递客服，想占用您一分钟")
+    assert "感谢您的评价" in call.turns[-1]["heard"] and call.ended_by == "hangup"
+    assert state(app, callback_id, closed_ticket) == {"status": CallbackStatus.COMPLETED, "outcomes": ["completed"],
+                                                      "score": 5, "ticket": TicketStatus.CLOSED}
+
+
+def test_a_low_score_reopens_and_escalates_the_ticket(app, clock, closed_ticket):
+    start_campaign(app, clock)
+    callback_id, call = survey_call(app, "human", "1")
+    assert "安排主管" in call.turns[-1]["heard"]
+    assert state(app, callback_id, closed_ticket)["ticket"] is TicketStatus.ESCALATED
+
+
+def test_machine_busy_and_no_answer_are_retried_never_surveyed(app, clock, closed_ticket):
+    start_campaign(app, clock)
+    callback_id, call = survey_call(app, "machine")
+    assert "我们稍后会再次致电" in call.turns[0]["heard"] and "回访" not in call.turns[0]["heard"]
+    assert state(app, callback_id) == {"status": CallbackStatus.SCHEDULED, "outcomes": ["machine"]}
+    for answer_as in ("busy", "no-answer"):
+        _, sent = survey_call(app, answer_as)
+        assert sent["status"] == answer_as
+    assert state(app, callback_id) == {"status": CallbackStatus.FAILED, "outcomes": ["machine", "busy", "no-answer"]}
+
+
+def test_opt_out_is_honoured_on_the_next_run(app, clock, closed_ticket, runner):
+    start_campaign(app, clock)
+    _, call = survey_call(app, "human", "9")
+    assert "不会再给您打回访电话" in call.turns[-1]["heard"]
+    with app.app_context():
+        session = new_session()
+        assert session.get(DoNotCall, "13800138000") is not None
+        ticket_2, _ = file_complaint(session, category=ComplaintCategory.LOST, name="张先生", waybill="7712345678901",
+                                     demand=Demand.COMPENSATION, phone="13800138000", channel="hotline",
+                                     now=to_naive_utc(clock()), sla=SlaPolicy())
+        ticket_2.status = TicketStatus.CLOSED
+        session.commit()
+        session.close()
+    result = runner.invoke(args=["campaign", "run", "--dry-run"])
+    assert "skip   138****8000   on the do-not-call list" in result.output
+    assert start_campaign(app, clock) == []
+
+
+def test_call_me_later_books_tomorrow_morning(app, clock, closed_ticket):
+    start_campaign(app, clock)
+    _, call = survey_call(app, "human", "8")
+    assert "11月25日9点00分" in call.turns[-1]["heard"]
+
+
+def test_re_delivered_parcels_are_contacts(app, demo_parcels):
+    with app.app_context():
+        session = new_session()
+        from tracking.models import Parcel, ScanEvent
+        from tracking.status import ParcelStatus
+
+        parcel = session.scalar(select(Parcel).where(Parcel.waybill == "7712345678901"))
+        parcel.scans.append(ScanEvent(at=parcel.last_scan_at + timedelta(days=1), location="哈尔滨南岗网点",
+                                      status=ParcelStatus.SIGNED))
+        parcel.scans[0].status = ParcelStatus.EXCEPTION
+        parcel.status = ParcelStatus.SIGNED
+        session.commit()
+        reasons = [c.reason for c in campaign.plan(session).due]
+        session.close()
+    assert reasons == ["redelivered:7712345678901"]
+
+
+def test_campaign_and_callbacks_commands(app, clock, closed_ticket, runner):
+    dry = runner.invoke(args=["campaign", "run", "--dry-run"])
+    assert dry.exit_code == 0 and "call   138****8000   at 2026-11-24 10:00  ticket_closed:" in dry.output
+    assert "1 survey calls booked" in runner.invoke(args=["campaign", "run"]).output
+    listing = runner.invoke(args=["callbacks", "list"]).output
+    assert "survey  scheduled  2026-11-24 10:00  138****8000" in listing
+    clock.now = clock.now.replace(hour=12)  # 20:00 in Shanghai
+    booked = runner.invoke(args=["callbacks", "book", "13900001111", "--slot", "soonest"]).output
+    assert "at 2026-11-25 08:30 (moved to the next opening of calling hours)" in booked
+    assert runner.invoke(args=["callbacks", "book", "12"]).exit_code == 2
+    status = runner.invoke(args=["campaign", "status"]).output
+    assert "2026-11-24" in status and "not yet in the campaign: 0 due" in status
+
+
+@pytest.mark.parametrize("limits", [{"OUTBOUND_CALLS_PER_SECOND": 1}, {"OUTBOUND_MAX_CONCURRENT": 1}])
+def test_pacing_holds_calls_beyond_the_limits(make_app, clock, monkeypatch, limits):
+    import callqueue.jobs
+
+    monkeypatch.setattr(callqueue.jobs.time, "time", lambda: 1_795_000_000.0)  # all in one second
+    app = make_app(**limits)
+    with app.app_context():
+        from callqueue.callbacks import book_callback
+        from callqueue.jobs import get_queue
+        from redis_conn import get_redis
+
+        session = new_session()
+        ids = [book_callback(session, phone=f"1380013800{n}", slot="soonest", now=clock(),
+                             hours=app.extensions["calling_hours"], reason="pacing")[0].id for n in range(3)]
+        session.close()
+        results = [dial_callback(i) for i in ids]
+        retries = get_queue(get_redis()).scheduled_job_registry.get_job_ids()
+    assert results == ["ringing", "paced", "paced"]
+    assert len([r for r in retries if "-paced-" in r]) == 2
