@@ -1,9 +1,13 @@
-"""`python -m callqueue.worker`: an RQ worker with its scheduler, inside the app context."""
+"""`python -m callqueue.worker`: an RQ worker with its scheduler, inside the app context.
+
+A SimpleWorker runs jobs in its own process: callback jobs take milliseconds, and forking a
+work horse per job would cost more than the job and make callbacks fire late under load.
+"""
 from __future__ import annotations
 
 import logging
 
-from rq import Worker
+from rq import SimpleWorker
 
 
 def main() -> None:
@@ -15,7 +19,7 @@ def main() -> None:
     app = create_app({"LOAD_SPEECH_MODELS": False})
     with app.app_context():
         connection = get_redis()
-        Worker([get_queue(connection)], connection=connection).work(with_scheduler=True)
+        SimpleWorker([get_queue(connection)], connection=connection).work(with_scheduler=True)
 
 
 if __name__ == "__main__":
