@@ -18,6 +18,7 @@ from pathlib import Path
 from flask import Flask
 
 import database
+import logs
 import redis_conn
 from callqueue import ticker
 import speech
@@ -75,6 +76,7 @@ def create_app(config: dict | None = None) -> Flask:
     import console.api
     import console.views
     import health
+    import metrics
     import ivr.media
     import ivr.views
     from callqueue.cli import callbacks_cli, campaign_cli
@@ -90,6 +92,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.cli.add_command(callbacks_cli)
     app.cli.add_command(campaign_cli)
     app.register_blueprint(health.bp)
+    metrics.init_app(app)
     app.cli.add_command(flows_cli)
     app.cli.add_command(import_parcels_command)
     app.cli.add_command(seed_demo_command)
@@ -169,27 +172,36 @@ def _stop_on_sigterm(_signum, _frame) -> None:
 def main() -> None:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in the background
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app = create_app()
+    logs.configure(app.config["LOG_JSON"])
     if app.extensions["flow_error"]:
         sys.exit(f"cannot start: {app.extensions['flow_error']}")
+    if app.extensions["schema_problems"]:
+        sys.exit(f"cannot start: the database at {app.config['DATABASE_URL']} was made by an older version "
+                 f"(it lacks {', '.join(app.extensions['schema_problems'][:5])}). Back it up and remove it, "
+                 "or point DATABASE_URL at a new one.")
     embedded = None
     if not app.config["REDIS_URL"]:
         embedded = redis_conn.start_embedded(app.instance_path)
         app.config["REDIS_URL"] = redis_conn.socket_url(embedded)
     worker = None
+    clock_stop = threading.Event()
     try:
         _prepare(app)
         environment = {**os.environ, "REDIS_URL": app.config["REDIS_URL"]}
         # Its own process group, so the worker and its scheduler stop together, before Redis.
         worker = subprocess.Popen([sys.executable, "-m", "callqueue.worker"], env=environment,
                                   start_new_session=True)
-        threading.Thread(target=ticker.run, args=(app, threading.Event()), daemon=True, name="acd-clock").start()
+        threading.Thread(target=ticker.run, args=(app, clock_stop), daemon=True, name="acd-clock").start()
         print(BANNER.format(port=app.config["PORT"]), flush=True)
         app.run(host="127.0.0.1", port=app.config["PORT"], threaded=True, use_reloader=False)
     except KeyboardInterrupt:
         pass
     finally:
+        # A second Ctrl-C must not cut the clean-up short and orphan Redis or the worker.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        clock_stop.set()
         if worker is not None:
             _stop_process_group(worker)
         if embedded is not None:

@@ -63,6 +63,7 @@ SETTINGS: dict[str, tuple[object, object, str]] = {
     "VIP_NUMBERS": ("", parse_str, "comma-separated caller numbers that get priority in the queue"),
     "QUEUE_ANNOUNCE_SECONDS": ("30", parse_int, "how often a waiting caller hears their position"),
     "AVERAGE_HANDLE_SECONDS": ("180", parse_int, "the handling time used to estimate a caller's wait"),
+    "LOG_JSON": ("false", parse_bool, "log one JSON object per line (phones and waybills are always masked)"),
     "SEED_DEMO_ON_FIRST_RUN": ("true", parse_bool, "`python app.py` loads demo parcels into an empty database"),
 }
 

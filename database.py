@@ -44,6 +44,19 @@ def create_tables(engine: Engine) -> None:
     Base.metadata.create_all(engine)
 
 
+def schema_problems(engine: Engine) -> list[str]:
+    """Columns the code expects that an existing database lacks (it was made by an older
+    version: create_all adds tables, never columns)."""
+    from sqlalchemy import inspect
+
+    inspector = inspect(engine)
+    problems = []
+    for table in Base.metadata.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        problems += [f"{table.name}.{column.name}" for column in table.columns if column.name not in present]
+    return problems
+
+
 def init_app(app) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     # RQ runs each job in a forked child: it must open its own connections, not share ours.
@@ -51,6 +64,7 @@ def init_app(app) -> None:
     app.extensions["db_engine"] = engine
     app.extensions["db_sessions"] = sessionmaker(engine, expire_on_commit=False)
     create_tables(engine)
+    app.extensions["schema_problems"] = schema_problems(engine)
     app.teardown_appcontext(close_session)
     app.cli.add_command(_init_db_command())
 

@@ -18,11 +18,18 @@ def _check(probe) -> dict:
         return {"ok": False, "error": f"{type(error).__name__}: {error}"}
 
 
+def _database() -> dict:
+    problems = current_app.extensions["schema_problems"]
+    if problems:
+        raise RuntimeError(f"schema out of date, missing {', '.join(problems[:5])}")
+    return {"select": get_session().execute(text("SELECT 1")).scalar()}
+
+
 @bp.get("/health")
 def health():
     report = {
         "redis": _check(lambda: {"ping": get_redis().ping()}),
-        "database": _check(lambda: {"select": get_session().execute(text("SELECT 1")).scalar()}),
+        "database": _check(lambda: _database()),
         "worker": _check(lambda: {"workers": Worker.count(connection=get_redis())}),
         "flows": {"ok": current_app.extensions["flow_error"] is None,
                   "error": current_app.extensions["flow_error"]},

@@ -5,8 +5,6 @@ work horse per job would cost more than the job and make callbacks fire late und
 """
 from __future__ import annotations
 
-import logging
-
 from rq import SimpleWorker
 
 
@@ -15,8 +13,10 @@ def main() -> None:
     from callqueue.jobs import get_queue
     from redis_conn import get_redis
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    import logs
+
     app = create_app({"LOAD_SPEECH_MODELS": False})
+    logs.configure(app.config["LOG_JSON"])
     with app.app_context():
         connection = get_redis()
         SimpleWorker([get_queue(connection)], connection=connection).work(with_scheduler=True)

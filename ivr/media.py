@@ -23,6 +23,7 @@ from twilio.request_validator import RequestValidator
 
 from flows.runner import resolve_effects
 from ivr.edge import CallEdge, outcome
+from metrics import RECOGNISER_SECONDS
 from speech.audio import TELEPHONE_RATE, mulaw_decode
 from speech.numbers import grammar_words
 from speech.recognizer import StreamRecognizer
@@ -142,7 +143,10 @@ class StreamCall:
             elif kind == "media":
                 pcm = mulaw_decode(base64.b64decode(message["media"]["payload"]))
                 if speech is not None:
+                    started = time.perf_counter()
                     result = speech.accept(pcm.tobytes())
+                    if result is not None:
+                        RECOGNISER_SECONDS.observe(time.perf_counter() - started)
                     if speech.heard_speech:
                         self._barge_in()
                     if result is not None and result.alternatives:

@@ -43,7 +43,10 @@ SILENT_FRAME = b"\xff" * 160  # 20 ms of mu-law silence
 def http_transport(url: str, params: dict, headers: dict) -> tuple[int, str]:
     import requests
 
-    response = requests.post(url, data=params, headers=headers, timeout=30)
+    try:
+        response = requests.post(url, data=params, headers=headers, timeout=30)
+    except requests.ConnectionError:
+        raise CallFailed(f"cannot reach the hotline at {url}: is it running?") from None
     return response.status_code, response.text
 
 
@@ -110,7 +113,10 @@ class SimulatedCall:
         except CallFailed as error:
             self.ended_by, self.error = "error", str(error)
         self._turn(None)
-        self.post("/voice/status", self.params(CallStatus="completed"))
+        try:
+            self.post("/voice/status", self.params(CallStatus="completed"))
+        except CallFailed:
+            pass  # the hotline is gone: the call's error says so already
         return self
 
     def _turn(self, pressed: str | None, said: str | None = None) -> None:

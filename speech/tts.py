@@ -122,10 +122,14 @@ class PromptCache:
     def audio(self, text: str, language: str, rate: int | None = None) -> bytes:
         voice, rate = VOICES[language], rate or RATES[language]
         path = self.folder / f"{self.key(text, voice, rate)}.ulaw"
+        from metrics import TTS_CACHE
+
         if path.exists():
             self.hits += 1
+            TTS_CACHE.labels("hit").inc()
             return path.read_bytes()
         self.misses += 1
+        TTS_CACHE.labels("rendered").inc()
         samples, sample_rate = synthesize(text, voice, rate)
         mulaw = to_telephone(samples, sample_rate)
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -99,3 +99,23 @@ def test_simulator_reports_a_refused_call(live_server):
     result = json.loads(completed.stdout)
     assert completed.returncode == 1
     assert result["ended_by"] == "error" and "HTTP 403" in result["error"]
+
+
+def test_an_old_database_is_refused_clearly(tmp_path, make_app):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as old:
+        old.execute("CREATE TABLE callbacks (id INTEGER PRIMARY KEY, phone VARCHAR(20))")
+    app = make_app(DATABASE_URL=f"sqlite:///{path}")
+    assert "callbacks.kind" in app.extensions["schema_problems"]
+    report = app.test_client().get("/health")
+    assert report.status_code == 503 and "schema out of date" in report.get_json()["database"]["error"]
+
+
+def test_simulator_says_when_the_hotline_is_not_running():
+    completed = subprocess.run(
+        [sys.executable, "-m", "ivr.simulator", "call", "--base-url", "http://127.0.0.1:9", "--from", "1",
+         "--auth-token", "x", "--json"], capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 1
+    assert "cannot reach the hotline at http://127.0.0.1:9/voice/incoming" in json.loads(completed.stdout)["error"]
