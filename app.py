@@ -81,6 +81,7 @@ def create_app(config: dict | None = None) -> Flask:
     import ivr.views
     from callqueue.cli import callbacks_cli, campaign_cli
     from console.cli import agents_cli
+    from reports.cli import report_cli
     from flows.cli import flows_cli
     from tracking.cli import import_parcels_command, seed_demo_command
 
@@ -91,6 +92,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.cli.add_command(agents_cli)
     app.cli.add_command(callbacks_cli)
     app.cli.add_command(campaign_cli)
+    app.cli.add_command(report_cli)
     app.register_blueprint(health.bp)
     metrics.init_app(app)
     app.cli.add_command(flows_cli)

@@ -224,6 +224,33 @@ def schedule_callback():
     return jsonify(id=callback.id, due_at=callback.due_at.isoformat(timespec="minutes") + "Z", moved=moved)
 
 
+@bp.get("/reports/<kind>")
+@login_required("supervisor")
+def download_report(kind: str):
+    """The same reports as `flask report`, for supervisors: ?date=YYYY-MM-DD or ?week=YYYY-Www, &format=."""
+    from reports import figures
+    from reports.export import FORMATS, MIMETYPES, export
+
+    fmt = request.args.get("format", "html")
+    if fmt not in FORMATS:
+        raise BadRequest(f"format must be one of {', '.join(FORMATS)}")
+    zone = current_app.extensions["calling_hours"].zone
+    try:
+        if kind == "daily":
+            from datetime import date
+
+            period = figures.day(date.fromisoformat(request.args.get("date", "")), zone)
+        elif kind == "weekly":
+            period = figures.week(request.args.get("week", ""), zone)
+        else:
+            abort(404, description="reports are daily or weekly")
+    except ValueError as error:
+        raise BadRequest(str(error)) from None
+    body = export(figures.build(get_session(), period), fmt)
+    return Response(body, mimetype=MIMETYPES[fmt], headers={
+        "Content-Disposition": f'attachment; filename="report-{period.label}.{fmt}"'})
+
+
 @bp.get("/events")
 @login_required()
 def events():

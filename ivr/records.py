@@ -26,6 +26,8 @@ class CallRecord(Base):
     carrier_status: Mapped[str] = mapped_column(String(16), default="")
     outcome: Mapped[str] = mapped_column(String(24), default="")
     last_step: Mapped[str] = mapped_column(String(64), default="")
+    waybill: Mapped[str] = mapped_column(String(32), default="", index=True)  # the parcel the caller asked about
+    carrier: Mapped[str] = mapped_column(String(8), default="")
     events: Mapped[list] = mapped_column(JSON, default=list)
     transcript: Mapped[list] = mapped_column(JSON, default=list)
 
@@ -43,6 +45,8 @@ def save_record(session: Session, call: dict, ended_at: datetime, carrier_status
     record.ended_at, record.carrier_status = ended_at, carrier_status
     record.outcome = call.get("outcome") or "caller_hung_up"
     record.last_step = call["state"].get("step") or ""
+    variables = call["state"].get("vars", {})
+    record.waybill, record.carrier = variables.get("waybill", ""), variables.get("carrier", "")
     record.events, record.transcript = call["events"], call["transcript"]
     session.commit()
     return record

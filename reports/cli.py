@@ -1,0 +1,50 @@
+"""`flask report daily --date YYYY-MM-DD` and `flask report weekly --week YYYY-Www`."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from database import new_session
+from reports import figures
+from reports.export import FORMATS, export
+
+report_cli = AppGroup("report", help="Daily and weekly reports.")
+
+
+def _write(period, fmt: str, output: Path | None) -> None:
+    session = new_session()
+    try:
+        data = export(figures.build(session, period), fmt)
+    finally:
+        session.close()
+    target = output or Path(f"report-{period.label}.{fmt}")
+    target.write_bytes(data)
+    click.echo(f"{target} ({len(data)} bytes)")
+
+
+@report_cli.command("daily")
+@click.option("--date", "day", required=True, help="YYYY-MM-DD (local time)")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="html")
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False))
+def daily_command(day: str, fmt: str, output: Path | None) -> None:
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        raise click.BadParameter(f"{day!r} is not YYYY-MM-DD", param_hint="--date") from None
+    _write(figures.day(when, current_app.extensions["calling_hours"].zone), fmt, output)
+
+
+@report_cli.command("weekly")
+@click.option("--week", required=True, help="ISO week, e.g. 2026-W48")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="html")
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False))
+def weekly_command(week: str, fmt: str, output: Path | None) -> None:
+    try:
+        period = figures.week(week, current_app.extensions["calling_hours"].zone)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--week") from None
+    _write(period, fmt, output)

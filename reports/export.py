@@ -1,0 +1,67 @@
+"""Reports as files: CSV (section,item,value rows), XLSX (one sheet per section), HTML (tables
+and a server-rendered SVG chart of calls by hour; no script, no CDN)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+FORMATS = ("csv", "xlsx", "html")
+_templates = Environment(loader=PackageLoader("reports"), autoescape=select_autoescape())
+
+
+def rows(report: dict) -> list[tuple[str, str, object]]:
+    """Flatten a report to (section, item, value); lists and mappings become JSON."""
+    flat = [("report", "period", report["period"])]
+    for section in ("calls", "tickets", "satisfaction", "hot_spots"):
+        for item, value in report[section].items():
+            if item == "by_hour":
+                flat += [(section, f"hour_{hour:02d}", count) for hour, count in enumerate(value)]
+            elif isinstance(value, (dict, list)):
+                flat.append((section, item, json.dumps(value, ensure_ascii=False)))
+            else:
+                flat.append((section, item, "" if value is None else value))
+    return flat
+
+
+def to_csv(report: dict) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["section", "item", "value"])
+    writer.writerows(rows(report))
+    return buffer.getvalue().encode("utf-8-sig")  # the BOM lets Excel read the Chinese
+
+
+def to_xlsx(report: dict) -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for section in ("report", "calls", "tickets", "satisfaction", "hot_spots"):
+        sheet = workbook.create_sheet(section)
+        sheet.append(["item", "value"])
+        for row_section, item, value in rows(report):
+            if row_section == section:
+                sheet.append([item, value])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def to_html(report: dict) -> bytes:
+    hours = report["calls"]["by_hour"]
+    peak = max(hours) or 1
+    bars = [{"hour": hour, "count": count, "height": round(120 * count / peak)} for hour, count in enumerate(hours)]
+    return _templates.get_template("report.html").render(report=report, bars=bars).encode("utf-8")
+
+
+def export(report: dict, fmt: str) -> bytes:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose {', '.join(FORMATS)}")
+    return {"csv": to_csv, "xlsx": to_xlsx, "html": to_html}[fmt](report)
+
+
+MIMETYPES = {"csv": "text/csv", "html": "text/html",
+             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
