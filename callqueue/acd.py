@@ -85,6 +85,14 @@ class Distributor:
     def waiting_count(self, call_skill: str) -> int:
         return self.redis.zcard(_k("waiting", call_skill))
 
+    def oldest_waiting(self, call_skill: str) -> float | None:
+        """When the longest-waiting caller of a line arrived (its score, without priority head start)."""
+        head = self.redis.zrange(_k("waiting", call_skill), 0, 0)
+        if not head:
+            return None
+        enqueued = self.redis.hget(_k("call", head[0].decode()), "enqueued_at")
+        return float(enqueued) if enqueued else None
+
     def agents_with(self, call_skill: str) -> int:
         return sum(1 for agent_id in self.agent_ids() if call_skill in self.agent(agent_id)["skills"])
 

@@ -224,6 +224,43 @@ def schedule_callback():
     return jsonify(id=callback.id, due_at=callback.due_at.isoformat(timespec="minutes") + "Z", moved=moved)
 
 
+def _wallboard() -> dict:
+    from reports.live import wallboard
+
+    edge = CallEdge()
+    return wallboard(get_session(), edge.distributor(), edge.sessions(), edge.now(),
+                     current_app.extensions["calling_hours"].zone)
+
+
+@bp.get("/wallboard")
+@login_required("supervisor")
+def wallboard_now():
+    return jsonify(_wallboard())
+
+
+def _server_sent(produce) -> Response:
+    """Server-sent events: produce() as JSON whenever it changes (polled), for ?seconds=."""
+    limit = float(request.args.get("seconds", 3600))
+
+    @stream_with_context
+    def stream():
+        last, started = None, time.monotonic()
+        while time.monotonic() - started < limit:
+            data = json.dumps(produce(), ensure_ascii=False)
+            if data != last:
+                last = data
+                yield f"data: {data}\n\n"
+            time.sleep(EVENT_POLL_S)
+
+    return Response(stream(), mimetype="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+@bp.get("/wallboard/events")
+@login_required("supervisor")
+def wallboard_events():
+    return _server_sent(_wallboard)
+
+
 @bp.get("/reports/<kind>")
 @login_required("supervisor")
 def download_report(kind: str):
@@ -254,18 +291,6 @@ def download_report(kind: str):
 @bp.get("/events")
 @login_required()
 def events():
-    """Server-sent events: the agent's state and offer whenever they change."""
+    """The agent's state and offer, live."""
     agent_id = current_user().username
-    limit = float(request.args.get("seconds", 3600))
-
-    @stream_with_context
-    def stream():
-        last, started = None, time.monotonic()
-        while time.monotonic() - started < limit:
-            view = json.dumps(_agent_view(agent_id), ensure_ascii=False)
-            if view != last:
-                last = view
-                yield f"data: {view}\n\n"
-            time.sleep(EVENT_POLL_S)
-
-    return Response(stream(), mimetype="text/event-stream", headers={"Cache-Control": "no-cache"})
+    return _server_sent(lambda: _agent_view(agent_id))

@@ -41,3 +41,8 @@ WORDS = {
 def agent_console():
     lang = "en" if request.args.get("lang") == "en" else "zh"
     return render_template("console.html", words=WORDS[lang], lang=lang)
+
+
+@bp.get("/wallboard")
+def wallboard():
+    return render_template("wallboard.html")

@@ -114,3 +114,18 @@ def test_live_events_stream(staffed):
     response = client.get("/console/api/events?seconds=0.5")
     assert response.mimetype == "text/event-stream"
     assert response.get_data(as_text=True).startswith('data: {"user": {"username": "wang"')
+
+
+def test_wallboard_figures_for_supervisors_only(staffed, call):
+    call("1", "1234567890123#", "1", "9")
+    call("0")
+    agent, boss = staffed.test_client(), staffed.test_client()
+    login(agent)
+    assert agent.get("/console/api/wallboard").status_code == 403
+    login(boss, "boss")
+    figures = boss.get("/console/api/wallboard").get_json()
+    assert figures["calls_today"] == 2 and figures["abandoned_today"] == 1
+    assert figures["ivr_containment"] == 0.0 and figures["waiting"] == 0
+    assert figures["agents"] == {"offline": 2} and figures["lines"]["zh-CN:damaged"] == {"waiting": 0, "longest_wait_s": 0}
+    stream = boss.get("/console/api/wallboard/events?seconds=0.5").get_data(as_text=True)
+    assert stream.startswith('data: {"in_ivr": 0')

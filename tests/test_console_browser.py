@@ -84,3 +84,33 @@ def test_wrong_password_is_shown_and_english_is_available(console_server, page):
     page.wait_for_selector("#error:not([hidden])")
     assert "wrong username or password" in page.inner_text("#error")
     assert page.is_hidden("#desk")
+
+
+@pytest.fixture
+def wallboard_server(app, runner, demo_parcels):
+    assert runner.invoke(args=["agents", "add", "boss", "--role", "supervisor", "--password", PASSWORD]).exit_code == 0
+    assert runner.invoke(args=["agents", "add", "wang", "--skills", "damaged", "--password", PASSWORD]).exit_code == 0
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_wallboard_shows_a_simulated_call_within_seconds(wallboard_server, page, app):
+    page.goto(f"{wallboard_server}/console/wallboard")
+    page.fill("input[name=username]", "boss")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login button")
+    page.wait_for_selector("#board:not([hidden])")
+    page.wait_for_function("document.getElementById('tile-waiting').textContent === '0'")
+    # A caller asks for an agent and stays in line (the signed webhooks the carrier would send).
+    voice = app.test_client()
+    sid = "CA" + "9" * 32
+    signed_post(voice, "/voice/incoming", {"CallSid": sid, "From": "13900001111"})
+    signed_post(voice, "/voice/step", {"CallSid": sid, "Digits": "0"})
+    page.wait_for_function("document.getElementById('tile-waiting').textContent === '1'", timeout=5000)
+    assert "zh-CN:general" in page.inner_text("#lines")
+    assert page.inner_text("#agents").split() == ["offline", "2"]  # the supervisor can take calls too
+    page.screenshot(path=str(OUTPUT / "4-wallboard.png"), full_page=True)
+    report = page.request.get(wallboard_server + page.get_attribute("#daily", "href"))
+    assert report.ok and "客服报表" in report.text()

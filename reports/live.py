@@ -1,0 +1,54 @@
+"""The wallboard's live figures: now (Redis) and today so far (SQL and the ACD's decisions)."""
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from sqlalchemy import func, select
+
+from clock import to_naive_utc
+from ivr.records import CallRecord
+from tickets.sla import breached_tickets
+
+SERVICE_LEVEL_THRESHOLD_S = 20  # the 80/20 convention: answered within 20 seconds
+
+
+def wallboard(session, acd, sessions, now: datetime, zone, threshold_s: int = SERVICE_LEVEL_THRESHOLD_S) -> dict:
+    midnight = to_naive_utc(datetime.combine(now.astimezone(zone).date(), time(0), zone))
+    stamp = now.timestamp()
+    lines, states = {}, {}
+    for agent_id in acd.agent_ids():
+        agent = acd.agent(agent_id)
+        states[agent["state"]] = states.get(agent["state"], 0) + 1
+        for line in agent["skills"]:
+            lines.setdefault(line, None)
+    for line in list(lines):
+        oldest = acd.oldest_waiting(line)
+        lines[line] = {"waiting": acd.waiting_count(line),
+                       "longest_wait_s": round(stamp - oldest) if oldest is not None else 0}
+    waiting = sum(line["waiting"] for line in lines.values())
+    today = [d for d in acd.decisions(5000) if d["at"] >= midnight.timestamp() and d["decision"] == "accepted"]
+    answered_waits = [d.get("waited", 0) for d in today]
+    records = session.scalars(select(CallRecord).where(CallRecord.started_at >= midnight)).all()
+    durations = [(r.ended_at - r.started_at).total_seconds() for r in records if r.ended_at]
+    spoken = [e for r in records for e in r.events if e.get("event") == "speech"]
+    keyed_after_speech = sum(1 for r in records if r.last_step == "key_waybill" or any(
+        e.get("step") == "key_waybill" for e in r.events))
+    return {
+        "in_ivr": max(0, sessions.live_count() - waiting),
+        "waiting": waiting,
+        "lines": dict(sorted(lines.items())),
+        "agents": dict(sorted(states.items())),
+        "answered_today": len(answered_waits),
+        "service_level": round(sum(w <= threshold_s for w in answered_waits) / len(answered_waits), 3)
+        if answered_waits else None,
+        "average_speed_of_answer_s": round(sum(answered_waits) / len(answered_waits), 1) if answered_waits else None,
+        "abandoned_today": sum(r.outcome == "abandoned" for r in records),
+        "average_handling_s": round(sum(durations) / len(durations), 1) if durations else None,
+        "ivr_containment": round(sum(r.outcome in ("self_service", "complaint_filed", "callback_booked")
+                                     for r in records) / len(records), 3) if records else None,
+        "speech_recognised": sum(1 for e in spoken if e.get("value")),
+        "speech_attempts": len(spoken),
+        "keypad_fallbacks": keyed_after_speech,
+        "sla_breaches": len(breached_tickets(session, to_naive_utc(now))),
+        "calls_today": session.scalar(select(func.count(CallRecord.id)).where(CallRecord.started_at >= midnight)),
+    }
