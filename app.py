@@ -20,8 +20,8 @@ from flask import Flask
 import database
 import logs
 import redis_conn
-from callqueue import ticker
 import speech
+from callqueue import ticker
 from callqueue.hours import CallingHours
 from clock import to_naive_utc, utcnow
 from config import from_environment
@@ -76,13 +76,13 @@ def create_app(config: dict | None = None) -> Flask:
     import console.api
     import console.views
     import health
-    import metrics
     import ivr.media
     import ivr.views
+    import metrics
     from callqueue.cli import callbacks_cli, campaign_cli
     from console.cli import agents_cli
-    from reports.cli import report_cli
     from flows.cli import flows_cli
+    from reports.cli import report_cli
     from tracking.cli import import_parcels_command, seed_demo_command
 
     app.register_blueprint(ivr.views.bp)

@@ -9,4 +9,5 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei) \
         >/dev/null 2>&1 || echo "could not install chromium: browser tests will be skipped" >&2
 fi
+.venv/bin/ruff check --quiet .
 exec .venv/bin/python -m pytest "$@"

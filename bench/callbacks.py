@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 sys.path.insert(0, os.getcwd())
 
@@ -85,7 +85,7 @@ def run(app, args, environment, workers) -> dict:
 
     connection, queue = get_redis(), get_queue(get_redis())
     session = new_session()
-    start = datetime.now(timezone.utc) + timedelta(seconds=15)  # time to book and start the workers
+    start = datetime.now(UTC) + timedelta(seconds=15)  # time to book and start the workers
     hours = app.extensions["calling_hours"]
     for n in range(args.n):
         callback, _ = book_callback(session, phone=f"139{n:08d}", slot="soonest", now=start, hours=hours,

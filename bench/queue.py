@@ -95,7 +95,7 @@ def run(args, rng, connection) -> dict:
     accounted = waiting + len({o.call_sid for o in offers})
     # Starvation: a caller served after a priority caller who arrived more than the head start later.
     starved, by_skill = 0, {}
-    for sid, call in sorted(calls.items(), key=lambda item: item[1].get("served", float("inf"))):
+    for call in sorted(calls.values(), key=lambda c: c.get("served", float("inf"))):
         if "served" in call:
             by_skill.setdefault(call["skill"], []).append(call)
     head_start = max(PRIORITY_HEAD_START_S.values())

@@ -33,7 +33,7 @@ from speech.audio import FRAME_BYTES, mulaw_decode, read_wav, to_telephone  # no
 from speech.models import ModelPool  # noqa: E402
 from speech.numbers import DIGITS, grammar_words, normalise  # noqa: E402
 from speech.recognizer import StreamRecognizer  # noqa: E402
-from speech.tts import RATES, VOICES, PromptCache, synthesize  # noqa: E402
+from speech.tts import VOICES, PromptCache, synthesize  # noqa: E402
 from speech.waybills import ParcelRef, rank  # noqa: E402
 from tracking.carriers import keyed_digits, s10_check_digit  # noqa: E402
 

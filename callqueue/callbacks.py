@@ -1,7 +1,7 @@
 """Booking callbacks: the caller's chosen slot, moved into calling hours when needed."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -21,9 +21,9 @@ def requested_time(slot: str, now: datetime, hours: CallingHours) -> datetime:
         return now
     if slot == "afternoon":
         wanted = datetime.combine(local.date(), AFTERNOON, hours.zone)
-        return max(wanted, local).astimezone(timezone.utc)
+        return max(wanted, local).astimezone(UTC)
     if slot == "tomorrow_morning":
-        return datetime.combine(local.date() + timedelta(days=1), MORNING, hours.zone).astimezone(timezone.utc)
+        return datetime.combine(local.date() + timedelta(days=1), MORNING, hours.zone).astimezone(UTC)
     raise ValueError(f"unknown callback slot {slot!r}; choose from {', '.join(SLOTS)}")
 
 

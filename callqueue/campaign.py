@@ -18,8 +18,8 @@ from callqueue.models import Callback, CallbackStatus, DoNotCall
 from clock import from_naive_utc
 from tickets.models import Ticket, TicketStatus
 from tracking.models import Parcel, ScanEvent
-from tracking.status import ParcelStatus
 from tracking.service import normalise_phone
+from tracking.status import ParcelStatus
 
 
 @dataclass(frozen=True)

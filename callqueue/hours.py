@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 EVERY_DAY = (0, 1, 2, 3, 4, 5, 6)
@@ -37,9 +37,9 @@ class CallingHours:
     def next_opening(self, moment: datetime) -> datetime:
         """The moment itself when open, else the next start of calling hours (UTC)."""
         if self.is_open(moment):
-            return moment.astimezone(timezone.utc)
+            return moment.astimezone(UTC)
         local = self.local(moment)
         day = local.date() if local.time() < self.start else local.date() + timedelta(days=1)
         while day.weekday() not in self.days:
             day += timedelta(days=1)
-        return datetime.combine(day, self.start, self.zone).astimezone(timezone.utc)
+        return datetime.combine(day, self.start, self.zone).astimezone(UTC)

@@ -9,11 +9,10 @@ from rq import SimpleWorker
 
 
 def main() -> None:
+    import logs
     from app import create_app
     from callqueue.jobs import get_queue
     from redis_conn import get_redis
-
-    import logs
 
     app = create_app({"LOAD_SPEECH_MODELS": False})
     logs.configure(app.config["LOG_JSON"])

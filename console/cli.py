@@ -32,9 +32,9 @@ def _csv(value: str, allowed: list[str], what: str) -> list[str]:
 @click.password_option(help="the console password (prompted when not given)")
 def add_command(username, role, name, languages, skills, phone, password) -> None:
     """Add (or update) a console user."""
-    from callqueue.routing import distributor
     from flask import current_app
 
+    from callqueue.routing import distributor
     from redis_conn import get_redis
 
     languages = _csv(languages, list(LANGUAGES), "language")

@@ -13,12 +13,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callqueue.callbacks import book_callback as store_callback
-from clock import from_naive_utc, to_naive_utc
 from callqueue.hours import CallingHours
 from callqueue.models import Callback, CallbackStatus, DoNotCall
+from clock import from_naive_utc, to_naive_utc
 from tickets import ComplaintCategory, Demand, SlaPolicy, Ticket, TicketEvent, TicketStatus, apply, file_complaint
 from tracking import (
-    describe, find_by_keyed_digits, find_parcel, normalise_phone, party_for_phone, party_for_phone_tail, party_name,
+    describe,
+    find_by_keyed_digits,
+    find_parcel,
+    normalise_phone,
+    party_for_phone,
+    party_for_phone_tail,
+    party_name,
 )
 
 

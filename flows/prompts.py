@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import string
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import yaml

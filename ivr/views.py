@@ -14,6 +14,9 @@ from sqlalchemy import select
 from twilio.twiml.voice_response import Connect, VoiceResponse
 from werkzeug.exceptions import HTTPException
 
+from callqueue.acd import AcdError, CallStatus
+from callqueue.jobs import record_outcome
+from callqueue.models import Callback
 from clock import to_naive_utc
 from database import get_session
 from flows.runner import resolve_effects
@@ -21,11 +24,8 @@ from ivr.edge import CallEdge, outcome
 from ivr.media import stream_token, stream_url
 from ivr.records import save_record
 from ivr.security import twilio_signature_required
-from ivr.twiml import render, spoken
-from callqueue.acd import AcdError, CallStatus
-from callqueue.jobs import record_outcome
-from callqueue.models import Callback
 from ivr.telephony import SIMULATOR_OUTBOX, simulator_redirect_key
+from ivr.twiml import render, spoken
 from masking import mask_phone
 from redis_conn import get_redis
 

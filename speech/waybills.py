@@ -84,7 +84,7 @@ def one_edit_away(digits: str) -> dict[str, int]:
 def _edit_cost(heard: str, said: str, language: str) -> float:
     if len(heard) == len(said):
         confusable = CONFUSABLE.get(language, {})
-        for h, s in zip(heard, said):
+        for h, s in zip(heard, said, strict=True):
             if h != s:
                 return CONFUSABLE_EDIT_COST if s in confusable.get(h, "") else OTHER_EDIT_COST
     return OTHER_EDIT_COST

@@ -3,7 +3,7 @@ and `call`, which rings the hotline through the carrier simulator."""
 from __future__ import annotations
 
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -15,7 +15,7 @@ from tracking.demo import DEMO_CALLER, seed_demo
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 # 10:00 in Shanghai on a Tuesday: inside calling hours.
-NOW = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")
@@ -79,6 +79,15 @@ def demo_parcels(app, clock):
         records = seed_demo(session, app.extensions["calling_hours"].local(clock()).date())
         session.close()
     return {r["waybill"]: r for r in records}
+
+
+@pytest.fixture
+def session(app):
+    """A database session inside the app's context, for tests of the domain packages."""
+    with app.app_context():
+        session = new_session()
+        yield session
+        session.close()
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ def test_every_code_survives_a_round_trip():
     decoded = mulaw_decode(codes)
     again = mulaw_encode(decoded)
     # 0x7F (negative zero) encodes back as 0xFF (positive zero); every other code is exact.
-    assert [c for c, a in zip(codes, again) if c != a] == [0x7F]
+    assert [c for c, a in zip(codes, again, strict=True) if c != a] == [0x7F]
 
 
 def test_quantisation_error_is_small_relative_to_the_signal():

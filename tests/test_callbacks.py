@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from rq import Worker
@@ -31,13 +31,13 @@ def shanghai(day, hour, minute=0):
     (shanghai(25, 0, 1), shanghai(25, 8, 30)),
 ])
 def test_next_opening(moment, opening):
-    assert HOURS.next_opening(moment) == opening.astimezone(timezone.utc)
+    assert HOURS.next_opening(moment) == opening.astimezone(UTC)
 
 
 def test_weekdays_only_skips_the_weekend():
     weekdays = CallingHours(HOURS.start, HOURS.end, HOURS.zone, days=(0, 1, 2, 3, 4))
     friday_evening = shanghai(27, 19)
-    assert weekdays.next_opening(friday_evening) == shanghai(30, 8, 30).astimezone(timezone.utc)
+    assert weekdays.next_opening(friday_evening) == shanghai(30, 8, 30).astimezone(UTC)
 
 
 @pytest.mark.parametrize("text", ["8-18", "18:00-08:30", "08:30"])
@@ -49,9 +49,9 @@ def test_bad_hours_are_refused(text):
 def test_slots():
     morning = shanghai(24, 10)
     assert requested_time("soonest", morning, HOURS) == morning
-    assert requested_time("afternoon", morning, HOURS) == shanghai(24, 14).astimezone(timezone.utc)
-    assert requested_time("afternoon", shanghai(24, 16), HOURS) == shanghai(24, 16).astimezone(timezone.utc)
-    assert requested_time("tomorrow_morning", morning, HOURS) == shanghai(25, 9).astimezone(timezone.utc)
+    assert requested_time("afternoon", morning, HOURS) == shanghai(24, 14).astimezone(UTC)
+    assert requested_time("afternoon", shanghai(24, 16), HOURS) == shanghai(24, 16).astimezone(UTC)
+    assert requested_time("tomorrow_morning", morning, HOURS) == shanghai(25, 9).astimezone(UTC)
     with pytest.raises(ValueError):
         requested_time("never", morning, HOURS)
 
@@ -64,7 +64,7 @@ def booked(app, clock):
         callback, moved = book_callback(session, phone="13800138000", slot="soonest",
                                         now=clock(), hours=HOURS, reason="test")
         assert not moved
-        callback.due_at = datetime.now(timezone.utc).replace(tzinfo=None)  # due now for the worker
+        callback.due_at = datetime.now(UTC).replace(tzinfo=None)  # due now for the worker
         session.commit()
         schedule_callback(get_queue(get_redis()), callback)
         yield callback.id

@@ -179,8 +179,8 @@ def test_call_record_keeps_events_and_transcript(call, app):
 
 
 def test_english_hotline(make_app, demo_parcels):
-    from tests.conftest import AUTH_TOKEN, client_transport
     from ivr.simulator import SimulatedCall
+    from tests.conftest import AUTH_TOKEN, client_transport
 
     app = make_app(HOTLINE_LANGUAGE="en-US", HOTLINE_BRAND="Shunda Express")
     simulated = SimulatedCall("http://localhost", AUTH_TOKEN, DEMO_CALLER,

@@ -3,7 +3,6 @@ calls answered by the simulated customer (human, machine, busy, no answer), low 
 escalated, opt-out honoured, pacing, and the CLI."""
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest

@@ -6,21 +6,12 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from database import new_session
 from tracking.importer import ImportFileError, import_file
 from tracking.models import Parcel, ScanEvent
 
 HEADER = ("last_scan_location,waybill,status,carrier,origin,destination,sender_phone,recipient_phone,"
           "recipient_name,expected_delivery,last_scan_at,exception_reason,warehouse_note")
 GOOD_ROW = "杭州转运中心,SF1234567890123,运输中,顺丰,深圳,北京,02088886666,13800138000,张三,2026-11-26,2026-11-24 08:00,,extra"
-
-
-@pytest.fixture
-def session(app):
-    with app.app_context():
-        session = new_session()
-        yield session
-        session.close()
 
 
 def write(tmp_path, name, text, encoding="utf-8"):

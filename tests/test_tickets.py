@@ -6,22 +6,26 @@ from decimal import Decimal
 
 import pytest
 
-from database import new_session
 from tickets import (
-    TRANSITIONS, ClaimError, ClaimPolicy, ComplaintCategory, Demand, SlaPolicy, TicketStatus, TransitionError,
-    apply, assess_claim, breached_tickets, breaches, escalate_breaches, file_complaint, record_claim,
+    TRANSITIONS,
+    ClaimError,
+    ClaimPolicy,
+    ComplaintCategory,
+    Demand,
+    SlaPolicy,
+    TicketStatus,
+    TransitionError,
+    apply,
+    assess_claim,
+    breached_tickets,
+    breaches,
+    escalate_breaches,
+    file_complaint,
+    record_claim,
 )
 
 T0 = datetime(2026, 11, 24, 2, 0)
 SLA = SlaPolicy(first_response=timedelta(hours=1), closure=timedelta(hours=24))
-
-
-@pytest.fixture
-def session(app):
-    with app.app_context():
-        session = new_session()
-        yield session
-        session.close()
 
 
 def complaint(session, waybill="SF1234567890123", category=ComplaintCategory.DAMAGED, now=T0):

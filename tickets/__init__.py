@@ -1,8 +1,8 @@
 """Complaints, tickets (工单) and SLA clocks: the tickets domain (SQL, no HTTP)."""
 from tickets.categories import CATEGORY_NAMES_ZH, ComplaintCategory, Demand
-from tickets.models import Ticket, TicketEvent, TicketStatus
 from tickets.claims import ClaimAssessment, ClaimError, ClaimPolicy, assess_claim
 from tickets.lifecycle import TRANSITIONS, TransitionError
+from tickets.models import Ticket, TicketEvent, TicketStatus
 from tickets.service import SlaPolicy, apply, escalate_breaches, file_complaint, open_ticket_for, record_claim
 from tickets.sla import breached_tickets, breaches, clocks
 

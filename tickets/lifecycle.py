@@ -6,7 +6,8 @@ satisfaction score, a customer calling back). Invalid triggers raise.
 """
 from __future__ import annotations
 
-from tickets.models import OPEN_STATUSES, TicketStatus as S
+from tickets.models import OPEN_STATUSES
+from tickets.models import TicketStatus as S
 
 TRANSITIONS: dict[str, tuple[tuple[S, ...], S]] = {
     "assign": ((S.NEW, S.ESCALATED), S.ASSIGNED),

@@ -3,8 +3,14 @@ from tracking.carriers import CARRIERS, Carrier, carrier_for_name, carriers_acce
 from tracking.importer import ImportFileError, ImportReport, import_file, import_records
 from tracking.models import Parcel, ScanEvent
 from tracking.service import (
-    ParcelReport, describe, find_by_keyed_digits, find_parcel, normalise_phone, party_for_phone,
-    party_for_phone_tail, party_name,
+    ParcelReport,
+    describe,
+    find_by_keyed_digits,
+    find_parcel,
+    normalise_phone,
+    party_for_phone,
+    party_for_phone_tail,
+    party_name,
 )
 from tracking.status import ExceptionReason, ParcelStatus
 

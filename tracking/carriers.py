@@ -28,7 +28,7 @@ S10_WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
 
 def s10_check_digit(serial: str) -> int:
     """UPU S10 check digit of the eight-digit serial number."""
-    total = sum(int(d) * w for d, w in zip(serial, S10_WEIGHTS))
+    total = sum(int(d) * w for d, w in zip(serial, S10_WEIGHTS, strict=True))
     check = 11 - total % 11
     return {10: 0, 11: 5}.get(check, check)
 
