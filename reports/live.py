@@ -1,19 +1,20 @@
 """The wallboard's live figures: now (Redis) and today so far (SQL and the ACD's decisions)."""
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from clock import to_naive_utc
+from clock import from_naive_utc, to_naive_utc
 from ivr.records import CallRecord
-from tickets.sla import breached_tickets
+from tickets.sla import breached_count
 
 SERVICE_LEVEL_THRESHOLD_S = 20  # the 80/20 convention: answered within 20 seconds
 
 
 def wallboard(session, acd, sessions, now: datetime, zone, threshold_s: int = SERVICE_LEVEL_THRESHOLD_S) -> dict:
     midnight = to_naive_utc(datetime.combine(now.astimezone(zone).date(), time(0), zone))
+    today = (CallRecord.started_at >= midnight, CallRecord.started_at < midnight + timedelta(days=1))
     stamp = now.timestamp()
     lines, states = {}, {}
     for agent_id in acd.agent_ids():
@@ -26,9 +27,9 @@ def wallboard(session, acd, sessions, now: datetime, zone, threshold_s: int = SE
         lines[line] = {"waiting": acd.waiting_count(line),
                        "longest_wait_s": round(stamp - oldest) if oldest is not None else 0}
     waiting = sum(line["waiting"] for line in lines.values())
-    today = [d for d in acd.decisions(5000) if d["at"] >= midnight.timestamp() and d["decision"] == "accepted"]
-    answered_waits = [d.get("waited", 0) for d in today]
-    records = session.scalars(select(CallRecord).where(CallRecord.started_at >= midnight)).all()
+    answered_waits = [d.get("waited", 0) for d in acd.decisions(5000)
+                      if d["at"] >= from_naive_utc(midnight).timestamp() and d["decision"] == "accepted"]
+    records = session.scalars(select(CallRecord).where(*today)).all()
     durations = [(r.ended_at - r.started_at).total_seconds() for r in records if r.ended_at]
     spoken = [e for r in records for e in r.events if e.get("event") == "speech"]
     keyed_after_speech = sum(1 for r in records if r.last_step == "key_waybill" or any(
@@ -49,6 +50,6 @@ def wallboard(session, acd, sessions, now: datetime, zone, threshold_s: int = SE
         "speech_recognised": sum(1 for e in spoken if e.get("value")),
         "speech_attempts": len(spoken),
         "keypad_fallbacks": keyed_after_speech,
-        "sla_breaches": len(breached_tickets(session, to_naive_utc(now))),
-        "calls_today": session.scalar(select(func.count(CallRecord.id)).where(CallRecord.started_at >= midnight)),
+        "sla_breaches": breached_count(session, to_naive_utc(now)),
+        "calls_today": len(records),
     }

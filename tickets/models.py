@@ -40,7 +40,7 @@ class Ticket(Base):
     phone: Mapped[str] = mapped_column(String(20))
     channel: Mapped[str] = mapped_column(String(16))
     call_sid: Mapped[str] = mapped_column(String(64), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     first_response_due: Mapped[datetime] = mapped_column(DateTime)
     closure_due: Mapped[datetime] = mapped_column(DateTime)
     # 首接负责制: whoever first takes the ticket owns it to the end.

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from tickets.models import OPEN_STATUSES, Ticket
@@ -34,15 +34,21 @@ def breaches(ticket: Ticket, now: datetime) -> list[str]:
     return [name for name, clock in clocks(ticket).items() if clock.breached(now)]
 
 
-def breached_tickets(session: Session, now: datetime) -> list[Ticket]:
+def _breached(now: datetime):
     """Open tickets past a limit: no first response in time, or not closed in time."""
-    return list(session.scalars(
-        select(Ticket).where(
-            Ticket.status.in_(OPEN_STATUSES),
-            or_(
-                (Ticket.first_responded_at.is_(None) & (Ticket.first_response_due < now)),
-                Ticket.first_responded_at > Ticket.first_response_due,
-                Ticket.closure_due < now,
-            ),
-        ).order_by(Ticket.closure_due)
-    ))
+    return (
+        Ticket.status.in_(OPEN_STATUSES),
+        or_(
+            (Ticket.first_responded_at.is_(None) & (Ticket.first_response_due < now)),
+            Ticket.first_responded_at > Ticket.first_response_due,
+            Ticket.closure_due < now,
+        ),
+    )
+
+
+def breached_tickets(session: Session, now: datetime) -> list[Ticket]:
+    return list(session.scalars(select(Ticket).where(*_breached(now)).order_by(Ticket.closure_due)))
+
+
+def breached_count(session: Session, now: datetime) -> int:
+    return session.scalar(select(func.count(Ticket.id)).where(*_breached(now)))
