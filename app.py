@@ -74,6 +74,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["prompt_cache"] = PromptCache(Path(app.instance_path) / "prompts")
 
     import console.api
+    import console.softphone
     import console.views
     import health
     import ivr.media
@@ -89,6 +90,7 @@ def create_app(config: dict | None = None) -> Flask:
     ivr.media.init_app(app)
     app.register_blueprint(console.api.bp)
     app.register_blueprint(console.views.bp)
+    app.register_blueprint(console.softphone.bp)
     app.cli.add_command(agents_cli)
     app.cli.add_command(callbacks_cli)
     app.cli.add_command(campaign_cli)

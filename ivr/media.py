@@ -205,6 +205,11 @@ def lookup_from(session):
 @sock.route("/voice/media", bp=bp)
 def media(ws):
     """One call's Media Stream, from `connected` to `stop`."""
+    run_stream(ws)
+
+
+def run_stream(ws) -> None:
+    """Converse with a call over a Media Streams socket (the carrier's, or the browser softphone's)."""
     edge = CallEdge()
     start = _await_start(ws)
     if start is None:

@@ -67,12 +67,13 @@ def _answer(edge: CallEdge, call: dict, actions: list[dict]) -> Response:
     return _twiml(render(actions, edge.catalogue(call["language"]), URLS))
 
 
-def _new_call(edge: CallEdge, flow: str, direction: str, variables: dict) -> dict:
-    form = request.form
+def new_call(edge: CallEdge, flow: str, direction: str, variables: dict, *, sid: str, caller: str,
+             called: str) -> dict:
+    """A call's session as it starts: who, which flow, and the flow's first variables."""
     language = edge.config["HOTLINE_LANGUAGE"]
     speech = edge.speech_models.get(language) is not None
     return {
-        "sid": form["CallSid"], "from": form.get("From", ""), "to": form.get("To", ""),
+        "sid": sid, "from": caller, "to": called,
         "direction": direction, "flow": flow, "language": language,
         "started_at": to_naive_utc(edge.now()).isoformat(), "state": {}, "events": [], "transcript": [],
         "outcome": None,
@@ -81,7 +82,7 @@ def _new_call(edge: CallEdge, flow: str, direction: str, variables: dict) -> dic
     }
 
 
-def _connect_stream(edge: CallEdge, call: dict) -> Response:
+def connect_stream(edge: CallEdge, call: dict) -> Response:
     """Move the call onto a bidirectional Media Stream; the flow starts there."""
     edge.sessions().save(call)
     response = VoiceResponse()
@@ -100,11 +101,13 @@ def _require(*names: str) -> None:
 
 def _start(flow: str, direction: str, variables: dict) -> Response:
     edge = CallEdge()
-    call = _new_call(edge, flow, direction, variables)
+    form = request.form
+    call = new_call(edge, flow, direction, variables, sid=form["CallSid"], caller=form.get("From", ""),
+                    called=form.get("To", ""))
     log.info("%s call %s %s %s", direction, call["sid"], "from" if direction == "inbound" else "to",
              mask_phone(call["from"] if direction == "inbound" else call["to"]))
     if call["vars"]["speech_input"]:
-        return _connect_stream(edge, call)
+        return connect_stream(edge, call)
     return _advance(edge, call, None)
 
 

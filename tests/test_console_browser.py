@@ -114,3 +114,53 @@ def test_wallboard_shows_a_simulated_call_within_seconds(wallboard_server, page,
     page.screenshot(path=str(OUTPUT / "4-wallboard.png"), full_page=True)
     report = page.request.get(wallboard_server + page.get_attribute("#daily", "href"))
     assert report.ok and "客服报表" in report.text()
+
+
+@pytest.fixture
+def phone_page(tmp_path):
+    """Chromium with a fake microphone playing a WAV file (silence: this caller uses the keypad)."""
+    import wave
+
+    from playwright.sync_api import sync_playwright
+
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    microphone = tmp_path / "microphone.wav"
+    with wave.open(str(microphone), "wb") as wav:
+        wav.setnchannels(1), wav.setsampwidth(2), wav.setframerate(16000)
+        wav.writeframes(b"\0\0" * 16000 * 30)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={microphone}",
+            "--autoplay-policy=no-user-gesture-required"])
+        page = browser.new_page(viewport={"width": 1000, "height": 1200})
+        yield page
+        browser.close()
+
+
+def test_softphone_calls_the_hotline_from_a_browser(console_server, phone_page, app):
+    page = phone_page
+    page.goto(f"{console_server}/softphone")
+    page.fill("input[name=username]", "wang")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login button")
+    page.wait_for_selector("#phone:not([hidden])")
+    page.click("#call")
+    page.wait_for_function("document.getElementById('transcript').textContent.includes('请问有什么可以帮您')",
+                           timeout=15000)
+    page.wait_for_selector("[data-key='1']:not([disabled])")
+    page.click("[data-key='1']")
+    page.wait_for_function("document.getElementById('transcript').textContent.includes('请输入运单号')", timeout=15000)
+    for key in "1234567890123#":
+        page.click(f"[data-key='{key}']")
+    page.wait_for_function("document.getElementById('transcript').textContent.includes('确认请按1')", timeout=15000)
+    page.click("[data-key='1']")
+    # The softphone has no caller ID: the hotline asks for the recipient's phone tail.
+    page.wait_for_function("document.getElementById('transcript').textContent.includes('后四位')", timeout=15000)
+    for key in "8000":
+        page.click(f"[data-key='{key}']")
+    page.wait_for_function("document.getElementById('transcript').textContent.includes('正在运输中')", timeout=15000)
+    page.screenshot(path=str(OUTPUT / "5-softphone.png"), full_page=True)
+    page.click("[data-key='0']")
+    page.wait_for_function("document.getElementById('status').textContent.includes('agents')", timeout=15000)
