@@ -283,7 +283,8 @@ def download_report(kind: str):
             abort(404, description="reports are daily or weekly")
     except ValueError as error:
         raise BadRequest(str(error)) from None
-    body = export(figures.build(get_session(), period), fmt)
+    body = export(figures.build(get_session(), period, language=request.args.get("language") or None,
+                                carrier=request.args.get("carrier") or None), fmt)
     return Response(body, mimetype=MIMETYPES[fmt], headers={
         "Content-Disposition": f'attachment; filename="report-{period.label}.{fmt}"'})
 

@@ -8,20 +8,23 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from config import LANGUAGES
 from database import new_session
 from reports import figures
 from reports.export import FORMATS, export
+from tracking.carriers import CARRIERS
 
 report_cli = AppGroup("report", help="Daily and weekly reports.")
 
 
-def _write(period, fmt: str, output: Path | None) -> None:
+def _write(period, fmt: str, output: Path | None, language: str | None, carrier: str | None) -> None:
     session = new_session()
     try:
-        data = export(figures.build(session, period), fmt)
+        data = export(figures.build(session, period, language=language, carrier=carrier), fmt)
     finally:
         session.close()
-    target = output or Path(f"report-{period.label}.{fmt}")
+    scope = "".join(f"-{part}" for part in (language, carrier) if part)
+    target = output or Path(f"report-{period.label}{scope}.{fmt}")
     target.write_bytes(data)
     click.echo(f"{target} ({len(data)} bytes)")
 
@@ -30,21 +33,25 @@ def _write(period, fmt: str, output: Path | None) -> None:
 @click.option("--date", "day", required=True, help="YYYY-MM-DD (local time)")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="html")
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False))
-def daily_command(day: str, fmt: str, output: Path | None) -> None:
+@click.option("--language", type=click.Choice(LANGUAGES), help="only calls in this language")
+@click.option("--carrier", type=click.Choice(sorted(CARRIERS)), help="only this carrier's parcels")
+def daily_command(day: str, fmt: str, output: Path | None, language: str | None, carrier: str | None) -> None:
     try:
         when = date.fromisoformat(day)
     except ValueError:
         raise click.BadParameter(f"{day!r} is not YYYY-MM-DD", param_hint="--date") from None
-    _write(figures.day(when, current_app.extensions["calling_hours"].zone), fmt, output)
+    _write(figures.day(when, current_app.extensions["calling_hours"].zone), fmt, output, language, carrier)
 
 
 @report_cli.command("weekly")
 @click.option("--week", required=True, help="ISO week, e.g. 2026-W48")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="html")
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False))
-def weekly_command(week: str, fmt: str, output: Path | None) -> None:
+@click.option("--language", type=click.Choice(LANGUAGES), help="only calls in this language")
+@click.option("--carrier", type=click.Choice(sorted(CARRIERS)), help="only this carrier's parcels")
+def weekly_command(week: str, fmt: str, output: Path | None, language: str | None, carrier: str | None) -> None:
     try:
         period = figures.week(week, current_app.extensions["calling_hours"].zone)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--week") from None
-    _write(period, fmt, output)
+    _write(period, fmt, output, language, carrier)

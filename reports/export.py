@@ -14,7 +14,7 @@ _templates = Environment(loader=PackageLoader("reports"), autoescape=select_auto
 
 def rows(report: dict) -> list[tuple[str, str, object]]:
     """Flatten a report to (section, item, value); lists and mappings become JSON."""
-    flat = [("report", "period", report["period"])]
+    flat = [("report", "period", report["period"])] + [("report", k, v) for k, v in report["scope"].items()]
     for section in ("calls", "tickets", "satisfaction", "hot_spots"):
         for item, value in report[section].items():
             if item == "by_hour":

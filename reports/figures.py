@@ -50,11 +50,20 @@ def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 3) if whole else None
 
 
-def build(session: Session, period: Period) -> dict:
+def build(session: Session, period: Period, *, language: str | None = None, carrier: str | None = None) -> dict:
+    """A period's figures; `language` narrows calls to that hotline language, `carrier` narrows
+    calls and tickets to that carrier's parcels."""
     zone = period.start.tzinfo
     start, end = period.utc_bounds()
-    calls = session.scalars(select(CallRecord).where(CallRecord.started_at >= start, CallRecord.started_at < end)).all()
-    tickets = session.scalars(select(Ticket).where(Ticket.created_at >= start, Ticket.created_at < end)).all()
+    call_query = select(CallRecord).where(CallRecord.started_at >= start, CallRecord.started_at < end)
+    ticket_query = select(Ticket).where(Ticket.created_at >= start, Ticket.created_at < end)
+    if language:
+        call_query = call_query.where(CallRecord.language == language)
+    if carrier:
+        call_query = call_query.where(CallRecord.carrier == carrier)
+        ticket_query = ticket_query.where(Ticket.waybill.in_(select(Parcel.waybill).where(Parcel.carrier == carrier)))
+    calls = session.scalars(call_query).all()
+    tickets = session.scalars(ticket_query).all()
     surveys = session.scalars(select(Callback).where(
         Callback.kind == "survey", Callback.created_at >= start, Callback.created_at < end)).all()
 
@@ -64,6 +73,7 @@ def build(session: Session, period: Period) -> dict:
     scores = [t.survey_score for t in tickets if t.survey_score is not None]
     return {
         "period": period.label,
+        "scope": {"language": language or "all", "carrier": carrier or "all"},
         "calls": {
             "total": len(calls),
             "by_hour": [by_hour.get(hour, 0) for hour in range(24)],

@@ -103,17 +103,20 @@ def test_wallboard_shows_a_simulated_call_within_seconds(wallboard_server, page,
     page.click("#login button")
     page.wait_for_selector("#board:not([hidden])")
     page.wait_for_function("document.getElementById('tile-waiting').textContent === '0'")
-    # A caller asks for an agent and stays in line (the signed webhooks the carrier would send).
-    voice = app.test_client()
-    sid = "CA" + "9" * 32
-    signed_post(voice, "/voice/incoming", {"CallSid": sid, "From": "13900001111"})
-    signed_post(voice, "/voice/step", {"CallSid": sid, "Digits": "0"})
+    # The carrier simulator places a call that asks for an agent and waits in line.
+    from ivr.simulator import SimulatedCall
+    from tests.conftest import AUTH_TOKEN
+
+    caller = threading.Thread(target=lambda: SimulatedCall(wallboard_server, AUTH_TOKEN, "13900001111",
+                                                           hold_s=8).run(["0"]))
+    caller.start()
     page.wait_for_function("document.getElementById('tile-waiting').textContent === '1'", timeout=5000)
     assert "zh-CN:general" in page.inner_text("#lines")
     assert page.inner_text("#agents").split() == ["offline", "2"]  # the supervisor can take calls too
     page.screenshot(path=str(OUTPUT / "4-wallboard.png"), full_page=True)
     report = page.request.get(wallboard_server + page.get_attribute("#daily", "href"))
     assert report.ok and "客服报表" in report.text()
+    caller.join(15)
 
 
 @pytest.fixture

@@ -152,3 +152,17 @@ def test_supervisors_download_reports(fixture_day, app, runner):
     assert 'filename="report-2026-11-24.xlsx"' in response.headers["Content-Disposition"]
     assert client.get("/console/api/reports/daily?date=nope").status_code == 400
     assert client.get("/console/api/reports/monthly?date=2026-11-24").status_code == 404
+
+
+def test_reports_per_language_and_carrier(app, fixture_day, runner, tmp_path):
+    with app.app_context():
+        session = new_session()
+        zh = figures.build(session, figures.day(date(2026, 11, 24), SHANGHAI), language="zh-CN")
+        sf = figures.build(session, figures.day(date(2026, 11, 24), SHANGHAI), carrier="SF")
+        session.close()
+    assert zh["scope"] == {"language": "zh-CN", "carrier": "all"} and zh["calls"]["total"] == 3
+    assert sf["calls"]["total"] == 2 and sf["tickets"]["total"] == 3   # all three tickets are SF waybills
+    out = tmp_path / "en.csv"
+    result = runner.invoke(args=["report", "daily", "--date", "2026-11-24", "--language", "en-US", "--format", "csv",
+                                 "--output", str(out)])
+    assert result.exit_code == 0 and "calls,total,1" in out.read_text(encoding="utf-8-sig")
