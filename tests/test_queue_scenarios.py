@@ -104,3 +104,71 @@ def test_a_caller_who_keeps_their_place_is_called_back_in_turn(hotline):
         outbound = get_redis().lrange(SIMULATOR_OUTBOX, 0, -1)
     assert len(outbound) == 1 and b"13900000001" in outbound[0] and b"/voice/connect/damage" in outbound[0]
     assert results["second"].connected_to == "client:damage"
+
+
+def own_parcels(app, count):
+    """A parcel per caller, so each passes the identity check with their own caller ID."""
+    from database import new_session
+    from tracking.importer import import_records
+
+    records = [{"waybill": f"SF90000000000{n:02d}", "carrier": "SF", "status": "in_transit",
+                "recipient_phone": f"1370000{n:04d}", "recipient_name": f"客户{n}"} for n in range(count)]
+    with app.app_context():
+        session = new_session()
+        import_records(session, list(enumerate(records, start=1)))
+        session.close()
+    return [(r["recipient_phone"], r["waybill"][2:] + "#") for r in records]
+
+
+def test_three_agents_and_ten_complaint_callers(hotline):
+    """Each caller files a complaint, asks for a specialist, and reaches a qualified agent;
+    within each line callers are served in the order they joined it."""
+    app, base = hotline
+    callers = own_parcels(app, 10)
+    categories = ["1", "2", "3", "7", "1", "3", "7", "2", "3", "7"]  # damaged, lost, delayed, courier attitude
+    results, threads = {}, []
+    for n, ((phone, keys), category) in enumerate(zip(callers, categories, strict=True)):
+        inputs = ["2", category, keys, "1", "1", "1", "0"]
+        threads.append(in_thread(results, n, lambda p=phone, i=inputs: SimulatedCall(
+            base, AUTH_TOKEN, p, hold_s=40).run(i)))
+        threading.Event().wait(0.15)  # they ring one after another
+    expected = {"damage": 4, "delay": 3, "attitude": 3}
+    agents = [in_thread(results, name, run_agent, base, name, PASSWORD, answer_after=0.05, calls=count,
+                        timeout_s=60) for name, count in expected.items()]
+    for thread in threads + agents:
+        thread.join(90)
+    skills = {"damage": {"zh-CN:damaged", "zh-CN:lost"}, "delay": {"zh-CN:delayed"},
+              "attitude": {"zh-CN:courier_attitude"}}
+    for name, count in expected.items():
+        handled = results[name]
+        assert len(handled) == count and {h["line"] for h in handled} <= skills[name]
+        # Served in arrival order: the masked numbers end in the caller's index.
+        order = [int(h["caller"][-4:]) for h in handled]
+        assert order == sorted(order), (name, order)
+    for n in range(10):
+        assert results[n].connected_to.startswith("client:"), results[n].as_json()
+
+
+def test_a_vip_caller_goes_ahead(make_app, demo_parcels):
+    app = make_app(WRAP_UP_SECONDS=0, QUEUE_ANNOUNCE_SECONDS=1, CLOCK=utcnow, VIP_NUMBERS="13700009999")
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["agents", "add", "solo", "--password", PASSWORD]).exit_code == 0
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    stop = threading.Event()
+    threading.Thread(target=ticker.run, args=(app, stop, 0.2), daemon=True).start()
+    try:
+        results = {}
+        first = in_thread(results, "regular", lambda: SimulatedCall(base, AUTH_TOKEN, "13700001111", hold_s=30).run(["0"]))
+        threading.Event().wait(0.5)
+        vip = in_thread(results, "vip", lambda: SimulatedCall(base, AUTH_TOKEN, "13700009999", hold_s=30).run(["0"]))
+        threading.Event().wait(0.5)
+        agent = in_thread(results, "solo", run_agent, base, "solo", PASSWORD, answer_after=0.05, calls=2, timeout_s=40)
+        for thread in (first, vip, agent):
+            thread.join(60)
+        assert [h["caller"] for h in results["solo"]] == ["137****9999", "137****1111"]  # ahead, but served both
+        assert results["regular"].connected_to == results["vip"].connected_to == "client:solo"
+    finally:
+        stop.set()
+        server.shutdown()
