@@ -19,6 +19,7 @@ from enum import Enum
 from ivr.keys import key_for
 
 OFFER_TIMEOUT_S = 15          # about three rings: then the offer goes to the next agent (RONA)
+KEPT_PLACE_TRIES = 3          # callbacks to a caller who kept their place, before the place is given up
 PRIORITY_HEAD_START_S = {"escalated": 120, "vip": 90, "repeat_caller": 60}
 DECISIONS_KEPT = 100_000
 GENERAL = "general"
@@ -223,6 +224,28 @@ class Distributor:
         self.redis.zadd(_k("waiting", call["skill"]), {call_sid: float(call["score"])})
         self.record("rona", now, call=call_sid, agent=agent_id)
         return self._route_call(call_sid, call["skill"], now)
+
+    def callback_unanswered(self, call_sid: str, now: float) -> list[Offer]:
+        """The caller who kept their place did not answer: free the agent, keep the place
+        (at most KEPT_PLACE_TRIES tries), and offer the agent the next caller."""
+        with self._lock():
+            call = self.call(call_sid)
+            agent_id = call.get("agent", "")
+            tries = int(call.get("callback_tries", "0")) + 1
+            if agent_id:
+                agent = self.agent(agent_id)
+                if agent.get("call") == call_sid:
+                    self._set_agent(agent_id, agent, AgentState.AVAILABLE, now, call="")
+            if tries >= KEPT_PLACE_TRIES:
+                self.redis.hset(_k("call", call_sid), mapping={"status": CallStatus.ABANDONED.value, "agent": "",
+                                                               "callback_tries": tries})
+                self.record("kept_place_given_up", now, call=call_sid, tries=tries)
+            else:
+                self.redis.hset(_k("call", call_sid), mapping={"status": CallStatus.CALLBACK_WAITING.value,
+                                                               "agent": "", "callback_tries": tries})
+                self.redis.zadd(_k("waiting", call["skill"]), {call_sid: float(call["score"])})
+                self.record("kept_place_unanswered", now, call=call_sid, tries=tries)
+            return self._route_agent(agent_id, now) if agent_id else []
 
     # --- routing ---
 

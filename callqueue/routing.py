@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from callqueue.acd import Distributor, Offer, skill
 from clock import to_naive_utc
+from ivr.keys import key_for
 from ivr.records import CallRecord
 from tickets.models import Ticket, TicketStatus
 from tracking.service import normalise_phone
@@ -42,9 +43,15 @@ def connect(offer: Offer, call_phone: str, telephony, base_url: str) -> str:
     who kept their place. Returns the SID of the call that now rings."""
     url = f"{base_url}/voice/connect/{offer.agent_id}"
     if offer.callback:
-        return telephony.place_call(to=call_phone, url=url + "?kept_place=1", status_callback=f"{base_url}/voice/status")
+        return telephony.place_call(to=call_phone, url=url + "?kept_place=1",
+                                    status_callback=f"{base_url}/voice/status")
     telephony.redirect(offer.call_sid, url)
     return offer.call_sid
+
+
+def kept_place_key(dialled_sid: str) -> str:
+    """The dialled callback's SID -> the queued call whose place it serves."""
+    return key_for("acd:kept_place_call", dialled_sid)
 
 
 def distributor(connection, config) -> Distributor:

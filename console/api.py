@@ -164,6 +164,11 @@ def accept():
 
     offer = Offer(call_sid, agent_id, acd_call["skill"], acd_call.get("callback") == "1")
     ringing = connect(offer, acd_call.get("phone", ""), get_telephony(), base)
+    if offer.callback:
+        from callqueue.routing import kept_place_key
+        from redis_conn import get_redis
+
+        get_redis().set(kept_place_key(ringing), call_sid, ex=3600)
     return jsonify(connected=call_sid, ringing=ringing, kept_place=offer.callback)
 
 

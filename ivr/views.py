@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from callqueue.acd import AcdError, CallStatus
 from callqueue.jobs import record_outcome
 from callqueue.models import Callback
+from callqueue.routing import kept_place_key
 from clock import to_naive_utc
 from database import get_session
 from flows.runner import resolve_effects
@@ -302,6 +303,9 @@ def status():
         edge = CallEdge()
         outcome = "machine" if request.form.get("AnsweredBy", "").startswith("machine") else carrier_status
         record_outcome(get_session(), request.form["CallSid"], outcome, to_naive_utc(edge.now()))
+        kept = get_redis().getdel(kept_place_key(request.form["CallSid"]))
+        if kept and carrier_status != "completed":  # the caller who kept their place did not answer
+            edge.distributor().callback_unanswered(kept.decode(), edge.now().timestamp())
         sessions = edge.sessions()
         call = sessions.load(request.form["CallSid"])
         if call is not None:

@@ -174,3 +174,23 @@ def test_at_scale_no_call_is_misrouted_lost_or_starved(capsys):
     figures = main(["--waiting", "60", "--agents", "12", "--decisions", "400"])
     assert (figures["misroutes"], figures["lost_calls"], figures["starved"]) == (0, 0, 0)
     assert figures["decisions"] >= 400
+
+
+def test_a_kept_place_callback_not_answered_keeps_the_place_within_limits(acd):
+    acd.register_agent("a", languages=[ZH], categories=[])
+    acd.register_agent("b", languages=[ZH], categories=[])
+    acd.enqueue("CA-kept", skill(ZH), 0)
+    acd.enqueue("CA-next", skill(ZH), 5)
+    acd.keep_place("CA-kept", 10)
+    offer = acd.set_state("a", AgentState.AVAILABLE, 20)[0]
+    acd.accept("a", offer.call_sid, 21)                     # the agent is reserved; the customer is dialled
+    offers = acd.callback_unanswered("CA-kept", 40)          # ... and does not answer
+    assert [o.call_sid for o in offers] == ["CA-kept"]       # still first in line: the freed agent tries again
+    assert acd.call("CA-kept")["status"] == CallStatus.CALLBACK_DUE.value
+    acd.accept("a", "CA-kept", 41)
+    acd.callback_unanswered("CA-kept", 60)
+    acd.accept("a", "CA-kept", 61)
+    offers = acd.callback_unanswered("CA-kept", 80)          # third time: the place is given up
+    assert acd.call("CA-kept")["status"] == CallStatus.ABANDONED.value
+    assert [o.call_sid for o in offers] == ["CA-next"]
+    assert "kept_place_given_up" in [d["decision"] for d in acd.decisions(5)]
