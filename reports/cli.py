@@ -29,12 +29,21 @@ def _write(period, fmt: str, output: Path | None, language: str | None, carrier:
     click.echo(f"{target} ({len(data)} bytes)")
 
 
+def report_options(command):
+    """The options every report takes: its format, file, and scope."""
+    for option in reversed([
+        click.option("--format", "fmt", type=click.Choice(FORMATS), default="html"),
+        click.option("--output", type=click.Path(path_type=Path, dir_okay=False)),
+        click.option("--language", type=click.Choice(LANGUAGES), help="only calls in this language"),
+        click.option("--carrier", type=click.Choice(sorted(CARRIERS)), help="only this carrier's parcels"),
+    ]):
+        command = option(command)
+    return command
+
+
 @report_cli.command("daily")
 @click.option("--date", "day", required=True, help="YYYY-MM-DD (local time)")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="html")
-@click.option("--output", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--language", type=click.Choice(LANGUAGES), help="only calls in this language")
-@click.option("--carrier", type=click.Choice(sorted(CARRIERS)), help="only this carrier's parcels")
+@report_options
 def daily_command(day: str, fmt: str, output: Path | None, language: str | None, carrier: str | None) -> None:
     try:
         when = date.fromisoformat(day)
@@ -45,10 +54,7 @@ def daily_command(day: str, fmt: str, output: Path | None, language: str | None,
 
 @report_cli.command("weekly")
 @click.option("--week", required=True, help="ISO week, e.g. 2026-W48")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="html")
-@click.option("--output", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--language", type=click.Choice(LANGUAGES), help="only calls in this language")
-@click.option("--carrier", type=click.Choice(sorted(CARRIERS)), help="only this carrier's parcels")
+@report_options
 def weekly_command(week: str, fmt: str, output: Path | None, language: str | None, carrier: str | None) -> None:
     try:
         period = figures.week(week, current_app.extensions["calling_hours"].zone)

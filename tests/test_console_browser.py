@@ -47,12 +47,17 @@ def page():
         browser.close()
 
 
-def test_agent_takes_an_offered_call(console_server, page):
-    page.goto(f"{console_server}/console/")
-    page.fill("input[name=username]", "wang")
-    page.fill("input[name=password]", PASSWORD)
+def log_in(page, url: str, username: str, shown: str, password: str = PASSWORD) -> None:
+    page.goto(url)
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
     page.click("#login button")
-    page.wait_for_selector("#desk:not([hidden])")
+    if shown:
+        page.wait_for_selector(f"{shown}:not([hidden])")
+
+
+def test_agent_takes_an_offered_call(console_server, page):
+    log_in(page, f"{console_server}/console/", "wang", "#desk")
     page.screenshot(path=str(OUTPUT / "1-logged-in.png"), full_page=True)
 
     page.click("[data-set-state=available]")
@@ -76,12 +81,8 @@ def test_agent_takes_an_offered_call(console_server, page):
 
 
 def test_wrong_password_is_shown_and_english_is_available(console_server, page):
-    page.goto(f"{console_server}/console/?lang=en")
+    log_in(page, f"{console_server}/console/?lang=en", "wang", "#error", password="wrong")
     assert page.inner_text("h1") == "Agent console"
-    page.fill("input[name=username]", "wang")
-    page.fill("input[name=password]", "wrong")
-    page.click("#login button")
-    page.wait_for_selector("#error:not([hidden])")
     assert "wrong username or password" in page.inner_text("#error")
     assert page.is_hidden("#desk")
 
@@ -97,11 +98,7 @@ def wallboard_server(app, runner, demo_parcels):
 
 
 def test_wallboard_shows_a_simulated_call_within_seconds(wallboard_server, page, app):
-    page.goto(f"{wallboard_server}/console/wallboard")
-    page.fill("input[name=username]", "boss")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#login button")
-    page.wait_for_selector("#board:not([hidden])")
+    log_in(page, f"{wallboard_server}/console/wallboard", "boss", "#board")
     page.wait_for_function("document.getElementById('tile-waiting').textContent === '0'")
     # The carrier simulator places a call that asks for an agent and waits in line.
     from ivr.simulator import SimulatedCall
@@ -144,11 +141,7 @@ def phone_page(tmp_path):
 
 def test_softphone_calls_the_hotline_from_a_browser(console_server, phone_page, app):
     page = phone_page
-    page.goto(f"{console_server}/softphone")
-    page.fill("input[name=username]", "wang")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#login button")
-    page.wait_for_selector("#phone:not([hidden])")
+    log_in(page, f"{console_server}/softphone", "wang", "#phone")
     page.click("#call")
     page.wait_for_function("document.getElementById('transcript').textContent.includes('请问有什么可以帮您')",
                            timeout=15000)
