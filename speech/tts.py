@@ -21,7 +21,7 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-from speech.audio import TELEPHONE_RATE, read_wav, to_telephone
+from speech.audio import read_wav, to_telephone
 
 # espeak-ng voices and speaking rates per language. The seeds ask for 180-200 Chinese
 # characters a minute; espeak's rate is in words (here: syllables) per minute.
@@ -137,10 +137,6 @@ class PromptCache:
         partial.write_bytes(mulaw)
         partial.replace(path)  # atomic: another process never reads half a file
         return mulaw
-
-
-def seconds_of(mulaw: bytes) -> float:
-    return len(mulaw) / TELEPHONE_RATE
 
 
 def prerender(catalogue, cache: PromptCache, variables: dict) -> int:

@@ -1,5 +1,9 @@
 """Importing parcels from CSV or JSON files.
 
+CSV columns are found by header name, in any order, extra ones ignored: waybill, carrier,
+status, origin, destination, sender_phone, recipient_phone, recipient_name, expected_delivery,
+last_scan_at, last_scan_location, exception_reason. JSON records may also carry "scans".
+
 A malformed row is reported with its line and reason and the rest are imported; a file
 that cannot be read at all raises ImportFileError before anything is written. Parcels are
 keyed by waybill, so importing a file again updates them.
@@ -20,10 +24,6 @@ from tracking.models import Parcel, ScanEvent
 from tracking.service import find_parcel, normalise_phone
 from tracking.status import ParcelStatus, parse_reason, parse_status
 
-CSV_COLUMNS = (
-    "waybill", "carrier", "status", "origin", "destination", "sender_phone", "recipient_phone",
-    "recipient_name", "expected_delivery", "last_scan_at", "last_scan_location", "exception_reason",
-)
 REQUIRED_COLUMNS = ("waybill", "carrier", "status")
 
 
