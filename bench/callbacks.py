@@ -25,11 +25,7 @@ from datetime import UTC, datetime, timedelta
 sys.path.insert(0, os.getcwd())
 
 import redis_conn  # noqa: E402
-
-
-def percentile(values, share):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+from bench.figures import percentile, print_figures  # noqa: E402
 
 
 def noop(scheduled_for: float) -> float:
@@ -69,7 +65,7 @@ def main(argv=None) -> dict:
         for worker in workers:
             worker.wait(timeout=30)
         redis_conn.stop_embedded(embedded)
-    print(json.dumps(figures) if args.json else "\n".join(f"{k}: {v}" for k, v in figures.items()))
+    print_figures(figures, args.json)
     return figures
 
 

@@ -9,7 +9,6 @@ run, with the bare Redis round trips a decision cannot avoid (a ZRANGE and a ZAD
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import statistics
@@ -20,16 +19,13 @@ import time
 sys.path.insert(0, os.getcwd())
 
 import redis_conn  # noqa: E402
+from bench.figures import percentile, print_figures  # noqa: E402
 from callqueue.acd import PRIORITY_HEAD_START_S, AgentState, Distributor, skill  # noqa: E402
 from tickets.categories import ComplaintCategory  # noqa: E402
 
 LANGUAGES = ("zh-CN", "en-US")
 CATEGORIES = [c.value for c in ComplaintCategory]
 
-
-def percentile(values, share):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
 def main(argv=None) -> dict:
@@ -120,7 +116,7 @@ def run(args, rng, connection) -> dict:
         "ratio_p99": round(percentile(latencies, 0.99) / percentile(baseline, 0.99), 1),
         "misroutes": misroutes, "starved": starved, "lost_calls": len(calls) - accounted,
     }
-    print(json.dumps(figures) if args.json else "\n".join(f"{k}: {v}" for k, v in figures.items()))
+    print_figures(figures, args.json)
     return figures
 
 

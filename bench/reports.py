@@ -9,7 +9,6 @@ the day's call records, the least any daily report must read.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import statistics
@@ -21,6 +20,7 @@ from datetime import date, datetime, timedelta
 sys.path.insert(0, os.getcwd())
 
 import redis_conn  # noqa: E402
+from bench.figures import print_figures  # noqa: E402
 
 OUTCOMES = ["self_service", "complaint_filed", "callback_booked", "transferred", "abandoned", "caller_hung_up"]
 CARRIERS = ["SF", "ZTO", "YTO", "STO", "YUNDA", "JD", "JT", "EMS", ""]
@@ -89,7 +89,7 @@ def main(argv=None) -> dict:
             figures = run(app, args)
     finally:
         redis_conn.stop_embedded(embedded)
-    print(json.dumps(figures) if args.json else "\n".join(f"{k}: {v}" for k, v in figures.items()))
+    print_figures(figures, args.json)
     return figures
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.getcwd())
 
+from bench.figures import print_figures  # noqa: E402
 from speech.audio import FRAME_BYTES, mulaw_decode, read_wav, to_telephone  # noqa: E402
 from speech.models import ModelPool  # noqa: E402
 from speech.numbers import DIGITS, grammar_words, normalise  # noqa: E402
@@ -251,8 +252,7 @@ def main(argv: list[str] | None = None) -> dict:
         "speech_end_to_readback_ms_p50": round(statistics.median(readback_ms), 1),
         **nbest_figures(args.lang, nbest_lookup, nbest_truths, rng),
     }
-    print(json.dumps(figures, ensure_ascii=False) if args.json else
-          "\n".join(f"{key}: {value}" for key, value in figures.items()))
+    print_figures(figures, args.json)
     return figures
 
 

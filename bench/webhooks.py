@@ -10,7 +10,6 @@ ring when its TwiML comes back within 4 s of arriving.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import statistics
@@ -24,6 +23,8 @@ import uuid
 import requests
 from flask import Flask, Response
 from twilio.request_validator import RequestValidator
+
+from bench.figures import percentile, print_figures
 
 FIRST_RING_S = 4.0
 TOKEN = "bench-token-" + "0" * 20
@@ -99,10 +100,6 @@ def burst(url: str, calls: int) -> list[tuple[float, bool]]:
     return results
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
-
 
 def measure(real_url: str, base_url: str, calls: int, rounds: int):
     """Rounds alternate between the two servers so that machine noise hits both alike."""
@@ -161,7 +158,7 @@ def main(argv: list[str] | None = None) -> dict:
     }
     if errors:
         figures["first_error"] = errors[0]
-    print(json.dumps(figures) if args.json else "\n".join(f"{k}: {v}" for k, v in figures.items()))
+    print_figures(figures, args.json)
     return figures
 
 
