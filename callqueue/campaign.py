@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callqueue.callbacks import book_callback
@@ -82,14 +82,13 @@ def daily_figures(session: Session, hours: CallingHours) -> list[dict]:
     days: dict[date, dict] = {}
     for callback in session.scalars(select(Callback).where(Callback.kind == "survey")):
         day = hours.local(from_naive_utc(callback.created_at)).date()
-        figures = days.setdefault(day, {"day": day.isoformat(), "due": 0, "reached": 0})
+        figures = days.setdefault(day, {"day": day.isoformat(), "due": 0, "reached": 0, "scores": []})
         figures["due"] += 1
         figures["reached"] += callback.status is CallbackStatus.COMPLETED
-    scores = dict(session.execute(
-        select(func.date(Ticket.closed_at), func.avg(Ticket.survey_score))
-        .where(Ticket.survey_score.is_not(None)).group_by(func.date(Ticket.closed_at))).all())
+        if callback.survey_score is not None:
+            figures["scores"].append(callback.survey_score)
     for figures in days.values():
         figures["rate"] = round(figures["reached"] / figures["due"], 3) if figures["due"] else None
-        average = scores.get(figures["day"])
-        figures["average_score"] = round(float(average), 2) if average is not None else None
+        scores = figures.pop("scores")
+        figures["average_score"] = round(sum(scores) / len(scores), 2) if scores else None
     return [days[d] for d in sorted(days)]

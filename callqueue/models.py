@@ -42,6 +42,10 @@ class Callback(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime)  # UTC, end of the follow-up window
     last_error: Mapped[str] = mapped_column(String(200), default="")
+    # The survey's answers (also copied onto the ticket, when there is one).
+    survey_score: Mapped[int | None] = mapped_column(Integer)
+    survey_comment: Mapped[str] = mapped_column(String(1000), default="")  # the transcript, where there is one
+    survey_recording: Mapped[str] = mapped_column(String(300), default="")  # file name or the carrier's URL
 
     history: Mapped[list[CallbackAttempt]] = relationship(
         back_populates="callback", cascade="all, delete-orphan", order_by="CallbackAttempt.number")

@@ -102,17 +102,37 @@ LOW_SCORE = 2  # a score this low reopens the ticket and escalates it to a super
 def record_survey(ctx: EffectContext, v: dict) -> Outcome:
     callback = ctx.session.get(Callback, int(v["callback_id"]))
     score = int(v["score"])
-    ticket = ctx.session.get(Ticket, callback.ticket_id) if callback and callback.ticket_id else None
+    callback.survey_score = score
+    ticket = _survey_ticket(ctx, callback)
     if ticket is not None:
         ticket.survey_score = score
         ticket.history.append(TicketEvent(at=to_naive_utc(ctx.now), action="survey", detail=f"score {score}"))
-        ctx.session.commit()
-        if score <= LOW_SCORE:
-            if ticket.status is TicketStatus.CLOSED:
-                apply(ctx.session, ticket, "reopen", now=to_naive_utc(ctx.now), actor="survey")
-            apply(ctx.session, ticket, "escalate", now=to_naive_utc(ctx.now), actor="survey",
-                  detail=f"satisfaction score {score}")
-    return ("low" if score <= LOW_SCORE else "saved"), {}
+    ctx.session.commit()
+    if ticket is not None and score <= LOW_SCORE:
+        if ticket.status is TicketStatus.CLOSED:
+            apply(ctx.session, ticket, "reopen", now=to_naive_utc(ctx.now), actor="survey")
+        apply(ctx.session, ticket, "escalate", now=to_naive_utc(ctx.now), actor="survey",
+              detail=f"satisfaction score {score}")
+    low = score <= LOW_SCORE
+    return ("low" if low else "saved"), {"score_band": "low" if low else "ok"}
+
+
+def save_survey_comment(ctx: EffectContext, v: dict) -> Outcome:
+    """The customer's spoken comment: its recording and transcript go with the survey and the ticket."""
+    callback = ctx.session.get(Callback, int(v["callback_id"]))
+    callback.survey_recording = v["comment"][:300]
+    callback.survey_comment = v.get("comment_text", "")[:1000]
+    ticket = _survey_ticket(ctx, callback)
+    if ticket is not None:
+        detail = f"comment: {callback.survey_comment}" if callback.survey_comment else "comment recorded"
+        ticket.history.append(TicketEvent(at=to_naive_utc(ctx.now), action="survey_comment",
+                                          detail=f"{detail} ({callback.survey_recording})"[:500]))
+    ctx.session.commit()
+    return "saved", {}
+
+
+def _survey_ticket(ctx: EffectContext, callback: Callback) -> Ticket | None:
+    return ctx.session.get(Ticket, callback.ticket_id) if callback.ticket_id else None
 
 
 def survey_later(ctx: EffectContext, v: dict) -> Outcome:
@@ -143,5 +163,5 @@ def opt_out(ctx: EffectContext, v: dict) -> Outcome:
 EFFECTS: dict[str, Callable[[EffectContext, dict], Outcome]] = {
     f.__name__: f
     for f in (lookup_parcel, check_caller, verify_phone_tail, describe_parcel, open_ticket, book_callback,
-              record_survey, survey_later, opt_out)
+              record_survey, save_survey_comment, survey_later, opt_out)
 }

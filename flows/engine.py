@@ -11,6 +11,9 @@ Step kinds (one per step, declared in YAML):
             {goto: step, set: {variable: value}} to remember the choice
   collect   play a prompt and wait for digits ended by #; store them `into` a variable
             (`speech: waybill` also takes the waybill the caller says, as a speech event)
+  record    play a prompt and record what the caller says (ended by silence, # or a length
+            limit); the recording's reference goes `into` a variable, its transcript (where a
+            recogniser heard it) into `<into>_text`
   run       ask the edge to run an effect; `outcomes` maps its outcome to a step
   branch    go to `cases[vars[branch]]` or `default`
   transfer  hand the caller to an agent queue (the call leaves the flow)
@@ -26,8 +29,9 @@ from dataclasses import dataclass, field
 
 from flows.errors import FlowError
 
-STEP_KINDS = ("say", "menu", "collect", "run", "branch", "transfer", "hangup")
+STEP_KINDS = ("say", "menu", "collect", "record", "run", "branch", "transfer", "hangup")
 REPEAT_KEY = "*"
+WAITING_ACTIONS = ("gather", "record")  # actions after which the edge waits for the caller
 MAX_CHAINED_STEPS = 100  # a loop of say/branch steps is a flow bug, not a reason to hang
 
 
@@ -120,6 +124,17 @@ class Engine:
             self._enter(flow, state, spec["next"], actions)
         return True
 
+    def _on_record(self, flow, state, spec, event, actions) -> bool:
+        if event["type"] == "timeout":
+            return self._reprompt(flow, state, spec, "no_input", actions)
+        if event["type"] != "recording":
+            return False
+        into = spec["record"]["into"]
+        state["vars"][into] = event["value"]
+        state["vars"][f"{into}_text"] = event.get("text", "")
+        self._enter(flow, state, spec["next"], actions)
+        return True
+
     def _on_run(self, flow, state, spec, event, actions) -> bool:
         if event["type"] != "result" or event.get("outcome") not in spec["outcomes"]:
             return False
@@ -150,7 +165,7 @@ class Engine:
             elif kind == "branch":
                 value = str(state["vars"].get(spec["branch"], ""))
                 name = spec["cases"].get(value, spec["default"])
-            elif kind in ("menu", "collect", "run"):
+            elif kind in ("menu", "collect", "record", "run"):
                 actions.append(self._wait_action(flow, state, spec))
                 return
             else:  # transfer, hangup: the call leaves the flow
@@ -168,6 +183,11 @@ class Engine:
             menu = spec["menu"]
             return {"type": "gather", "step": state["step"], "prompt": self._play(menu["prompt"], state),
                     "num_digits": 1, "timeout": menu.get("timeout", flow.defaults.get("timeout", 5))}
+        if "record" in spec:
+            record = spec["record"]
+            return {"type": "record", "step": state["step"], "prompt": self._play(record["prompt"], state),
+                    "max_seconds": record.get("max_seconds", 60), "silence_seconds": record.get("silence_seconds", 3),
+                    "timeout": record.get("timeout", flow.defaults.get("timeout", 5))}
         collect = spec["collect"]
         return {"type": "gather", "step": state["step"], "prompt": self._play(collect["prompt"], state),
                 "max_digits": collect.get("max_digits", 32),

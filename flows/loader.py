@@ -17,6 +17,7 @@ KIND_KEYS = {
     "say": {"next"},
     "menu": set(),
     "collect": {"next"},
+    "record": {"next"},
     "run": {"outcomes"},
     "branch": {"cases", "default"},
     "transfer": {"prompt"},
@@ -24,6 +25,7 @@ KIND_KEYS = {
 }
 MENU_KEYS = {"prompt", "options", "timeout"}
 COLLECT_KEYS = {"prompt", "into", "min_digits", "max_digits", "finish_on_key", "timeout", "speech"}
+RECORD_KEYS = {"prompt", "into", "max_seconds", "silence_seconds", "timeout"}
 SPEECH_GRAMMARS = {"waybill"}
 VALID_KEYS = set("0123456789#")
 TEMPLATE_FIELD = re.compile(r"\{([^{}]+)\}")
@@ -110,7 +112,7 @@ def _check_step(flow: Flow, name: str, spec) -> None:
         fail("'attempts' and 'exhausted' go together")
     if "attempts" in spec and (not isinstance(spec["attempts"], int) or spec["attempts"] < 1):
         fail("'attempts' must be a positive integer")
-    if kind in ("say", "collect") and "next" not in spec:
+    if kind in ("say", "collect", "record") and "next" not in spec:
         fail(f"a {kind} step needs 'next'")
     if kind == "menu":
         menu = spec["menu"]
@@ -129,6 +131,12 @@ def _check_step(flow: Flow, name: str, spec) -> None:
             fail(f"collect needs prompt and into (allowed: {', '.join(sorted(COLLECT_KEYS))})")
         if collect.get("speech") not in (None, *SPEECH_GRAMMARS):
             fail(f"unknown speech grammar {collect['speech']!r} (known: {', '.join(sorted(SPEECH_GRAMMARS))})")
+    if kind == "record":
+        record = spec["record"]
+        if not isinstance(record, dict) or not {"prompt", "into"} <= set(record) or set(record) - RECORD_KEYS:
+            fail(f"record needs prompt and into (allowed: {', '.join(sorted(RECORD_KEYS))})")
+        if not all(isinstance(record.get(k, 1), int) and record.get(k, 1) > 0 for k in RECORD_KEYS - {"prompt", "into"}):
+            fail("record's max_seconds, silence_seconds and timeout are positive whole seconds")
     if kind == "run" and (not isinstance(spec.get("outcomes"), dict) or not spec["outcomes"]):
         fail("a run step needs 'outcomes': outcome -> step")
     if kind == "branch" and (not isinstance(spec.get("cases"), dict) or "default" not in spec):
@@ -165,7 +173,7 @@ def prompt_keys(flow: Flow) -> list[tuple[str, str]]:
         keys = []
         if kind == "say":
             keys += spec["say"] if isinstance(spec["say"], list) else [spec["say"]]
-        if kind in ("menu", "collect"):
+        if kind in ("menu", "collect", "record"):
             keys.append(spec[kind]["prompt"])
         if kind in ("transfer", "hangup") and spec.get("prompt"):
             keys += spec["prompt"] if isinstance(spec["prompt"], list) else [spec["prompt"]]

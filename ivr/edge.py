@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from pathlib import Path
 
 from flask import current_app
 from redis.exceptions import RedisError
@@ -45,6 +46,7 @@ class CallEdge:
         self.catalogues = app.extensions["prompt_catalogues"]
         self.prompt_cache = app.extensions["prompt_cache"]
         self.speech_models = app.extensions["speech_models"]
+        self.recordings_dir = Path(app.instance_path) / "recordings"
 
     def now(self):
         return self.config["CLOCK"]()

@@ -21,12 +21,14 @@ from flask import Blueprint, abort, current_app, request
 from flask_sock import Sock
 from twilio.request_validator import RequestValidator
 
+from flows.engine import WAITING_ACTIONS
 from flows.runner import resolve_effects
 from ivr.edge import CallEdge, outcome
 from metrics import RECOGNISER_SECONDS
 from speech.audio import TELEPHONE_RATE, mulaw_decode
 from speech.numbers import grammar_words
 from speech.recognizer import StreamRecognizer
+from speech.recording import CallRecording
 from speech.waybills import ParcelRef, rank
 from tracking.service import normalise_phone, parcels_by_keyed_digits
 
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 
 CHUNK_BYTES = TELEPHONE_RATE  # one second of audio per media message
 SILENT_WALL_CLOCK_FACTOR = 3  # a caller whose audio stops altogether times out this much later
+TIMEOUT = {"event": "timeout"}
 
 
 def stream_token(auth_token: str, call_sid: str) -> str:
@@ -101,35 +104,46 @@ class StreamCall:
             *plays, last = actions
             for play in plays:
                 self.speak(play)
-            if last["type"] != "gather":
+            if last["type"] not in WAITING_ACTIONS:
                 return last
             self.speak(last["prompt"])
             self.call["waiting"] = last
-            event = self.listen(last)
+            event = self.listen(last) if last["type"] == "gather" else self.record(last)
             if event is None:
                 return None
             self.voice.note_event(self.call, event)
             state, actions = self.voice.engine.step(state, event)
 
-    def listen(self, gather: dict) -> dict | None:
-        """The caller's answer to one prompt: keys, words, silence, or None when they hang up."""
-        speech = self._recognizer(gather)
-        self.send({"event": "mark", "mark": {"name": f"listen:{gather['step']}"}})
-        digits, quiet_ms, last_message = "", 0, time.monotonic()
+    def incoming(self, waiting: dict):
+        """The caller's side of the socket while a step waits: `dtmf` and `media` messages (marks
+        are booked here), TIMEOUT when the caller's audio stops altogether; ends at `stop`."""
+        self.send({"event": "mark", "mark": {"name": f"listen:{waiting['step']}"}})
+        last_message = time.monotonic()
         while True:
             raw = self.ws.receive(timeout=0.5)
             if raw is None:
-                if time.monotonic() - last_message > gather["timeout"] * SILENT_WALL_CLOCK_FACTOR:
-                    return {"type": "timeout"}
+                if time.monotonic() - last_message > waiting["timeout"] * SILENT_WALL_CLOCK_FACTOR:
+                    yield TIMEOUT
                 continue
             last_message = time.monotonic()
             message = json.loads(raw)
             kind = message.get("event")
             if kind == "stop":
-                return None
+                return
             if kind == "mark":
                 self.pending_marks.discard(message.get("mark", {}).get("name"))
-            elif kind == "dtmf":
+            elif kind in ("dtmf", "media"):
+                yield message
+
+    def listen(self, gather: dict) -> dict | None:
+        """The caller's answer to one prompt: keys, words, silence, or None when they hang up."""
+        speech = self._recognizer(gather)
+        digits, quiet_ms = "", 0
+        for message in self.incoming(gather):
+            kind = message.get("event")
+            if message is TIMEOUT:
+                return {"type": "timeout"}
+            if kind == "dtmf":
                 self._barge_in()
                 digit = message.get("dtmf", {}).get("digit", "")
                 if gather.get("num_digits") == 1:
@@ -158,6 +172,37 @@ class StreamCall:
                     quiet_ms += len(pcm) * 1000 // TELEPHONE_RATE
                     if quiet_ms >= gather["timeout"] * 1000:
                         return {"type": "digits", "value": digits} if digits else {"type": "timeout"}
+        return None
+
+    def record(self, action: dict) -> dict | None:
+        """The caller's message: their audio until silence after speech, #, or the length limit;
+        saved with the call and transcribed where the language has a model."""
+        recording = CallRecording(self.model, max_seconds=action["max_seconds"],
+                                  silence_seconds=action["silence_seconds"])
+        quiet_ms = 0
+        for message in self.incoming(action):
+            if message is TIMEOUT:
+                return {"type": "timeout"}
+            if message["event"] == "dtmf":
+                if message.get("dtmf", {}).get("digit") == "#" and recording.heard_speech:
+                    break
+                continue
+            pcm = mulaw_decode(base64.b64decode(message["media"]["payload"]))
+            if recording.accept(pcm):
+                break
+            if recording.heard_speech:
+                self._barge_in()
+            elif not self.pending_marks:
+                quiet_ms += len(pcm) * 1000 // TELEPHONE_RATE
+                if quiet_ms >= action["timeout"] * 1000:
+                    return {"type": "timeout"}
+        else:
+            return None  # the caller hung up mid-message
+        number = sum(1 for e in self.call["events"] if e["event"] == "recording") + 1
+        path = recording.save(self.voice.recordings_dir / f"{self.call['sid']}-{number}.wav")
+        text = recording.transcript()
+        self.call["transcript"].append({"said": text or f"<{recording.seconds:.0f} s>"})
+        return {"type": "recording", "value": path.name, "text": text, "seconds": round(recording.seconds, 1)}
 
     def _barge_in(self) -> None:
         if self.pending_marks:

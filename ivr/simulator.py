@@ -4,7 +4,7 @@
         --dtmf 1 1234567890123# 1 --json
 
 It sends signed webhooks with Twilio's parameter names, follows the TwiML verb by verb
-(Say, Play, Gather, Redirect, Pause, Hangup, Enqueue, Dial, Connect/Stream) and answers
+(Say, Play, Gather, Record, Redirect, Pause, Hangup, Enqueue, Dial, Connect/Stream) and answers
 each question with the next input, in the order given: --dtmf KEYS (an empty value is
 silence: the question times out), --say WORDS (rendered with TTS in a voice or rate unlike
 the hotline's) or --audio FILE.wav (any rate). On a Media Stream the caller's audio goes as
@@ -38,6 +38,7 @@ STREAM_IDLE_LIMIT_S = 60  # a stream that sends nothing for this long is reporte
 FAST_FRAMES, FAST_WAIT_S = 2, 0.005
 Transport = Callable[[str, dict, dict], tuple[int, str]]
 SILENT_FRAME = b"\xff" * 160  # 20 ms of mu-law silence
+ACCOUNT_SID = "AC" + "0" * 32
 
 
 def http_transport(url: str, params: dict, headers: dict) -> tuple[int, str]:
@@ -80,7 +81,7 @@ class SimulatedCall:
 
     def params(self, **extra: str) -> dict:
         return {
-            "CallSid": self.sid, "AccountSid": "AC" + "0" * 32, "From": self.caller, "To": self.called,
+            "CallSid": self.sid, "AccountSid": ACCOUNT_SID, "From": self.caller, "To": self.called,
             "Caller": self.caller, "Called": self.called, "CallStatus": "in-progress",
             "Direction": self.direction, "ApiVersion": "2010-04-01",
             **({"AnsweredBy": self.answered_by} if self.answered_by else {}), **extra,
@@ -150,6 +151,21 @@ class SimulatedCall:
                 digits = key[: int(verb.get("numDigits"))] if verb.get("numDigits") else key.removesuffix(finish)
                 self._turn(key)
                 return self.fetch(verb.get("action", ""), Digits=digits)
+            elif tag == "Record":
+                if not keys:
+                    self.ended_by = "caller"
+                    return None
+                kind, value = keys.pop(0)
+                if kind == "dtmf":  # no words: Twilio records nothing and goes on to the next verb
+                    self._turn(value)
+                    continue
+                self._turn(None, said=value if kind == "say" else f"<{value}>")
+                seconds = min(len(self._speech_audio(kind, value)) / 8000, float(verb.get("maxLength", 3600)))
+                recording_sid = "RE" + uuid.uuid4().hex
+                # The recording stays with the carrier, as Twilio keeps it under the account.
+                return self.fetch(verb.get("action", ""), RecordingSid=recording_sid, RecordingDuration=str(round(seconds)),
+                                  RecordingUrl=f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/"
+                                               f"{recording_sid}")
             elif tag == "Redirect":
                 return self.fetch(verb.text or "")
             elif tag == "Hangup":
@@ -243,7 +259,7 @@ class SimulatedCall:
 
         ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
         send("start", start={
-            "streamSid": stream_sid, "accountSid": "AC" + "0" * 32, "callSid": self.sid, "tracks": ["inbound"],
+            "streamSid": stream_sid, "accountSid": ACCOUNT_SID, "callSid": self.sid, "tracks": ["inbound"],
             "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
             "customParameters": parameters,
         })
@@ -288,7 +304,7 @@ class SimulatedCall:
                         self.turns[-1]["recognised"] = rest
                     elif kind == "listen":
                         if not inputs:
-                            send("stop", stop={"accountSid": "AC" + "0" * 32, "callSid": self.sid})
+                            send("stop", stop={"accountSid": ACCOUNT_SID, "callSid": self.sid})
                             self.ended_by = "caller"
                             return False
                         pump, listening = self._answer(inputs.pop(0), send), True

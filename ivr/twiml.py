@@ -23,6 +23,12 @@ def render(actions: list[dict], catalogue: PromptCatalogue, urls: dict[str, str]
             gather.say(_words(catalogue, action["prompt"]), language=language)
             # Twilio falls through to the next verb when the caller keys nothing.
             response.redirect(urls["step"] + "?event=timeout", method="POST")
+        elif kind == "record":
+            response.say(_words(catalogue, action["prompt"]), language=language)
+            response.record(action=urls["step"] + "?event=recording", method="POST", max_length=action["max_seconds"],
+                            timeout=action["silence_seconds"], finish_on_key="#", play_beep=True)
+            # Twilio skips the action and goes on to the next verb when nothing was recorded.
+            response.redirect(urls["step"] + "?event=timeout", method="POST")
         elif kind == "transfer":
             response.enqueue(action["queue"], wait_url=urls["queue_wait"], wait_url_method="POST",
                              action=urls["queue_exit"], method="POST")

@@ -20,6 +20,7 @@ from callqueue.models import Callback
 from callqueue.routing import kept_place_key
 from clock import to_naive_utc
 from database import get_session
+from flows.engine import WAITING_ACTIONS
 from flows.runner import resolve_effects
 from ivr.edge import CallEdge, outcome
 from ivr.media import stream_token, stream_url
@@ -61,7 +62,7 @@ def _answer(edge: CallEdge, call: dict, actions: list[dict]) -> Response:
         edge.join_queue(call)
     call["transcript"].extend(
         {"heard": edge.words(call, play)}
-        for play in (a["prompt"] if a["type"] == "gather" else a for a in actions)
+        for play in (a["prompt"] if a["type"] in WAITING_ACTIONS else a for a in actions)
         if play["type"] == "play"
     )
     edge.sessions().save(call)
@@ -150,6 +151,11 @@ def step():
     call = _live_call(edge)
     if request.args.get("event") == "timeout":
         event = {"type": "timeout"}
+    elif request.args.get("event") == "recording":
+        # The recording stays with the carrier (Twilio); the call keeps its address and length.
+        _require("RecordingUrl")
+        event = {"type": "recording", "value": request.form["RecordingUrl"],
+                 "seconds": request.form.get("RecordingDuration", "")}
     else:
         event = {"type": "digits", "value": request.form.get("Digits", "")}
     return _advance(edge, call, event)

@@ -75,6 +75,17 @@ def read_wav(data: bytes) -> tuple[np.ndarray, int]:
         return samples, wav.getframerate()
 
 
+def write_wav(samples: np.ndarray, rate: int) -> bytes:
+    """Mono 16-bit samples as a WAV file."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(np.asarray(samples, dtype=np.int16).tobytes())
+    return buffer.getvalue()
+
+
 def to_telephone(samples: np.ndarray, rate: int) -> bytes:
     """Any-rate PCM -> 8 kHz mu-law, as a carrier sends it."""
     return mulaw_encode(resample(samples, rate, TELEPHONE_RATE))

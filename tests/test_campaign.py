@@ -80,20 +80,52 @@ def state(app, callback_id, ticket_id=None):
     return result
 
 
-def test_a_human_scores_by_keypad(app, clock, closed_ticket, demo_parcels):
+def test_a_human_scores_by_keypad(app, clock, closed_ticket, demo_parcels, runner):
     assert len(start_campaign(app, clock)) == 1
-    callback_id, call = survey_call(app, "human", "5")
+    callback_id, call = survey_call(app, "human", "5", "2")
     assert call.turns[0]["heard"].startswith("您好，这里是顺达快递客服，想占用您一分钟")
+    assert call.turns[1]["heard"] == "您还有什么意见或建议吗？需要留言请按1，不需要请按2。"
     assert "感谢您的评价" in call.turns[-1]["heard"] and call.ended_by == "hangup"
     assert state(app, callback_id, closed_ticket) == {"status": CallbackStatus.COMPLETED, "outcomes": ["completed"],
                                                       "score": 5, "ticket": TicketStatus.CLOSED}
+    assert "2026-11-24      1        1   100%   5.00" in runner.invoke(args=["campaign", "status"]).output
 
 
 def test_a_low_score_reopens_and_escalates_the_ticket(app, clock, closed_ticket):
     start_campaign(app, clock)
-    callback_id, call = survey_call(app, "human", "1")
+    callback_id, call = survey_call(app, "human", "1", "2")
     assert "安排主管" in call.turns[-1]["heard"]
     assert state(app, callback_id, closed_ticket)["ticket"] is TicketStatus.ESCALATED
+
+
+def test_a_spoken_comment_is_recorded_re_recorded_and_kept_with_the_ticket(app, clock, closed_ticket):
+    start_campaign(app, clock)
+    callback_id, call = survey_call(app, "human", "4", "1", ("say", "快递员态度很好"), "2",
+                                    ("say", "快递员态度很好，就是慢了一天"), "1")
+    heard = [turn["heard"] for turn in call.turns]
+    assert heard[2] == "请在提示音后说出您的意见，说完请按井号键或停顿几秒。"
+    assert heard[3] == heard[5] == "您的留言已录好。保存请按1，重新录制请按2。"
+    assert "您的意见已记录" in heard[-1] and "感谢您的评价" in heard[-1]
+    with app.app_context():
+        session = new_session()
+        callback = session.get(Callback, callback_id)
+        from tickets.models import Ticket
+
+        history = [(e.action, e.detail) for e in session.get(Ticket, closed_ticket).history]
+        # Keypad-only (no zh-CN model here): the recording stays with the carrier, untranscribed.
+        assert callback.survey_score == 4 and callback.survey_comment == ""
+        assert callback.survey_recording.startswith("https://api.twilio.com/2010-04-01/Accounts/")
+        assert history[-2:] == [("survey", "score 4"), ("survey_comment",
+                                                         f"comment recorded ({callback.survey_recording})")]
+        session.close()
+
+
+def test_silence_instead_of_a_comment_asks_again_then_ends_politely(app, clock, closed_ticket):
+    start_campaign(app, clock)
+    callback_id, call = survey_call(app, "human", "5", "1", "", "", "")
+    assert [t["heard"].count("请在提示音后说出您的意见") for t in call.turns[2:5]] == [1, 1, 1]
+    assert "感谢您的评价" in call.turns[-1]["heard"] and call.ended_by == "hangup"
+    assert state(app, callback_id, closed_ticket)["score"] == 5
 
 
 def test_machine_busy_and_no_answer_are_retried_never_surveyed(app, clock, closed_ticket):

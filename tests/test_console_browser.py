@@ -6,9 +6,11 @@ import shutil
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 from werkzeug.serving import make_server
 
+from speech.audio import write_wav
 from tests.test_webhooks import signed_post
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -119,15 +121,11 @@ def test_wallboard_shows_a_simulated_call_within_seconds(wallboard_server, page,
 @pytest.fixture
 def phone_page(tmp_path):
     """Chromium with a fake microphone playing a WAV file (silence: this caller uses the keypad)."""
-    import wave
-
     from playwright.sync_api import sync_playwright
 
     OUTPUT.mkdir(parents=True, exist_ok=True)
     microphone = tmp_path / "microphone.wav"
-    with wave.open(str(microphone), "wb") as wav:
-        wav.setnchannels(1), wav.setsampwidth(2), wav.setframerate(16000)
-        wav.writeframes(b"\0\0" * 16000 * 30)
+    microphone.write_bytes(write_wav(np.zeros(16000 * 30), 16000))
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

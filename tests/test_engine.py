@@ -181,3 +181,28 @@ def test_every_hotline_step_can_be_reached_and_run(app):
             todo.append(engine.step(state, event)[0])
     waiting = {name for name, spec in flow.steps.items() if {"menu", "collect", "run"} & set(spec)}
     assert waiting <= {seen[0] for seen in visited}
+
+
+def test_a_record_step_keeps_the_recording_and_its_transcript(tmp_path):
+    path = tmp_path / "message.yaml"
+    path.write_text("""
+name: message
+start: record
+defaults: {no_input: silence}
+steps:
+  record:
+    record: {prompt: after_the_tone, into: note, max_seconds: 30, silence_seconds: 2}
+    next: bye
+    attempts: 2
+    exhausted: bye
+  bye: {hangup: true, prompt: "thanks"}
+""")
+    engine = Engine({"message": load_flow(path)})
+    state, actions = engine.start("message")
+    assert actions[-1] == {"type": "record", "step": "record", "prompt": actions[-1]["prompt"], "max_seconds": 30,
+                           "silence_seconds": 2, "timeout": 5}
+    state, actions = engine.step(state, {"type": "timeout"})
+    assert [a["prompt"] if a["type"] == "play" else a["type"] for a in actions] == ["silence", "record"]
+    state, actions = engine.step(state, {"type": "recording", "value": "CA1-1.wav", "text": "late again"})
+    assert state["vars"] == {"note": "CA1-1.wav", "note_text": "late again"}
+    assert actions[-1] == {"type": "hangup"} and state["done"]

@@ -6,7 +6,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from tracking.importer import ImportFileError, import_file
+from importing import ImportFileError
+from tracking.importer import import_file
 from tracking.models import Parcel, ScanEvent
 
 HEADER = ("last_scan_location,waybill,status,carrier,origin,destination,sender_phone,recipient_phone,"
@@ -84,7 +85,7 @@ def test_json_with_full_scan_history(session, tmp_path):
     assert report.created == 1
     assert [(p.line, p.reason) for p in report.problems] == [
         (2, "waybill 'EE123456784CN' does not fit the EMS format"),
-        (3, "not a parcel record: 'not an object'"),
+        (3, "not a record: 'not an object'"),
     ]
     parcel = session.scalar(select(Parcel))
     assert parcel.recipient_phone == "13800138000"

@@ -8,8 +8,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from database import new_session
+from importing import report_import
 from tracking.demo import DEMO_CALLER, seed_demo
-from tracking.importer import ImportFileError, import_file
+from tracking.importer import import_file
 
 
 @click.command("import-parcels")
@@ -23,16 +24,9 @@ def import_parcels_command(file: Path) -> None:
     """
     session = new_session()
     try:
-        report = import_file(session, file)
-    except ImportFileError as error:
-        raise click.ClickException(f"{error}; nothing imported") from None
+        report_import(file, lambda: import_file(session, file))
     finally:
         session.close()
-    for problem in report.problems:
-        click.echo(f"{file}:{problem.line}: {problem.reason}", err=True)
-    click.echo(f"{report.created} created, {report.updated} updated, {len(report.problems)} rejected")
-    if report.problems:
-        raise SystemExit(1)
 
 
 @click.command("seed-demo")

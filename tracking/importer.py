@@ -10,42 +10,18 @@ keyed by waybill, so importing a file again updates them.
 """
 from __future__ import annotations
 
-import csv
-import io
-import json
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from importing import ImportReport, RowError, import_each, read_records, require, text_of
 from tracking.carriers import carrier_for_name, keyed_digits, normalise_waybill
 from tracking.models import Parcel, ScanEvent
 from tracking.service import find_parcel, normalise_phone
 from tracking.status import ParcelStatus, parse_reason, parse_status
 
 REQUIRED_COLUMNS = ("waybill", "carrier", "status")
-
-
-class ImportFileError(ValueError):
-    """The file as a whole cannot be read; nothing was imported."""
-
-
-class RowError(ValueError):
-    pass
-
-
-@dataclass
-class RowProblem:
-    line: int
-    reason: str
-
-
-@dataclass
-class ImportReport:
-    created: int = 0
-    updated: int = 0
-    problems: list[RowProblem] = field(default_factory=list)
 
 
 def _date(key: str, raw: str) -> date | None:
@@ -69,12 +45,9 @@ def _datetime(key: str, raw: str) -> datetime | None:
 def parse_record(record: dict) -> dict:
     """Validate one parcel record; return the Parcel fields, or raise RowError."""
     def text(key: str) -> str:
-        value = record.get(key)
-        return "" if value is None else str(value).strip()
+        return text_of(record, key)
 
-    missing = [key for key in REQUIRED_COLUMNS if not text(key)]
-    if missing:
-        raise RowError(f"missing {', '.join(missing)}")
+    require(record, REQUIRED_COLUMNS)
     carrier = carrier_for_name(text("carrier"))
     if carrier is None:
         raise RowError(f"unknown carrier {text('carrier')!r}")
@@ -129,69 +102,23 @@ def _scans(raw) -> list[dict] | None:
     return sorted(scans, key=lambda s: s["at"])
 
 
-def read_records(path: Path) -> list[tuple[int, dict]]:
-    """(line or item number, record) pairs; ImportFileError if the file is unreadable."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as error:
-        raise ImportFileError(f"{path}: cannot read: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise ImportFileError(f"{path}: not UTF-8 text") from None
-    if path.suffix.lower() == ".json":
-        return _json_records(path, text)
-    return _csv_records(path, text)
-
-
-def _json_records(path: Path, text: str) -> list[tuple[int, dict]]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ImportFileError(f"{path}: invalid JSON at line {error.lineno}: {error.msg}") from None
-    items = data.get("parcels") if isinstance(data, dict) else data
-    if not isinstance(items, list):
-        raise ImportFileError(f"{path}: expected a list of parcels or {{\"parcels\": [...]}}")
-    return [(number, item if isinstance(item, dict) else {"_invalid": item})
-            for number, item in enumerate(items, start=1)]
-
-
-def _csv_records(path: Path, text: str) -> list[tuple[int, dict]]:
-    reader = csv.DictReader(io.StringIO(text))
-    header = [name.strip() for name in (reader.fieldnames or [])]
-    missing = [name for name in REQUIRED_COLUMNS if name not in header]
-    if missing:
-        raise ImportFileError(f"{path}: header lacks column(s) {', '.join(missing)}")
-    reader.fieldnames = header
-    records = []
-    for row in reader:
-        if None in row:  # more cells than header names
-            records.append((reader.line_num, {"_invalid": "too many cells"}))
-        else:
-            records.append((reader.line_num, row))
-    return records
-
-
 def import_records(session: Session, records: list[tuple[int, dict]]) -> ImportReport:
-    report = ImportReport()
-    for line, record in records:
-        try:
-            if "_invalid" in record:
-                raise RowError(f"not a parcel record: {record['_invalid']!r}")
-            fields = parse_record(record)
-        except RowError as error:
-            report.problems.append(RowProblem(line, str(error)))
-            continue
+    def store(record: dict) -> bool:
+        fields = parse_record(record)
         scans = fields.pop("scans")
         parcel = find_parcel(session, fields["waybill"])
-        if parcel is None:
+        created = parcel is None
+        if created:
             parcel = Parcel(**fields)
             session.add(parcel)
-            report.created += 1
         else:
             for key, value in fields.items():
                 setattr(parcel, key, value)
-            report.updated += 1
         _record_scans(parcel, scans)
         session.flush()
+        return created
+
+    report = import_each(records, store)
     session.commit()
     return report
 
@@ -211,4 +138,4 @@ def _record_scans(parcel: Parcel, scans: list[dict] | None) -> None:
 
 
 def import_file(session: Session, path: Path) -> ImportReport:
-    return import_records(session, read_records(path))
+    return import_records(session, read_records(path, REQUIRED_COLUMNS, "parcels"))
