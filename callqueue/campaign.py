@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,7 +17,9 @@ from callqueue.callbacks import book_callback
 from callqueue.hours import CallingHours
 from callqueue.models import Callback, CallbackStatus, DoNotCall
 from clock import from_naive_utc
+from importing import ImportReport, RowError, import_each, read_records, require, text_of
 from tickets.models import Ticket, TicketStatus
+from tracking.carriers import normalise_waybill
 from tracking.models import Parcel, ScanEvent
 from tracking.service import normalise_phone
 from tracking.status import ParcelStatus
@@ -75,6 +78,46 @@ def run(session: Session, *, now: datetime, hours: CallingHours, window: timedel
         schedule(callback)
         booked.append(callback)
     return booked
+
+
+CONTACT_COLUMNS = ("phone",)
+
+
+def import_contacts(session: Session, path: Path, *, now: datetime, hours: CallingHours, window: timedelta,
+                    schedule) -> ImportReport:
+    """Survey contacts from a CSV or JSON file: `phone`, and optionally `waybill` (the delivery
+    the survey is about) and `ticket` (a ticket number: the survey's score goes to that ticket).
+    Each new contact gets a survey call at the next opening of calling hours; one already in
+    the campaign counts as updated and is not called again."""
+    records = read_records(path, CONTACT_COLUMNS, "contacts")
+    surveyed = _surveyed_reasons(session)
+    blocked = set(session.scalars(select(DoNotCall.phone)))
+
+    def store(record: dict) -> bool:
+        require(record, CONTACT_COLUMNS)
+        phone = normalise_phone(text_of(record, "phone"))
+        if not 7 <= len(phone) <= 12:
+            raise RowError(f"phone {text_of(record, 'phone')!r} is not a phone number (7 to 12 digits)")
+        ticket = None
+        if text_of(record, "ticket"):
+            ticket = session.scalar(select(Ticket).where(Ticket.number == text_of(record, "ticket")))
+            if ticket is None:
+                raise RowError(f"unknown ticket {text_of(record, 'ticket')!r}")
+        waybill = normalise_waybill(text_of(record, "waybill"))
+        if len(waybill) > 20:
+            raise RowError(f"waybill {text_of(record, 'waybill')!r} is too long")
+        if phone in blocked:
+            raise RowError("on the do-not-call list")
+        reason = f"ticket_closed:{ticket.number}" if ticket else f"imported:{waybill or phone}"
+        if reason in surveyed:
+            return False
+        callback, _ = book_callback(session, phone=phone, slot="soonest", now=now, hours=hours, reason=reason,
+                                    window=window, kind="survey", ticket_id=ticket.id if ticket else None)
+        schedule(callback)
+        surveyed.add(reason)
+        return True
+
+    return import_each(records, store)
 
 
 def daily_figures(session: Session, hours: CallingHours) -> list[dict]:

@@ -1,7 +1,8 @@
-"""`flask callbacks list|book` and `flask campaign status|run [--dry-run]`."""
+"""`flask callbacks list|book` and `flask campaign status|import FILE|run [--dry-run]`."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -13,6 +14,7 @@ from callqueue.callbacks import SLOTS, book_callback
 from callqueue.models import Callback
 from clock import from_naive_utc
 from database import new_session
+from importing import report_import
 from masking import mask_phone
 from tracking.service import normalise_phone
 
@@ -83,6 +85,23 @@ def status_command() -> None:
             score = f"{row['average_score']:.2f}" if row["average_score"] is not None else "-"
             click.echo(f"{row['day']:<12}{row['due']:>5}{row['reached']:>9}{rate:>7}{score:>7}")
         click.echo(f"not yet in the campaign: {len(pending.due)} due, {len(pending.skipped)} skipped")
+    finally:
+        session.close()
+
+
+@campaign_cli.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+def import_command(file: Path) -> None:
+    """Add survey contacts from a CSV or JSON file (columns phone, and optionally waybill and ticket).
+
+    Rows that cannot be imported are listed with their line and reason; the others get a survey
+    call at the next opening of calling hours, and the command then exits with status 1.
+    """
+    session = new_session()
+    try:
+        report_import(file, lambda: campaign.import_contacts(
+            session, file, now=current_app.config["CLOCK"](), hours=current_app.extensions["calling_hours"],
+            window=_window(), schedule=_schedule))
     finally:
         session.close()
 

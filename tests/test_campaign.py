@@ -213,3 +213,48 @@ def test_pacing_holds_calls_beyond_the_limits(make_app, clock, monkeypatch, limi
         retries = get_queue(get_redis()).scheduled_job_registry.get_job_ids()
     assert results == ["ringing", "paced", "paced"]
     assert len([r for r in retries if "-paced-" in r]) == 2
+
+
+def test_contacts_import_books_surveys_and_reports_bad_rows(app, clock, closed_ticket, runner, tmp_path):
+    with app.app_context():
+        session = new_session()
+        from tickets.models import Ticket
+
+        ticket_number = session.get(Ticket, closed_ticket).number
+        session.add(DoNotCall(phone="13700000000", added_at=to_naive_utc(clock()), reason="test"))
+        session.commit()
+        session.close()
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text(
+        "waybill,phone,ticket,note\n"
+        "YT1234567890123,139 0000 1111,,re-delivered on Monday\n"
+        f",13800138000,{ticket_number},\n"
+        ",12,,\n"
+        ",13900002222,T-NONE,\n"
+        ",13700000000,,\n"
+        "YT1234567890123,13900001111,,the same delivery again\n", encoding="utf-8")
+    result = runner.invoke(args=["campaign", "import", str(contacts)])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == "2 created, 1 updated, 3 rejected"
+    assert f"{contacts}:4: phone '12' is not a phone number (7 to 12 digits)" in result.output
+    assert f"{contacts}:5: unknown ticket 'T-NONE'" in result.output
+    assert f"{contacts}:6: on the do-not-call list" in result.output
+    with app.app_context():
+        session = new_session()
+        booked = {c.reason: (c.phone, c.ticket_id, c.status) for c in session.scalars(select(Callback))}
+        session.close()
+    assert booked == {"imported:YT1234567890123": ("13900001111", None, CallbackStatus.SCHEDULED),
+                      f"ticket_closed:{ticket_number}": ("13800138000", closed_ticket, CallbackStatus.SCHEDULED)}
+    # The closed ticket's survey came from the file: the campaign does not book it again.
+    assert start_campaign(app, clock) == []
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"name,waybill\nx,y\n", "header lacks column(s) phone"),
+    (b"\xff\xfephone\n", "not UTF-8 text"),
+])
+def test_an_unreadable_contacts_file_imports_nothing(runner, tmp_path, content, message):
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_bytes(content)
+    result = runner.invoke(args=["campaign", "import", str(contacts)])
+    assert result.exit_code == 1 and message in result.output and "nothing imported" in result.output
