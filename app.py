@@ -22,9 +22,8 @@ import logs
 import redis_conn
 import speech
 from callqueue import ticker
-from callqueue.hours import CallingHours
 from clock import to_naive_utc, utcnow
-from config import from_environment
+from config import calling_hours, from_environment
 from flows.engine import Engine
 from flows.errors import FlowError
 from speech.tts import PromptCache
@@ -65,7 +64,7 @@ def create_app(config: dict | None = None) -> Flask:
         first_response=timedelta(minutes=app.config["SLA_FIRST_RESPONSE_MINUTES"]),
         closure=timedelta(hours=app.config["SLA_CLOSURE_HOURS"]),
     )
-    app.extensions["calling_hours"] = CallingHours.parse(app.config["CALLING_HOURS"], app.config["HOTLINE_TIMEZONE"])
+    app.extensions["calling_hours"] = calling_hours(app.config)
     _load_flows(app)
 
     database.init_app(app)

@@ -53,6 +53,10 @@ SETTINGS: dict[str, tuple[object, object, str]] = {
     "SLA_CLOSURE_HOURS": ("24", parse_int, "ticket closure limit"),
     "CALLING_HOURS": ("08:30-18:00", parse_str, "hours callbacks may be placed, local time"),
     "HOTLINE_TIMEZONE": ("Asia/Shanghai", parse_str, "time zone of calling hours and spoken dates"),
+    "CALLING_DAYS": ("mon-sun", parse_str, "days callbacks may be placed (mon-fri, mon,wed,sat, ...)"),
+    "CALLING_QUIET_HOURS": ("", parse_str, "no callbacks in these spans, e.g. 12:00-13:30 (comma-separated)"),
+    "HOLIDAYS": ("", parse_str, "closed dates, e.g. 2026-10-01..2026-10-07,2027-01-01"),
+    "MAKEUP_WORKDAYS": ("", parse_str, "make-up working days (调休) open although their weekday is not"),
     "CALL_SESSION_TTL_SECONDS": ("14400", parse_int, "how long a call's session lives in Redis"),
     "CALLBACK_MAX_ATTEMPTS": ("3", parse_int, "tries to reach a customer before a callback fails"),
     "CALLBACK_RETRY_MINUTES": ("30", parse_int, "wait after busy, no answer or a machine before trying again"),
@@ -76,7 +80,26 @@ def load_config(environ: dict[str, str]) -> dict[str, object]:
     if config["HOTLINE_LANGUAGE"] not in LANGUAGES:
         raise ConfigError(f"HOTLINE_LANGUAGE={config['HOTLINE_LANGUAGE']!r}: choose one of {', '.join(LANGUAGES)}")
     config["PUBLIC_BASE_URL"] = str(config["PUBLIC_BASE_URL"]).rstrip("/")
+    calling_hours(config)  # refuse a bad calendar at start, not at the first callback
     return config
+
+
+def calling_hours(config: dict):
+    """The calling-hours calendar the settings describe; ConfigError naming the bad setting."""
+    from zoneinfo import ZoneInfoNotFoundError
+
+    from callqueue.hours import CallingHours
+
+    try:
+        return CallingHours.parse(config["CALLING_HOURS"], config["HOTLINE_TIMEZONE"], days=config["CALLING_DAYS"],
+                                  holidays=config["HOLIDAYS"], workdays=config["MAKEUP_WORKDAYS"],
+                                  quiet=config["CALLING_QUIET_HOURS"])
+    except ZoneInfoNotFoundError:
+        raise ConfigError(f"HOTLINE_TIMEZONE={config['HOTLINE_TIMEZONE']!r} is not a time zone "
+                          "(e.g. Asia/Shanghai)") from None
+    except ValueError as error:
+        raise ConfigError(f"calling hours: {error} (CALLING_HOURS, CALLING_DAYS, CALLING_QUIET_HOURS, HOLIDAYS, "
+                          "MAKEUP_WORKDAYS)") from None
 
 
 def from_environment() -> dict[str, object]:

@@ -72,6 +72,15 @@ def dial_callback(callback_id: int) -> str:
         callback = session.get(Callback, callback_id)
         if callback is None or callback.status is not CallbackStatus.SCHEDULED:
             return "skipped"
+        moment = current_app.config["CLOCK"]()
+        hours = current_app.extensions["calling_hours"]
+        if not hours.is_open(moment):
+            # Fired late (a worker was down) into closed hours: wait for the next opening.
+            callback.due_at = to_naive_utc(hours.next_opening(moment))
+            session.commit()
+            get_queue(get_redis()).enqueue_at(from_naive_utc(callback.due_at), dial_callback, callback.id,
+                                              job_id=f"{job_id(callback)}-reopened-{uuid.uuid4().hex[:8]}")
+            return "closed"
         if _over_pace(session, get_redis(), current_app.config):
             # Not now: try again in a second (the claim below still makes each attempt dial once).
             get_queue(get_redis()).enqueue_in(timedelta(seconds=1), dial_callback, callback.id,
@@ -80,7 +89,7 @@ def dial_callback(callback_id: int) -> str:
         number = callback.attempts + 1
         if not get_redis().set(claim_key(callback.id, number), "claimed", nx=True, ex=CLAIM_TTL_S):
             return "duplicate"
-        now = to_naive_utc(current_app.config["CLOCK"]())
+        now = to_naive_utc(moment)
         if on_do_not_call(session, callback.phone):
             callback.status = CallbackStatus.CANCELLED
         elif callback.expires_at and now > callback.expires_at:

@@ -40,10 +40,57 @@ def test_weekdays_only_skips_the_weekend():
     assert weekdays.next_opening(friday_evening) == shanghai(30, 8, 30).astimezone(UTC)
 
 
+# National Day week closed, Saturday 10 October a make-up working day (调休), weekdays only,
+# and a lunch break: the calendar a Chinese call centre runs on.
+CALENDAR = CallingHours.parse("08:30-18:00", "Asia/Shanghai", days="mon-fri", holidays="2026-10-01..2026-10-07",
+                              workdays="2026-10-10", quiet="12:00-13:30")
+
+
+def local(month, day, hour, minute=0):
+    return datetime(2026, month, day, hour, minute, tzinfo=HOURS.zone)
+
+
+@pytest.mark.parametrize("moment, opening", [
+    (local(9, 30, 17, 59), local(9, 30, 17, 59)),   # the last minute before the holiday
+    (local(9, 30, 18, 0), local(10, 8, 8, 30)),     # closing time on the eve: after the holiday week
+    (local(10, 3, 10), local(10, 8, 8, 30)),        # inside the holiday
+    (local(10, 9, 18, 30), local(10, 10, 8, 30)),   # Friday evening -> the make-up Saturday
+    (local(10, 10, 18, 30), local(10, 12, 8, 30)),  # make-up Saturday evening -> Monday (Sunday closed)
+    (local(10, 12, 12, 0), local(10, 12, 13, 30)),  # lunch break
+    (local(10, 12, 13, 29), local(10, 12, 13, 30)),
+    (local(10, 12, 13, 30), local(10, 12, 13, 30)),
+    (local(11, 27, 17, 50), local(11, 27, 17, 50)),
+    (local(11, 28, 9, 0), local(11, 30, 8, 30)),    # an ordinary Saturday
+])
+def test_a_calendar_with_holidays_make_up_days_and_quiet_hours(moment, opening):
+    assert CALENDAR.next_opening(moment) == opening.astimezone(UTC)
+    assert CALENDAR.is_open(moment) == (moment == opening)
+
+
 @pytest.mark.parametrize("text", ["8-18", "18:00-08:30", "08:30"])
 def test_bad_hours_are_refused(text):
     with pytest.raises(ValueError):
         CallingHours.parse(text, "Asia/Shanghai")
+
+
+@pytest.mark.parametrize("setting, problem", [
+    ({"CALLING_DAYS": "weekdays"}, "use mon, tue, wed, thu, fri, sat, sun"),
+    ({"HOLIDAYS": "2026-10-01..2026-09-01"}, "ends before it starts"),
+    ({"HOLIDAYS": "1 October"}, "is not YYYY-MM-DD"),
+    ({"CALLING_QUIET_HOURS": "13:30-12:00"}, "quiet hours '13:30-12:00' end before they start"),
+    ({"HOTLINE_TIMEZONE": "Asia/Beijing"}, "HOTLINE_TIMEZONE='Asia/Beijing' is not a time zone"),
+])
+def test_a_bad_calendar_setting_is_refused_at_start(setting, problem):
+    from config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match=problem.replace("(", r"\(")):
+        load_config(setting)
+
+
+def test_a_closed_calendar_is_a_clear_error():
+    closed = CallingHours.parse("08:30-18:00", "Asia/Shanghai", holidays="2026-01-01..2027-12-31")
+    with pytest.raises(ValueError, match="check the holiday calendar"):
+        closed.next_opening(local(3, 1, 10))
 
 
 def test_slots():
@@ -158,6 +205,45 @@ def test_not_reached_is_retried_inside_calling_hours(app, booked, clock, outcome
     status, attempts, history, due = load(app, booked)
     assert (status, history) == (CallbackStatus.SCHEDULED, [(1, outcome)])
     assert due == datetime(2026, 11, 25, 0, 30)
+
+
+def test_a_retry_on_friday_evening_waits_for_monday_on_weekday_hours(make_app, clock):
+    app = make_app(CALLING_DAYS="mon-fri")
+    clock.now = local(11, 27, 17, 0).astimezone(UTC)  # Friday 17:00 in Shanghai
+    with app.app_context():
+        session = new_session()
+        callback, moved = book_callback(session, phone="13800138000", slot="soonest", now=clock(),
+                                        hours=app.extensions["calling_hours"], reason="test")
+        assert not moved and dial_callback(callback.id) == "ringing"
+        record_outcome(session, outbox(app)[0]["sid"], "no-answer", to_naive_utc(local(11, 27, 17, 45)))
+        session.close()
+        assert load(app, callback.id)[3] == to_naive_utc(local(11, 30, 8, 30))
+
+
+def test_a_job_that_fires_late_at_night_waits_for_the_morning(app, booked, clock):
+    clock.now = local(11, 24, 22, 0).astimezone(UTC)  # the worker was down until 22:00
+    with app.app_context():
+        assert dial_callback(booked) == "closed"
+        assert dial_callback(booked) == "closed"  # a duplicate delivery: still nothing dialled
+        reopened = [j for j in get_queue(get_redis()).scheduled_job_registry.get_job_ids() if "-reopened-" in j]
+    assert outbox(app) == [] and len(reopened) == 2
+    status, attempts, history, due = load(app, booked)
+    assert (status, attempts, history, due) == (CallbackStatus.SCHEDULED, 0, [], to_naive_utc(local(11, 25, 8, 30)))
+    clock.now = local(11, 25, 8, 30).astimezone(UTC)
+    with app.app_context():
+        assert [dial_callback(booked), dial_callback(booked)] == ["ringing", "skipped"]
+    assert len(outbox(app)) == 1
+
+
+def test_a_callback_asked_for_on_a_holiday_moves_past_it_and_says_so(make_app):
+    app = make_app(HOLIDAYS="2026-11-24..2026-11-25")
+    from ivr.simulator import SimulatedCall
+    from tests.conftest import AUTH_TOKEN, client_transport
+
+    result = SimulatedCall("http://localhost", AUTH_TOKEN, "13800138000",
+                           transport=client_transport(app.test_client())).run(["3", "1", "1"])
+    heard = " ".join(t["heard"] for t in result.turns)
+    assert "您选的时间不在服务时间内，已顺延到最近的服务时间" in heard and "11月26日8点30分" in heard
 
 
 def test_out_of_attempts_fails_and_past_the_window_expires(app, booked, clock):
