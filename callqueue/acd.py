@@ -4,6 +4,7 @@ State lives in Redis, so any web or worker process can route and a restart loses
   agent:{id}         hash: state, skills, idle_since, call, offered_at, wrap_until
   available:{skill}  sorted set of available agents by idle_since (longest idle first)
   waiting:{skill}    sorted set of waiting calls by score (their place in line)
+  deferred           sorted set of kept places whose callback was missed, by when to try again
   call:{sid}         hash: skill, score, status, agent, phone, priority
   decisions          capped list of every routing decision, for reports
 A skill is "<language>:<category>" (category "general" for plain requests). A call's score
@@ -20,7 +21,8 @@ from ivr.keys import key_for
 
 OFFER_TIMEOUT_S = 15          # about three rings: then the offer goes to the next agent (RONA)
 KEPT_PLACE_TRIES = 3          # callbacks to a caller who kept their place, before the place is given up
-PRIORITY_HEAD_START_S = {"escalated": 120, "vip": 90, "repeat_caller": 60}
+KEPT_PLACE_RETRY_S = 120      # a caller who kept their place and missed the call is tried again this much later
+PRIORITY_HEAD_START_S = {"escalated": 120, "promised_callback": 120, "vip": 90, "repeat_caller": 60}
 DECISIONS_KEPT = 100_000
 GENERAL = "general"
 
@@ -132,7 +134,9 @@ class Distributor:
     # --- calls ---
 
     def enqueue(self, call_sid: str, call_skill: str, now: float, *, phone: str = "",
-                priority: tuple[str, ...] = ()) -> list[Offer]:
+                priority: tuple[str, ...] = (), by_callback: bool = False) -> list[Offer]:
+        """A call joins its line; by_callback: nobody is on the line yet (a scheduled callback that
+        reserves an agent first), so its offer dials the customer once the agent accepts."""
         head_start = max((PRIORITY_HEAD_START_S.get(p, 0) for p in priority), default=0)
         score = now - head_start
         with self._lock():
@@ -140,7 +144,8 @@ class Distributor:
                 raise AcdError(f"call {call_sid} is already queued")
             pipe = self.redis.pipeline()
             pipe.hset(_k("call", call_sid), mapping={
-                "skill": call_skill, "score": score, "status": CallStatus.WAITING.value, "phone": phone,
+                "skill": call_skill, "score": score, "phone": phone,
+                "status": (CallStatus.CALLBACK_WAITING if by_callback else CallStatus.WAITING).value,
                 "priority": ",".join(priority), "enqueued_at": now,
             })
             pipe.zadd(_k("waiting", call_skill), {call_sid: score})
@@ -171,6 +176,11 @@ class Distributor:
             self.redis.hset(_k("call", call_sid), "status", CallStatus.CALLBACK_WAITING.value)
             self.record("kept_place", now, call=call_sid)
 
+    def keep_waiting(self, call_sid: str, now: float) -> None:
+        """Offered a callback after a long wait, the caller chose to stay on the line."""
+        self.redis.hset(_k("call", call_sid), "keep_waiting", "1")
+        self.record("kept_waiting", now, call=call_sid)
+
     def abandon(self, call_sid: str, now: float) -> None:
         """The caller hung up while waiting (without keeping their place)."""
         with self._lock():
@@ -180,6 +190,17 @@ class Distributor:
             self.redis.zrem(_k("waiting", call["skill"]), call_sid)
             self.redis.hset(_k("call", call_sid), "status", CallStatus.ABANDONED.value)
             self.record("abandoned", now, call=call_sid)
+
+    def withdraw(self, call_sid: str, now: float) -> bool:
+        """Take a callback out of line while it still waits (not offered); True if it was."""
+        with self._lock():
+            call = self.call(call_sid)
+            if call["status"] != CallStatus.CALLBACK_WAITING.value:
+                return False
+            self.redis.zrem(_k("waiting", call["skill"]), call_sid)
+            self.redis.hset(_k("call", call_sid), "status", CallStatus.ABANDONED.value)
+            self.record("withdrawn", now, call=call_sid)
+            return True
 
     # --- offers ---
 
@@ -202,9 +223,17 @@ class Distributor:
             self.record("finished", now, agent=agent_id, call=agent.get("call", ""))
 
     def tick(self, now: float, agent_ids) -> list[Offer]:
-        """Time passes: offers unanswered past OFFER_TIMEOUT_S go on (RONA), wrap-ups end."""
+        """Time passes: missed kept places come back in line, offers unanswered past
+        OFFER_TIMEOUT_S go on (RONA), wrap-ups end."""
         offers = []
         with self._lock():
+            for raw in self.redis.zrangebyscore(_k("deferred"), 0, now):
+                call_sid = raw.decode()
+                call = self.call(call_sid)
+                self.redis.zrem(_k("deferred"), call_sid)
+                self.redis.zadd(_k("waiting", call["skill"]), {call_sid: float(call["score"])})
+                self.record("kept_place_retry", now, call=call_sid)
+                offers += self._route_call(call_sid, call["skill"], now)
             for agent_id in agent_ids:
                 agent = self.agent(agent_id)
                 if agent["state"] == AgentState.OFFERED.value and now - float(agent["offered_at"]) >= OFFER_TIMEOUT_S:
@@ -225,9 +254,10 @@ class Distributor:
         self.record("rona", now, call=call_sid, agent=agent_id)
         return self._route_call(call_sid, call["skill"], now)
 
-    def callback_unanswered(self, call_sid: str, now: float) -> list[Offer]:
-        """The caller who kept their place did not answer: free the agent, keep the place
-        (at most KEPT_PLACE_TRIES tries), and offer the agent the next caller."""
+    def callback_unanswered(self, call_sid: str, now: float, *, keep_place: bool = True) -> list[Offer]:
+        """The customer called back did not answer: free the agent and offer them the next caller.
+        A caller who kept their place keeps it (at most KEPT_PLACE_TRIES tries); a scheduled
+        callback (keep_place False) leaves the line: its own retry rules call again later."""
         with self._lock():
             call = self.call(call_sid)
             agent_id = call.get("agent", "")
@@ -236,14 +266,16 @@ class Distributor:
                 agent = self.agent(agent_id)
                 if agent.get("call") == call_sid:
                     self._set_agent(agent_id, agent, AgentState.AVAILABLE, now, call="")
-            if tries >= KEPT_PLACE_TRIES:
+            if tries >= KEPT_PLACE_TRIES or not keep_place:
                 self.redis.hset(_k("call", call_sid), mapping={"status": CallStatus.ABANDONED.value, "agent": "",
                                                                "callback_tries": tries})
-                self.record("kept_place_given_up", now, call=call_sid, tries=tries)
+                self.record("kept_place_given_up" if keep_place else "callback_unanswered", now, call=call_sid,
+                            tries=tries)
             else:
+                # Out of line for a while (the customer may be busy); back with the same place later.
                 self.redis.hset(_k("call", call_sid), mapping={"status": CallStatus.CALLBACK_WAITING.value,
                                                                "agent": "", "callback_tries": tries})
-                self.redis.zadd(_k("waiting", call["skill"]), {call_sid: float(call["score"])})
+                self.redis.zadd(_k("deferred"), {call_sid: now + KEPT_PLACE_RETRY_S})
                 self.record("kept_place_unanswered", now, call=call_sid, tries=tries)
             return self._route_agent(agent_id, now) if agent_id else []
 

@@ -9,6 +9,10 @@ closes the gaps a killed worker or a lost Redis leaves:
                                        "unknown" and the next attempt is scheduled, so no
                                        attempt is ever dialled twice and no callback is lost
   ringing for over STALE_RINGING    -> no outcome ever came: likewise
+  awaiting an agent for over STALE_AWAITING_AGENT -> out of the ACD's line, retried later
+A callback whose source is in CALLBACK_AGENT_FIRST does not dial at once: it joins the ACD's
+line (a promised callback goes a little ahead) and the customer is dialled when an agent
+accepts it, so nobody answers a callback only to wait for an agent.
 Outbound calls are paced: at most OUTBOUND_MAX_CONCURRENT in progress, and
 OUTBOUND_CALLS_PER_SECOND placed in any second.
 """
@@ -32,7 +36,8 @@ QUEUE_NAME = "hotline"
 CLAIM_TTL_S = 7 * 24 * 3600
 STALE_DIALLING = timedelta(minutes=2)
 STALE_RINGING = timedelta(hours=1)  # the carrier never reported an outcome
-RETRY_OUTCOMES = {"busy", "no-answer", "failed", "canceled", "machine", "carrier_error", "unknown"}
+STALE_AWAITING_AGENT = timedelta(minutes=30)  # no agent took a callback that reserves one first
+RETRY_OUTCOMES = {"busy", "no-answer", "failed", "canceled", "machine", "carrier_error", "unknown", "no_agent"}
 log = logging.getLogger(__name__)
 
 
@@ -99,7 +104,14 @@ def dial_callback(callback_id: int) -> str:
             return callback.status.value
         attempt = CallbackAttempt(number=number, started_at=now)
         callback.history.append(attempt)
-        callback.status, callback.attempts = CallbackStatus.DIALLING, number
+        callback.attempts = number
+        if _reserves_agent_first(callback, current_app.config):
+            callback.status = CallbackStatus.AWAITING_AGENT
+            session.commit()
+            _join_agent_line(session, callback, moment.timestamp())
+            log.info("callback %s attempt %d waits for an agent", callback.id, number)
+            return callback.status.value
+        callback.status = CallbackStatus.DIALLING
         session.commit()
         base = current_app.config["PUBLIC_BASE_URL"] or f"http://127.0.0.1:{current_app.config['PORT']}"
         try:
@@ -117,6 +129,41 @@ def dial_callback(callback_id: int) -> str:
         return callback.status.value
     finally:
         session.close()
+
+
+def _reserves_agent_first(callback: Callback, config) -> bool:
+    sources = {s.strip() for s in config["CALLBACK_AGENT_FIRST"].split(",") if s.strip()}
+    return callback.kind == "agent" and callback.source in sources
+
+
+def _join_agent_line(session, callback: Callback, now: float) -> None:
+    """Queue the attempt in the ACD as a caller who kept their place: when an agent accepts it,
+    the customer is dialled straight to that agent (console accept -> routing.connect)."""
+    from flask import current_app
+
+    from callqueue.acd import skill
+    from callqueue.routing import distributor, scheduled_callback_sid
+    from redis_conn import get_redis
+    from tickets.models import Ticket
+
+    ticket = session.get(Ticket, callback.ticket_id) if callback.ticket_id else None
+    line = skill(current_app.config["HOTLINE_LANGUAGE"], ticket.category.value if ticket else "")
+    distributor(get_redis(), current_app.config).enqueue(
+        scheduled_callback_sid(callback.id, callback.attempts), line, now, phone=callback.phone,
+        priority=("promised_callback",), by_callback=True)
+
+
+def agent_reserved_dialled(session, acd_sid: str, dialled_sid: str) -> None:
+    """An agent accepted a scheduled callback and the customer is being dialled: the attempt now
+    waits for that call's outcome like any other."""
+    from callqueue.routing import scheduled_callback_attempt
+
+    callback_id, number = scheduled_callback_attempt(acd_sid)
+    callback = session.get(Callback, callback_id)
+    if callback is not None and callback.status is CallbackStatus.AWAITING_AGENT and callback.attempts == number:
+        callback.history[-1].call_sid = dialled_sid
+        callback.status = CallbackStatus.RINGING
+        session.commit()
 
 
 def _over_pace(session, connection, config) -> bool:
@@ -168,13 +215,24 @@ def record_outcome(session, call_sid: str, outcome: str, now: datetime) -> Callb
 
 def recover_callbacks(session, queue: Queue, connection, now: datetime) -> int:
     """Close the gaps a killed worker or a lost Redis leaves (see the module's docstring)."""
+    from callqueue.acd import Distributor
+    from callqueue.routing import scheduled_callback_sid
+
     repaired = 0
-    for callback in session.scalars(select(Callback).where(
-            Callback.status.in_([CallbackStatus.SCHEDULED, CallbackStatus.DIALLING, CallbackStatus.RINGING]))):
+    for callback in session.scalars(select(Callback).where(Callback.status.in_([
+            CallbackStatus.SCHEDULED, CallbackStatus.DIALLING, CallbackStatus.RINGING,
+            CallbackStatus.AWAITING_AGENT]))):
         if callback.status is CallbackStatus.SCHEDULED and queue.fetch_job(job_id(callback)) is None:
             connection.delete(claim_key(callback.id, callback.attempts + 1))  # claimed, never dialled
             schedule_callback(queue, callback)
             repaired += 1
+        elif callback.status is CallbackStatus.AWAITING_AGENT:
+            # No agent took it in time: leave the line (unless being offered now) and retry later.
+            attempt = callback.history[-1]
+            if now - attempt.started_at > STALE_AWAITING_AGENT and Distributor(connection).withdraw(
+                    scheduled_callback_sid(callback.id, attempt.number), from_naive_utc(now).timestamp()):
+                finish_attempt(session, callback, attempt, "no_agent", now)
+                repaired += 1
         else:
             attempt = callback.history[-1] if callback.history else None
             limit = STALE_DIALLING if callback.status is CallbackStatus.DIALLING else STALE_RINGING

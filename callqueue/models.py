@@ -13,6 +13,7 @@ from database import Base
 class CallbackStatus(str, PyEnum):
     SCHEDULED = "scheduled"    # an attempt is due (a job waits for it)
     DIALLING = "dialling"      # a worker is placing the call
+    AWAITING_AGENT = "awaiting_agent"  # in the ACD's line: an agent is reserved first, then the customer dialled
     RINGING = "ringing"        # placed; the carrier will report the outcome
     COMPLETED = "completed"    # the customer answered
     EXPIRED = "expired"        # the follow-up window closed before anyone answered
@@ -49,6 +50,11 @@ class Callback(Base):
 
     history: Mapped[list[CallbackAttempt]] = relationship(
         back_populates="callback", cascade="all, delete-orphan", order_by="CallbackAttempt.number")
+
+    @property
+    def source(self) -> str:
+        """Who booked it: ivr_request, agent (agent:<name>), cli, survey_later, ..."""
+        return self.reason.partition(":")[0]
 
 
 class CallbackAttempt(Base):

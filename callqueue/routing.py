@@ -54,5 +54,21 @@ def kept_place_key(dialled_sid: str) -> str:
     return key_for("acd:kept_place_call", dialled_sid)
 
 
+SCHEDULED_CALLBACK_PREFIX = "CB-"
+
+
+def scheduled_callback_sid(callback_id: int, attempt: int) -> str:
+    """The ACD's name for an attempt of a scheduled callback that reserves an agent first."""
+    return f"{SCHEDULED_CALLBACK_PREFIX}{callback_id}-{attempt}"
+
+
+def scheduled_callback_attempt(acd_sid: str) -> tuple[int, int] | None:
+    """(callback id, attempt number) of a scheduled callback's ACD entry; None for other calls."""
+    if not acd_sid.startswith(SCHEDULED_CALLBACK_PREFIX):
+        return None
+    callback_id, _, attempt = acd_sid.removeprefix(SCHEDULED_CALLBACK_PREFIX).partition("-")
+    return int(callback_id), int(attempt)
+
+
 def distributor(connection, config) -> Distributor:
     return Distributor(connection, wrap_up_s=config["WRAP_UP_SECONDS"])

@@ -10,15 +10,17 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request, ses
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from callqueue.acd import AcdError, AgentState
+from callqueue.acd import AcdError, AgentState, Offer
 from callqueue.callbacks import SLOTS, book_callback
-from callqueue.routing import connect
+from callqueue.jobs import agent_reserved_dialled
+from callqueue.routing import connect, kept_place_key, scheduled_callback_attempt
 from clock import to_naive_utc
 from console.auth import current_user, find_user, login_required
 from database import get_session
 from ivr.edge import CallEdge, schedule_callback_job
 from ivr.telephony import get_telephony
 from masking import mask_phone
+from redis_conn import get_redis
 from tickets import TransitionError, apply, clocks
 from tickets.models import Ticket
 from tracking.service import find_parcel, normalise_phone
@@ -160,15 +162,12 @@ def accept():
     acd.accept(agent_id, call_sid, _now())
     acd_call = acd.call(call_sid)
     base = current_app.config["PUBLIC_BASE_URL"] or request.host_url.rstrip("/")
-    from callqueue.acd import Offer
-
     offer = Offer(call_sid, agent_id, acd_call["skill"], acd_call.get("callback") == "1")
     ringing = connect(offer, acd_call.get("phone", ""), get_telephony(), base)
     if offer.callback:
-        from callqueue.routing import kept_place_key
-        from redis_conn import get_redis
-
         get_redis().set(kept_place_key(ringing), call_sid, ex=3600)
+        if scheduled_callback_attempt(call_sid):
+            agent_reserved_dialled(get_session(), call_sid, ringing)
     return jsonify(connected=call_sid, ringing=ringing, kept_place=offer.callback)
 
 

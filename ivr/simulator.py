@@ -203,6 +203,7 @@ class SimulatedCall:
         for _ in range(MAX_REQUESTS):
             wait = self.fetch(enqueue.get("waitUrl", ""), QueuePosition="1", QueueTime="0")
             for verb in wait:
+                answer = None
                 if verb.tag in ("Say", "Play"):
                     self._heard.append((verb.text or "").strip())
                 elif verb.tag == "Gather":
@@ -212,11 +213,15 @@ class SimulatedCall:
                         self._turn(key)
                         if key:
                             answer = self.fetch(verb.get("action", ""), Digits=key)
-                            self._heard += [(v.text or "").strip() for v in answer if v.tag == "Say"]
-                            if any(v.tag == "Hangup" for v in answer):
-                                self._leave_queue(enqueue, "hangup")
-                                self.ended_by = "hangup"
-                                return None
+                elif verb.tag == "Redirect":
+                    answer = self.fetch(verb.text or "")
+                if answer is not None:
+                    self._heard += [(v.text or "").strip() for v in answer if v.tag == "Say"]
+                    if any(v.tag == "Hangup" for v in answer):
+                        self._leave_queue(enqueue, "hangup")
+                        self.ended_by = "hangup"
+                        return None
+                    break  # the wait music starts over, as Twilio fetches waitUrl again
             redirect = self._redirect()
             if redirect:
                 return self.fetch(redirect)

@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 from callqueue.acd import AcdError, CallStatus
 from callqueue.jobs import record_outcome
 from callqueue.models import Callback
-from callqueue.routing import kept_place_key
+from callqueue.routing import kept_place_key, scheduled_callback_attempt
 from clock import to_naive_utc
 from database import get_session
 from flows.engine import WAITING_ACTIONS
@@ -184,19 +184,27 @@ def stream_ended():
 @twilio_signature_required
 def queue_wait():
     """Twilio's waitUrl, fetched again whenever it ends: position, estimated wait, and 1 to keep
-    one's place by callback."""
+    one's place by callback; after QUEUE_MAX_WAIT_SECONDS the callback is offered outright."""
     edge = CallEdge()
     catalogue = edge.catalogue()
     response = VoiceResponse()
     sid = request.form.get("CallSid", "")
     acd = edge.distributor()
     try:
+        call = acd.call(sid)
         position = acd.position(sid)
-        agents = max(1, acd.agents_with(acd.call(sid)["skill"]))
+        agents = max(1, acd.agents_with(call["skill"]))
     except AcdError:
         position = None
     if position is None:
         response.say(catalogue.render("queue_waiting", {}), language=catalogue.language)
+    elif (edge.now().timestamp() - float(call["enqueued_at"]) >= edge.config["QUEUE_MAX_WAIT_SECONDS"]
+          and call.get("keep_waiting") != "1"):
+        gather = response.gather(input="dtmf", num_digits=1, action="/voice/queue-keep-place", method="POST",
+                                 timeout=5)
+        gather.say(catalogue.render("queue_max_wait", {}), language=catalogue.language)
+        response.redirect("/voice/queue-keep-place?auto=1", method="POST")  # no answer: keep the place
+        return _twiml(response)
     else:
         minutes = max(1, round(position * edge.config["AVERAGE_HANDLE_SECONDS"] / agents / 60))
         gather = response.gather(input="dtmf", num_digits=1, action="/voice/queue-keep-place", method="POST",
@@ -210,11 +218,13 @@ def queue_wait():
 @bp.post("/queue-keep-place")
 @twilio_signature_required
 def queue_keep_place():
-    """A waiting caller pressed 1: hang up and be called back in their turn."""
+    """A waiting caller pressed 1 (or did not answer the offer after a long wait): hang up and be
+    called back in their turn. 2 after a long wait: stay on the line."""
     _require("CallSid")
     edge = CallEdge()
     response = VoiceResponse()
-    if request.form.get("Digits") == "1":
+    choice = request.form.get("Digits") or ("1" if request.args.get("auto") else "")
+    if choice == "1":
         try:
             edge.distributor().keep_place(request.form["CallSid"], edge.now().timestamp())
         except AcdError:
@@ -224,6 +234,8 @@ def queue_keep_place():
         response.say(catalogue.render("kept_place", {}), language=catalogue.language)
         response.hangup()
     else:
+        if choice == "2":
+            edge.distributor().keep_waiting(request.form["CallSid"], edge.now().timestamp())
         response.pause(length=1)
     return _twiml(response)
 
@@ -310,8 +322,9 @@ def status():
         outcome = "machine" if request.form.get("AnsweredBy", "").startswith("machine") else carrier_status
         record_outcome(get_session(), request.form["CallSid"], outcome, to_naive_utc(edge.now()))
         kept = get_redis().getdel(kept_place_key(request.form["CallSid"]))
-        if kept and carrier_status != "completed":  # the caller who kept their place did not answer
-            edge.distributor().callback_unanswered(kept.decode(), edge.now().timestamp())
+        if kept and carrier_status != "completed":  # the customer called back for a reserved agent did not answer
+            edge.distributor().callback_unanswered(kept.decode(), edge.now().timestamp(),
+                                                   keep_place=scheduled_callback_attempt(kept.decode()) is None)
         sessions = edge.sessions()
         call = sessions.load(request.form["CallSid"])
         if call is not None:

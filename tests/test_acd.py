@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from callqueue.acd import OFFER_TIMEOUT_S, AcdError, AgentState, CallStatus, Distributor, skill
+from callqueue.acd import KEPT_PLACE_RETRY_S, OFFER_TIMEOUT_S, AcdError, AgentState, CallStatus, Distributor, skill
 from redis_conn import get_redis
 
 ZH = "zh-CN"
@@ -185,12 +185,19 @@ def test_a_kept_place_callback_not_answered_keeps_the_place_within_limits(acd):
     offer = acd.set_state("a", AgentState.AVAILABLE, 20)[0]
     acd.accept("a", offer.call_sid, 21)                     # the agent is reserved; the customer is dialled
     offers = acd.callback_unanswered("CA-kept", 40)          # ... and does not answer
-    assert [o.call_sid for o in offers] == ["CA-kept"]       # still first in line: the freed agent tries again
+    assert [o.call_sid for o in offers] == ["CA-next"]       # the freed agent takes the next caller meanwhile
+    acd.accept("a", "CA-next", 41)
+    assert acd.tick(40 + KEPT_PLACE_RETRY_S - 1, ["a", "b"]) == []
+    acd.set_state("b", AgentState.AVAILABLE, 150)
+    offers = acd.tick(40 + KEPT_PLACE_RETRY_S, ["a", "b"])  # later: back in line with the place it had
+    assert [(o.call_sid, o.agent_id, o.callback) for o in offers] == [("CA-kept", "b", True)]
     assert acd.call("CA-kept")["status"] == CallStatus.CALLBACK_DUE.value
-    acd.accept("a", "CA-kept", 41)
-    acd.callback_unanswered("CA-kept", 60)
-    acd.accept("a", "CA-kept", 61)
-    offers = acd.callback_unanswered("CA-kept", 80)          # third time: the place is given up
+    acd.accept("b", "CA-kept", 161)
+    acd.callback_unanswered("CA-kept", 170)
+    acd.tick(170 + KEPT_PLACE_RETRY_S, ["a", "b"])
+    acd.accept("b", "CA-kept", 171 + KEPT_PLACE_RETRY_S)
+    acd.enqueue("CA-third", skill(ZH), 300)
+    offers = acd.callback_unanswered("CA-kept", 400)         # third time: the place is given up
     assert acd.call("CA-kept")["status"] == CallStatus.ABANDONED.value
-    assert [o.call_sid for o in offers] == ["CA-next"]
+    assert [o.call_sid for o in offers] == ["CA-third"]
     assert "kept_place_given_up" in [d["decision"] for d in acd.decisions(5)]

@@ -246,6 +246,35 @@ def test_a_callback_asked_for_on_a_holiday_moves_past_it_and_says_so(make_app):
     assert "您选的时间不在服务时间内，已顺延到最近的服务时间" in heard and "11月26日8点30分" in heard
 
 
+def test_an_agent_first_callback_nobody_takes_leaves_the_line_and_is_retried(make_app, clock):
+    from callqueue.routing import distributor, scheduled_callback_sid
+
+    app = make_app(CALLBACK_AGENT_FIRST="cli,ivr_request")
+    with app.app_context():
+        session = new_session()
+        survey, _ = book_callback(session, phone="13800138001", slot="soonest", now=clock(), hours=HOURS,
+                                  reason="cli", kind="survey")
+        callback, _ = book_callback(session, phone="13800138000", slot="soonest", now=clock(), hours=HOURS,
+                                    reason="cli")
+        session.close()
+        assert dial_callback(survey.id) == "ringing"  # a survey never waits for an agent
+        assert dial_callback(callback.id) == "awaiting_agent"
+        assert dial_callback(callback.id) == "skipped"
+        acd = distributor(get_redis(), app.config)
+        entry = acd.call(scheduled_callback_sid(callback.id, 1))
+        assert (entry["status"], entry["skill"], entry["priority"]) == ("callback_waiting", "zh-CN:general",
+                                                                         "promised_callback")
+        queue, connection, session = get_queue(get_redis()), get_redis(), new_session()
+        now = to_naive_utc(clock())
+        assert recover_callbacks(session, queue, connection, now + timedelta(minutes=10)) == 0
+        assert recover_callbacks(session, queue, connection, now + timedelta(minutes=31)) == 1
+        assert acd.call(scheduled_callback_sid(callback.id, 1))["status"] == "abandoned"
+        session.close()
+    status, attempts, history, due = load(app, callback.id)
+    assert (status, history, due) == (CallbackStatus.SCHEDULED, [(1, "no_agent")], now + timedelta(minutes=61))
+    assert len(outbox(app)) == 1  # only the survey was dialled
+
+
 def test_out_of_attempts_fails_and_past_the_window_expires(app, booked, clock):
     with app.app_context():
         now = to_naive_utc(clock())

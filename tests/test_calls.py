@@ -190,3 +190,28 @@ def test_english_hotline(make_app, demo_parcels):
     assert "S F 1 2, 3 4 5 6" in result.turns[2]["heard"]
     assert "Your parcel is in transit" in result.turns[3]["heard"]
     assert "It should arrive on November 25." in result.turns[3]["heard"]
+
+
+def test_after_the_maximum_wait_the_caller_keeps_their_place_unless_they_hold_on(make_app):
+    from callqueue.routing import distributor
+    from ivr.simulator import SimulatedCall
+    from redis_conn import get_redis
+    from tests.conftest import AUTH_TOKEN, client_transport
+
+    app = make_app(QUEUE_MAX_WAIT_SECONDS=0)  # every wait is already the longest allowed
+
+    def caller(phone, *keys):
+        return SimulatedCall("http://localhost", AUTH_TOKEN, phone, transport=client_transport(app.test_client()),
+                             hold_s=0.3).run(list(keys))
+
+    quiet = caller("13900000001", "0")
+    assert "抱歉让您久等了。我们将为您保留排队位置" in quiet.turns[-1]["heard"]
+    assert "已为您保留排队位置，轮到您时我们会立即回电" in quiet.turns[-1]["heard"] and quiet.ended_by == "hangup"
+    holding = caller("13900000002", "0", "2")
+    assert "您前面还有2位客户" in holding.turns[-1]["heard"]     # asked once, then the usual announcements
+    assert holding.ended_by == "caller"                          # and hangs up in the end
+    with app.app_context():
+        acd = distributor(get_redis(), app.config)
+        assert acd.call(quiet.sid)["status"] == "callback_waiting"
+        assert acd.call(holding.sid)["status"] == "abandoned"
+    assert record_of(app, quiet).outcome == "kept_place"

@@ -172,3 +172,76 @@ def test_a_vip_caller_goes_ahead(make_app, demo_parcels):
     finally:
         stop.set()
         server.shutdown()
+
+
+@pytest.fixture
+def agent_first(make_app):
+    """A live server whose CLI-booked callbacks reserve an agent before dialling, open all day."""
+    app = make_app(WRAP_UP_SECONDS=0, CLOCK=utcnow, CALLBACK_AGENT_FIRST="cli", CALLING_HOURS="00:00-23:59")
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["agents", "add", "damage", "--skills", "damaged", "--password", PASSWORD]).exit_code == 0
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stop = threading.Event()
+    threading.Thread(target=ticker.run, args=(app, stop, 0.2), daemon=True).start()
+    booked = runner.invoke(args=["callbacks", "book", "13900000009"]).output
+    callback_id = int(booked.split()[1].lstrip("#"))
+    yield app, f"http://127.0.0.1:{server.server_port}", callback_id
+    stop.set()
+    server.shutdown()
+
+
+def fire(app, callback_id):
+    from callqueue.jobs import dial_callback
+    from ivr.telephony import SIMULATOR_OUTBOX
+    from redis_conn import get_redis
+
+    with app.app_context():
+        result = dial_callback(callback_id)
+        return result, get_redis().llen(SIMULATOR_OUTBOX)
+
+
+def callback_state(app, callback_id):
+    from callqueue.models import Callback
+    from database import new_session
+
+    with app.app_context():
+        session = new_session()
+        callback = session.get(Callback, callback_id)
+        state = (callback.status.value, [(a.number, a.outcome) for a in callback.history])
+        session.close()
+    return state
+
+
+def test_a_callback_that_reserves_an_agent_first_dials_once_the_agent_accepts(agent_first):
+    from ivr.simulator import answer_outbound
+
+    app, base, callback_id = agent_first
+    assert fire(app, callback_id) == ("awaiting_agent", 0)   # in the agents' line; nobody dialled yet
+    assert callback_state(app, callback_id) == ("awaiting_agent", [(1, "")])
+    results = {}
+    agent = in_thread(results, "agent", run_agent, base, "damage", PASSWORD, answer_after=0.1, timeout_s=30)
+    customer = answer_outbound(base, AUTH_TOKEN, "human", [], wait_s=20)
+    agent.join(40)
+    assert [(h["kept_place"], h["caller"]) for h in results["agent"]] == [(True, "139****0009")]
+    assert customer.connected_to == "client:damage"
+    assert callback_state(app, callback_id) == ("completed", [(1, "completed")])
+
+
+def test_an_unanswered_agent_first_callback_frees_the_agent_and_retries_later(agent_first):
+    from ivr.simulator import answer_outbound
+
+    app, base, callback_id = agent_first
+    fire(app, callback_id)
+    results = {}
+    agent = in_thread(results, "agent", run_agent, base, "damage", PASSWORD, answer_after=0.1, timeout_s=30)
+    assert answer_outbound(base, AUTH_TOKEN, "no-answer", [], wait_s=20)["status"] == "no-answer"
+    agent.join(40)
+    assert callback_state(app, callback_id) == ("scheduled", [(1, "no-answer")])
+    with app.app_context():
+        from callqueue.routing import distributor, scheduled_callback_sid
+        from redis_conn import get_redis
+
+        acd = distributor(get_redis(), app.config)
+        assert acd.call(scheduled_callback_sid(callback_id, 1))["status"] == "abandoned"   # not back in line
+        assert "callback_unanswered" in [d["decision"] for d in acd.decisions(20)]
