@@ -21,8 +21,18 @@ from ivr.edge import CallEdge, schedule_callback_job
 from ivr.telephony import get_telephony
 from masking import mask_phone
 from redis_conn import get_redis
-from tickets import TransitionError, apply, clocks
+from tickets import (
+    TRANSITIONS,
+    ComplaintCategory,
+    Demand,
+    TransitionError,
+    apply,
+    clocks,
+    edit_ticket,
+    file_complaint,
+)
 from tickets.models import Ticket
+from tracking.carriers import normalise_waybill
 from tracking.service import find_parcel, normalise_phone
 
 bp = Blueprint("console_api", __name__, url_prefix="/console/api")
@@ -200,13 +210,90 @@ def tickets():
     } for t in rows])
 
 
+def _ticket_fields(body: dict, required: bool) -> dict:
+    """The customer's details from a ticket form, checked; only those given when not required."""
+    fields = {}
+    for name, limit in (("name", 64), ("phone", 20), ("waybill", 32)):
+        if required or name in body:
+            value = _field(body, name)
+            if len(value) > limit:
+                raise BadRequest(f"{name} is longer than {limit} characters")
+            fields[name] = value
+    if "phone" in fields:
+        fields["phone"] = normalise_phone(fields["phone"])
+        if not 7 <= len(fields["phone"]) <= 12:
+            raise BadRequest("phone must have 7 to 12 digits")
+    if "waybill" in fields:
+        fields["waybill"] = normalise_waybill(fields["waybill"])
+    if required or "demand" in body:
+        fields["demand"] = Demand(_field(body, "demand", [d.value for d in Demand]))
+    return fields
+
+
+def _ticket_json(ticket: Ticket) -> dict:
+    return {
+        "id": ticket.id, "number": ticket.number, "category": ticket.category.value, "status": ticket.status.value,
+        "owner": ticket.owner, "name": ticket.name, "waybill": ticket.waybill, "phone": mask_phone(ticket.phone),
+        "demand": ticket.demand.value, "channel": ticket.channel, "survey_score": ticket.survey_score,
+        "actions": [trigger for trigger, (sources, _) in TRANSITIONS.items() if ticket.status in sources],
+        "history": [{"at": e.at.isoformat(timespec="minutes"), "action": e.action, "detail": e.detail}
+                    for e in ticket.history],
+    }
+
+
+def _ticket(ticket_id: int) -> Ticket:
+    ticket = get_session().get(Ticket, ticket_id)
+    if ticket is None:
+        abort(404, description=f"no ticket {ticket_id}")
+    return ticket
+
+
+@bp.post("/tickets")
+@login_required()
+def create_ticket():
+    """An agent opens a ticket (a complaint taken on the phone); they own it (首接负责制).
+    A ticket already open for the waybill gets this complaint added instead."""
+    body = _body()
+    category = ComplaintCategory(_field(body, "category", [c.value for c in ComplaintCategory]))
+    fields = _ticket_fields(body, required=True)
+    now, actor = to_naive_utc(current_app.config["CLOCK"]()), current_user().username
+    db = get_session()
+    ticket, created = file_complaint(db, category=category, channel="console", now=now,
+                                     sla=current_app.extensions["sla_policy"], **fields)
+    if created:
+        apply(db, ticket, "assign", now=now, actor=actor)
+    notes = str(body.get("notes", ""))[:500]
+    if notes:
+        edit_ticket(db, ticket, {}, now=now, actor=actor, notes=notes)
+    return jsonify(created=created, **_ticket_json(ticket)), 201 if created else 200
+
+
+@bp.get("/tickets/<int:ticket_id>")
+@login_required()
+def ticket_detail(ticket_id: int):
+    return jsonify(_ticket_json(_ticket(ticket_id)))
+
+
+@bp.post("/tickets/<int:ticket_id>")
+@login_required()
+def update_ticket(ticket_id: int):
+    """Correct name, phone or demand, and/or add a note."""
+    body = _body()
+    unknown = set(body) - {"name", "phone", "demand", "notes"}
+    if unknown:
+        raise BadRequest(f"cannot change {', '.join(sorted(unknown))}")
+    ticket = _ticket(ticket_id)
+    edit_ticket(get_session(), ticket, _ticket_fields(body, required=False),
+                now=to_naive_utc(current_app.config["CLOCK"]()), actor=current_user().username,
+                notes=str(body.get("notes", ""))[:500])
+    return jsonify(_ticket_json(ticket))
+
+
 @bp.post("/tickets/<int:ticket_id>/<trigger>")
 @login_required()
 def ticket_action(ticket_id: int, trigger: str):
     body = _body()
-    ticket = get_session().get(Ticket, ticket_id)
-    if ticket is None:
-        abort(404, description=f"no ticket {ticket_id}")
+    ticket = _ticket(ticket_id)
     apply(get_session(), ticket, trigger, now=to_naive_utc(current_app.config["CLOCK"]()),
           actor=current_user().username, detail=str(body.get("notes", ""))[:500])
     return jsonify(id=ticket.id, status=ticket.status.value, owner=ticket.owner)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
+from tickets import CATEGORY_NAMES_ZH, ComplaintCategory, Demand, TicketStatus
+
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates", static_folder="static")
 
 # Chinese by default; ?lang=en for English. Words only: numbers and data come from the API.
@@ -19,6 +21,15 @@ WORDS = {
         "book": "预约", "soonest": "尽快", "afternoon": "今天下午", "tomorrow_morning": "明天上午",
         "resolved": "已解决", "ticket_opened": "已建工单", "callback_booked": "已约回电", "transferred": "已转接",
         "no_action": "无需处理", "error": "出错了",
+        "new_ticket": "新建工单", "name": "客户姓名", "demand": "诉求", "create": "提交工单", "save": "保存",
+        "ticket_detail": "工单详情", "actions": "处理", "created": "已建工单", "linked": "已并入在办工单",
+        "compensation": "要求赔偿", "redelivery": "尽快派送", "refund": "退还运费", "explanation": "给个说法",
+        "assign": "受理", "respond": "首次响应", "forward_to_branch": "转网点", "record_result": "录入网点结果",
+        "confirm_with_customer": "客户确认", "close": "闭环", "escalate": "升级主管", "reopen": "重开",
+        **{c.value: name for c, name in CATEGORY_NAMES_ZH.items()},
+        "statuses": {"new": "新建", "assigned": "已受理", "first_response": "已首次响应", "waiting_branch": "待网点处理",
+                     "result_received": "网点已反馈", "customer_confirmed": "客户已确认", "closed": "已闭环",
+                     "escalated": "已升级"},
     },
     "en": {
         "title": "Agent console", "login": "Log in", "username": "Username", "password": "Password", "logout": "Log out",
@@ -33,6 +44,14 @@ WORDS = {
         "afternoon": "This afternoon", "tomorrow_morning": "Tomorrow morning", "resolved": "Resolved",
         "ticket_opened": "Ticket opened", "callback_booked": "Callback booked", "transferred": "Transferred",
         "no_action": "No action", "error": "Error",
+        "new_ticket": "New ticket", "name": "Customer name", "demand": "Demand", "create": "Open ticket", "save": "Save",
+        "ticket_detail": "Ticket", "actions": "Actions", "created": "Ticket opened",
+        "linked": "Added to the open ticket", "compensation": "Compensation", "redelivery": "Redeliver soon",
+        "refund": "Refund the fee", "explanation": "An explanation", "assign": "Take", "respond": "First response",
+        "forward_to_branch": "Forward to branch", "record_result": "Branch result", "confirm_with_customer":
+        "Customer confirmed", "close": "Close", "escalate": "Escalate", "reopen": "Reopen",
+        **{c.value: c.value.replace("_", " ") for c in ComplaintCategory},
+        "statuses": {s.value: s.value.replace("_", " ") for s in TicketStatus},
     },
 }
 
@@ -40,7 +59,8 @@ WORDS = {
 @bp.get("/")
 def agent_console():
     lang = "en" if request.args.get("lang") == "en" else "zh"
-    return render_template("console.html", words=WORDS[lang], lang=lang)
+    return render_template("console.html", words=WORDS[lang], lang=lang,
+                           categories=[c.value for c in ComplaintCategory], demands=[d.value for d in Demand])
 
 
 @bp.get("/wallboard")

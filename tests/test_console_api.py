@@ -101,6 +101,55 @@ def test_tickets_with_sla_timers_and_actions(staffed, call):
     assert client.post(f"/console/api/tickets/{ticket['id']}/close", json={}).status_code == 409
 
 
+def test_an_agent_opens_and_edits_a_ticket(staffed):
+    client = staffed.test_client()
+    login(client)
+    form = {"category": "damaged", "name": "李女士", "waybill": "sf 1234 5678 90123", "demand": "compensation",
+            "phone": "139-0000-1111", "notes": "外箱破损，内物摔碎"}
+    created = client.post("/console/api/tickets", json=form)
+    ticket = created.get_json()
+    assert created.status_code == 201 and ticket["created"] is True
+    assert (ticket["waybill"], ticket["phone"], ticket["owner"], ticket["status"], ticket["channel"]) == (
+        "SF1234567890123", "139****1111", "wang", "assigned", "console")
+    assert [h["action"] for h in ticket["history"]] == ["opened", "assign", "note"]
+    assert ticket["actions"] == ["respond", "escalate"]
+    again = client.post("/console/api/tickets", json={**form, "category": "lost", "notes": ""})
+    assert again.status_code == 200 and again.get_json()["created"] is False and again.get_json()["id"] == ticket["id"]
+    edited = client.post(f"/console/api/tickets/{ticket['id']}", json={"phone": "13900002222", "demand": "refund",
+                                                                     "notes": "客户改用新号码"}).get_json()
+    assert (edited["phone"], edited["demand"]) == ("139****2222", "refund")
+    assert [(h["action"], h["detail"]) for h in edited["history"][-2:]] == [("edited", "wang: phone, demand"),
+                                                                           ("note", "wang: 客户改用新号码")]
+    assert client.get(f"/console/api/tickets/{ticket['id']}").get_json() == edited
+
+
+@pytest.mark.parametrize("body, status, error", [
+    ({"category": "broken", "name": "a", "waybill": "SF1", "demand": "refund", "phone": "13900001111"}, 400,
+     "category must be one of"),
+    ({"category": "lost", "waybill": "SF1", "demand": "refund", "phone": "13900001111"}, 400, "name is required"),
+    ({"category": "lost", "name": "a", "waybill": "SF1", "demand": "refund", "phone": "12"}, 400,
+     "phone must have 7 to 12 digits"),
+    ({"category": "lost", "name": "a" * 65, "waybill": "SF1", "demand": "refund", "phone": "13900001111"}, 400,
+     "name is longer than 64 characters"),
+])
+def test_a_malformed_ticket_form_is_refused_and_nothing_is_stored(staffed, body, status, error):
+    client = staffed.test_client()
+    login(client)
+    response = client.post("/console/api/tickets", json=body)
+    assert response.status_code == status and error in response.get_json()["error"]
+    assert client.get("/console/api/tickets").get_json()["tickets"] == []
+    assert client.post("/console/api/tickets/1", json={"notes": "x"}).status_code == 404
+
+
+def test_only_name_phone_demand_and_notes_can_be_edited(staffed):
+    client = staffed.test_client()
+    login(client)
+    ticket = client.post("/console/api/tickets", json={"category": "lost", "name": "a", "waybill": "SF1234567890123",
+                                                       "demand": "refund", "phone": "13900001111"}).get_json()
+    response = client.post(f"/console/api/tickets/{ticket['id']}", json={"status": "closed"})
+    assert response.status_code == 400 and response.get_json()["error"] == "cannot change status"
+
+
 def test_agent_books_a_callback(staffed):
     client = staffed.test_client()
     login(client)

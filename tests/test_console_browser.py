@@ -73,13 +73,30 @@ def test_agent_takes_an_offered_call(console_server, page):
 
     page.click("#accept")
     page.wait_for_selector("#state[data-state=on_call]")
+    # The complaint form starts from the screen pop; this waybill has the ticket the IVR opened.
+    assert page.input_value("#new-ticket input[name=waybill]") == "SF1234567890123"
+    assert page.input_value("#new-ticket select[name=category]") == "damaged"
+    page.fill("#new-ticket input[name=name]", "张先生")
+    page.fill("#new-ticket input[name=phone]", "13800138000")
+    page.fill("#new-ticket input[name=notes]", "外箱破损，客户要求赔偿")
+    page.click("#new-ticket button")
+    page.wait_for_selector("#ticket:not([hidden])")
+    assert page.inner_text("#new-ticket-result").startswith("已并入在办工单")
+    assert "repeat_complaint" in page.inner_text("#ticket-history")
+    page.click("#ticket-actions [data-action=assign]")
+    page.wait_for_function("document.getElementById('ticket-owner').textContent === 'wang'")
+    page.fill("#edit-ticket input[name=notes]", "已联系网点核实")
+    page.click("#edit-ticket button")
+    page.wait_for_function("document.getElementById('ticket-history').textContent.includes('已联系网点核实')")
+    assert page.inner_text("#ticket-status") == "已受理"
+    page.screenshot(path=str(OUTPUT / "3-ticket.png"), full_page=True)
     page.select_option("#finish select[name=disposition]", "ticket_opened")
     page.fill("#finish input[name=notes]", "破损，已登记理赔")
     page.click("#finish button")
     page.wait_for_selector("#state[data-state=wrap_up]")
     assert page.inner_text("#state") == "话后整理"
-    assert "damaged" in page.inner_text("#tickets")
-    page.screenshot(path=str(OUTPUT / "3-after-call.png"), full_page=True)
+    assert "破损" in page.inner_text("#tickets")
+    page.screenshot(path=str(OUTPUT / "4-after-call.png"), full_page=True)
 
 
 def test_wrong_password_is_shown_and_english_is_available(console_server, page):
@@ -112,7 +129,7 @@ def test_wallboard_shows_a_simulated_call_within_seconds(wallboard_server, page,
     page.wait_for_function("document.getElementById('tile-waiting').textContent === '1'", timeout=5000)
     assert "zh-CN:general" in page.inner_text("#lines")
     assert page.inner_text("#agents").split() == ["offline", "2"]  # the supervisor can take calls too
-    page.screenshot(path=str(OUTPUT / "4-wallboard.png"), full_page=True)
+    page.screenshot(path=str(OUTPUT / "5-wallboard.png"), full_page=True)
     report = page.request.get(wallboard_server + page.get_attribute("#daily", "href"))
     assert report.ok and "客服报表" in report.text()
     caller.join(15)
@@ -155,6 +172,6 @@ def test_softphone_calls_the_hotline_from_a_browser(console_server, phone_page, 
     for key in "8000":
         page.click(f"[data-key='{key}']")
     page.wait_for_function("document.getElementById('transcript').textContent.includes('正在运输中')", timeout=15000)
-    page.screenshot(path=str(OUTPUT / "5-softphone.png"), full_page=True)
+    page.screenshot(path=str(OUTPUT / "6-softphone.png"), full_page=True)
     page.click("[data-key='0']")
     page.wait_for_function("document.getElementById('status').textContent.includes('agents')", timeout=15000)

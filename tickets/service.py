@@ -82,6 +82,28 @@ def apply(session: Session, ticket: Ticket, trigger: str, *, now: datetime, acto
     return ticket
 
 
+EDITABLE = ("name", "phone", "demand")
+
+
+def edit_ticket(session: Session, ticket: Ticket, changes: dict, *, now: datetime, actor: str,
+                notes: str = "") -> Ticket:
+    """Correct the customer's details (name, phone, demand) and add a note; each recorded."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValueError(f"cannot edit {', '.join(sorted(unknown))}; editable: {', '.join(EDITABLE)}")
+    changed = []
+    for field, value in changes.items():
+        if getattr(ticket, field) != value:
+            setattr(ticket, field, value)
+            changed.append(field)
+    if changed:
+        ticket.history.append(TicketEvent(at=now, action="edited", detail=f"{actor}: {', '.join(changed)}"))
+    if notes:
+        ticket.history.append(TicketEvent(at=now, action="note", detail=f"{actor}: {notes}"))
+    session.commit()
+    return ticket
+
+
 def escalate_breaches(session: Session, now: datetime) -> list[Ticket]:
     """Escalate every open ticket that missed a limit and is not escalated yet (run periodically)."""
     from tickets.sla import breached_tickets, breaches

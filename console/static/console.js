@@ -37,6 +37,10 @@ function render(view) {
   list($("pop-scans"), (offer.parcel ? offer.parcel.scans : []).map((s) => `${s.at} ${s.location} ${s.status}`));
   list($("pop-ivr"), offer.ivr.map((t) => [t.heard, t.said, t.pressed].filter(Boolean).join(" → ")));
   list($("pop-tickets"), offer.earlier_tickets.map((t) => `${t.number} ${t.category} ${t.status}`));
+  // The new-ticket form starts from what the caller already told the IVR.
+  const ticketForm = $("new-ticket").elements;
+  if (offer.category && !ticketForm.waybill.value) ticketForm.category.value = offer.category;
+  if (offer.waybill && !ticketForm.waybill.value) ticketForm.waybill.value = offer.waybill;
   $("accept").hidden = view.state !== "offered";
   $("finish").hidden = view.state !== "on_call";
 }
@@ -45,19 +49,49 @@ async function loadTickets() {
   const {tickets} = await api("tickets");
   const rows = tickets.map((t) => {
     const row = document.createElement("tr");
-    const cells = [t.number, t.category, t.status, t.owner || "-"];
+    const cells = [t.number, W[t.category] || t.category, W.statuses[t.status] || t.status, t.owner || "-"];
     for (const clock of [t.sla.first_response, t.sla.closure]) {
       cells.push(clock.breached ? W.breached : clock.met ? "✓" : `${Math.round(clock.remaining_s / 60)} min`);
     }
-    cells.forEach((text, i) => {
+    cells.forEach((text) => {
       const cell = Object.assign(document.createElement("td"), {textContent: text});
       if (text === W.breached) cell.className = "breached";
       row.append(cell);
     });
+    row.dataset.ticket = t.id;
+    row.addEventListener("click", () => showTicket(t.id).catch(showError));
     return row;
   });
   document.querySelector("#tickets tbody").replaceChildren(...rows);
 }
+
+let shownTicket = null;
+
+function renderTicket(ticket) {
+  shownTicket = ticket.id;
+  $("ticket").hidden = false;
+  $("ticket-number").textContent = ticket.number;
+  $("ticket-category").textContent = W[ticket.category] || ticket.category;
+  $("ticket-status").textContent = W.statuses[ticket.status] || ticket.status;
+  $("ticket-owner").textContent = ticket.owner || "-";
+  $("ticket-waybill").textContent = ticket.waybill;
+  $("ticket-phone").textContent = ticket.phone;
+  list($("ticket-history"), ticket.history.map((h) => `${h.at} ${W[h.action] || h.action} ${h.detail}`));
+  $("ticket-actions").replaceChildren(...ticket.actions.map((action) => {
+    const button = Object.assign(document.createElement("button"), {textContent: W[action] || action});
+    button.dataset.action = action;
+    button.addEventListener("click", () => api(`tickets/${ticket.id}/${action}`, {})
+      .then(() => showTicket(ticket.id)).then(loadTickets).catch(showError));
+    return button;
+  }));
+  const form = $("edit-ticket").elements;
+  form.name.value = ticket.name;
+  form.phone.value = "";  // shown masked above; typed only to correct it
+  form.demand.value = ticket.demand;
+  form.notes.value = "";
+}
+
+async function showTicket(id) { renderTicket(await api(`tickets/${id}`)); }
 
 function start(view) {
   $("login").hidden = true;
@@ -98,5 +132,21 @@ $("callback").addEventListener("submit", (event) => {
   api("callbacks", {phone: form.get("phone"), slot: form.get("slot")})
     .then((booked) => { $("callback-result").textContent = `#${booked.id} ${booked.due_at}`; })
     .catch(showError);
+});
+$("new-ticket").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = Object.fromEntries(new FormData(event.target));
+  try {
+    const ticket = await api("tickets", form);
+    $("new-ticket-result").textContent = `${ticket.created ? W.created : W.linked}: ${ticket.number}`;
+    event.target.reset();
+    renderTicket(ticket);
+    await loadTickets();
+  } catch (error) { showError(error); }
+});
+$("edit-ticket").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const changes = Object.fromEntries([...new FormData(event.target)].filter(([, value]) => value));
+  api(`tickets/${shownTicket}`, changes).then(renderTicket).then(loadTickets).catch(showError);
 });
 api("me").then(start).catch(() => {});
