@@ -47,7 +47,7 @@ def main(argv=None) -> dict:
     embedded = redis_conn.start_embedded(folder)
     environment = {
         **os.environ, "REDIS_URL": redis_conn.socket_url(embedded), "DATABASE_URL": f"sqlite:///{folder}/b.db",
-        "TWILIO_AUTH_TOKEN": "bench", "SECRET_KEY": "bench", "CALLING_HOURS": "00:00-23:59",
+        "TWILIO_AUTH_TOKEN": "bench", "SECRET_KEY": "bench", "CALLING_HOURS": "00:00-24:00",
         "OUTBOUND_CALLS_PER_SECOND": str(args.cps), "OUTBOUND_MAX_CONCURRENT": str(args.n * 2),
         "SEED_DEMO_ON_FIRST_RUN": "false", "PYTHONPATH": os.getcwd(),
     }

@@ -13,10 +13,11 @@ LOOKAHEAD_DAYS = 400  # a calendar closed for longer than this is a configuratio
 
 
 def parse_span(text: str, what: str) -> tuple[time, time]:
-    """'08:30-18:00' -> (08:30, 18:00)."""
+    """'08:30-18:00' -> (08:30, 18:00); an end of 24:00 is the end of the day."""
     try:
         start_text, end_text = text.split("-")
-        start, end = time.fromisoformat(start_text.strip()), time.fromisoformat(end_text.strip())
+        start = time.fromisoformat(start_text.strip())
+        end = time.max if end_text.strip() == "24:00" else time.fromisoformat(end_text.strip())
     except ValueError:
         raise ValueError(f"{what} {text!r} are not HH:MM-HH:MM") from None
     if start >= end:

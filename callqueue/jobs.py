@@ -4,12 +4,14 @@ SQL holds each callback and its attempts; a job carries only the callback's id. 
 worker dials attempt N it claims "callback:{id}:attempt:{N}" in Redis (SET NX): a job
 delivered twice finds the claim and does nothing. Recovery (at start-up and from the clock)
 closes the gaps a killed worker or a lost Redis leaves:
-  scheduled, job missing            -> scheduled again (a claim without a dial is released)
+  scheduled, job missing, or its job failed or started long ago (a worker killed between its
+  claim and its dial)               -> scheduled again (a claim without a dial is released)
   dialling for over STALE_DIALLING  -> the call may have gone out: that attempt ends as
                                        "unknown" and the next attempt is scheduled, so no
                                        attempt is ever dialled twice and no callback is lost
   ringing for over STALE_RINGING    -> no outcome ever came: likewise
   awaiting an agent for over STALE_AWAITING_AGENT -> out of the ACD's line, retried later
+  a scheduled job overdue by SCHEDULER_STALL -> queued (RQ's scheduler died holding its lock)
 A callback whose source is in CALLBACK_AGENT_FIRST does not dial at once: it joins the ACD's
 line (a promised callback goes a little ahead) and the customer is dialled when an agent
 accepts it, so nobody answers a callback only to wait for an agent.
@@ -24,6 +26,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from rq import Queue
+from rq.job import Job, JobStatus
 from sqlalchemy import func, select
 
 from callqueue.models import FINISHED, Callback, CallbackAttempt, CallbackStatus, DoNotCall
@@ -36,7 +39,10 @@ QUEUE_NAME = "hotline"
 CLAIM_TTL_S = 7 * 24 * 3600
 STALE_DIALLING = timedelta(minutes=2)
 STALE_RINGING = timedelta(hours=1)  # the carrier never reported an outcome
-STALE_AWAITING_AGENT = timedelta(minutes=30)  # no agent took a callback that reserves one first
+STALE_AWAITING_AGENT = timedelta(minutes=30)
+# RQ's scheduler moves due jobs to the queue each second; a killed one leaves its lock for 61 s
+# and a new scheduler waits for it. Jobs this overdue are moved by recovery instead.
+SCHEDULER_STALL = timedelta(seconds=10)  # no agent took a callback that reserves one first
 RETRY_OUTCOMES = {"busy", "no-answer", "failed", "canceled", "machine", "carrier_error", "unknown", "no_agent"}
 log = logging.getLogger(__name__)
 
@@ -53,11 +59,22 @@ def claim_key(callback_id: int, number: int) -> str:
     return key_for("callback", f"{callback_id}:attempt:{number}")
 
 
-def schedule_callback(queue: Queue, callback: Callback) -> None:
-    queue.enqueue_at(
-        from_naive_utc(callback.due_at), dial_callback, callback.id,
-        job_id=job_id(callback), result_ttl=86400,
-    )
+def current_job_key(callback_id: int) -> str:
+    """Which RQ job is to fire a callback next (a paced or reopened attempt moves to a new job)."""
+    return key_for("callback_job", str(callback_id))
+
+
+def schedule_callback(queue: Queue, callback: Callback, job: str | None = None, at: datetime | None = None) -> None:
+    """Fire the callback's next attempt at its due time (or `at`), as job `job` (default: per attempt)."""
+    from flask import current_app
+
+    job = job or job_id(callback)
+    at = at or from_naive_utc(callback.due_at)
+    queue.connection.set(current_job_key(callback.id), job, ex=CLAIM_TTL_S)
+    if at <= current_app.config["CLOCK"]():  # due already: straight to the workers, not through the scheduler
+        queue.enqueue(dial_callback, callback.id, job_id=job, result_ttl=86400)
+    else:
+        queue.enqueue_at(at, dial_callback, callback.id, job_id=job, result_ttl=86400)
 
 
 def on_do_not_call(session, phone: str) -> bool:
@@ -83,13 +100,12 @@ def dial_callback(callback_id: int) -> str:
             # Fired late (a worker was down) into closed hours: wait for the next opening.
             callback.due_at = to_naive_utc(hours.next_opening(moment))
             session.commit()
-            get_queue(get_redis()).enqueue_at(from_naive_utc(callback.due_at), dial_callback, callback.id,
-                                              job_id=f"{job_id(callback)}-reopened-{uuid.uuid4().hex[:8]}")
+            schedule_callback(get_queue(get_redis()), callback, f"{job_id(callback)}-reopened-{uuid.uuid4().hex[:8]}")
             return "closed"
         if _over_pace(session, get_redis(), current_app.config):
             # Not now: try again in a second (the claim below still makes each attempt dial once).
-            get_queue(get_redis()).enqueue_in(timedelta(seconds=1), dial_callback, callback.id,
-                                              job_id=f"{job_id(callback)}-paced-{uuid.uuid4().hex[:8]}")
+            schedule_callback(get_queue(get_redis()), callback, f"{job_id(callback)}-paced-{uuid.uuid4().hex[:8]}",
+                              at=moment + timedelta(seconds=1))
             return "paced"
         number = callback.attempts + 1
         if not get_redis().set(claim_key(callback.id, number), "claimed", nx=True, ex=CLAIM_TTL_S):
@@ -213,19 +229,52 @@ def record_outcome(session, call_sid: str, outcome: str, now: datetime) -> Callb
     return attempt.callback
 
 
+def _job_lost(queue: Queue, callback: Callback, now: datetime) -> bool:
+    """Will no job fire this scheduled callback? Its job is gone (Redis lost), failed, or
+    finished or started long ago without dialling (its worker was killed)."""
+    current = queue.connection.get(current_job_key(callback.id))
+    job = queue.fetch_job(current.decode() if current else job_id(callback))
+    if job is None:
+        return True
+    status = job.get_status(refresh=False)
+    overdue = now - callback.due_at > STALE_DIALLING
+    if status is JobStatus.QUEUED:  # a worker killed as it took the job leaves it out of the queue
+        return overdue and queue.connection.lpos(queue.key, job.id) is None
+    if status in (JobStatus.SCHEDULED, JobStatus.DEFERRED):
+        return False
+    started_long_ago = job.started_at is None or now - job.started_at.replace(tzinfo=None) > STALE_DIALLING
+    return overdue and started_long_ago
+
+
+def release_stalled_jobs(queue: Queue, now: datetime) -> int:
+    """Move jobs RQ's scheduler should have queued long ago (its process died holding the
+    scheduler lock). Should both move one, the attempt's claim still dials it once."""
+    registry = queue.scheduled_job_registry
+    job_ids = registry.get_jobs_to_schedule(int((from_naive_utc(now) - SCHEDULER_STALL).timestamp()))
+    for job in Job.fetch_many(job_ids, connection=queue.connection):
+        if job is not None:
+            registry.remove(job)
+            queue.enqueue_job(job)
+    return len(job_ids)
+
+
 def recover_callbacks(session, queue: Queue, connection, now: datetime) -> int:
     """Close the gaps a killed worker or a lost Redis leaves (see the module's docstring)."""
     from callqueue.acd import Distributor
     from callqueue.routing import scheduled_callback_sid
 
-    repaired = 0
+    repaired = release_stalled_jobs(queue, now)
     for callback in session.scalars(select(Callback).where(Callback.status.in_([
             CallbackStatus.SCHEDULED, CallbackStatus.DIALLING, CallbackStatus.RINGING,
             CallbackStatus.AWAITING_AGENT]))):
-        if callback.status is CallbackStatus.SCHEDULED and queue.fetch_job(job_id(callback)) is None:
-            connection.delete(claim_key(callback.id, callback.attempts + 1))  # claimed, never dialled
-            schedule_callback(queue, callback)
-            repaired += 1
+        if callback.status is CallbackStatus.SCHEDULED:
+            if _job_lost(queue, callback, now):
+                # Whoever claimed this attempt died before dialling (dialling starts only after
+                # the DIALLING commit), so the claim is released and the attempt fires again.
+                connection.delete(claim_key(callback.id, callback.attempts + 1))
+                schedule_callback(queue, callback, f"{job_id(callback)}-recovered-{uuid.uuid4().hex[:8]}",
+                                  at=max(from_naive_utc(callback.due_at), from_naive_utc(now)))
+                repaired += 1
         elif callback.status is CallbackStatus.AWAITING_AGENT:
             # No agent took it in time: leave the line (unless being offered now) and retry later.
             attempt = callback.history[-1]

@@ -15,6 +15,7 @@ from clock import to_naive_utc
 from database import new_session
 from ivr.telephony import SIMULATOR_OUTBOX
 from redis_conn import get_redis
+from tests.conftest import AUTH_TOKEN
 
 HOURS = CallingHours.parse("08:30-18:00", "Asia/Shanghai")
 
@@ -46,8 +47,8 @@ CALENDAR = CallingHours.parse("08:30-18:00", "Asia/Shanghai", days="mon-fri", ho
                               workdays="2026-10-10", quiet="12:00-13:30")
 
 
-def local(month, day, hour, minute=0):
-    return datetime(2026, month, day, hour, minute, tzinfo=HOURS.zone)
+def local(month, day, hour, minute=0, second=0):
+    return datetime(2026, month, day, hour, minute, second, tzinfo=HOURS.zone)
 
 
 @pytest.mark.parametrize("moment, opening", [
@@ -65,6 +66,11 @@ def local(month, day, hour, minute=0):
 def test_a_calendar_with_holidays_make_up_days_and_quiet_hours(moment, opening):
     assert CALENDAR.next_opening(moment) == opening.astimezone(UTC)
     assert CALENDAR.is_open(moment) == (moment == opening)
+
+
+def test_hours_may_run_to_midnight():
+    all_day = CallingHours.parse("00:00-24:00", "Asia/Shanghai")
+    assert all_day.is_open(local(11, 24, 23, 59, 59)) and all_day.is_open(local(11, 25, 0, 0))
 
 
 @pytest.mark.parametrize("text", ["8-18", "18:00-08:30", "08:30"])
@@ -347,3 +353,101 @@ def test_an_answering_machine_gets_a_message_and_a_retry(client, booked, app):
                        ).get_data(as_text=True)
     assert "我们稍后会再次致电" in body and "<Hangup />" in body
     assert load(app, booked)[:3] == (CallbackStatus.SCHEDULED, 1, [(1, "machine")])
+
+
+def test_killed_workers_and_a_restarted_scheduler_never_dial_twice_nor_lose_a_callback(make_app, redis_url, tmp_path,
+                                                                                      monkeypatch):
+    """Real worker processes (each with RQ's scheduler) SIGKILLed while callbacks fall due; then
+    recovery and a fresh worker: every callback dialled, no attempt dialled twice."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from clock import utcnow
+
+    settings = {"CALLING_HOURS": "00:00-24:00", "OUTBOUND_CALLS_PER_SECOND": "1000",
+                "OUTBOUND_MAX_CONCURRENT": "100000", "SEED_DEMO_ON_FIRST_RUN": "false"}
+    app = make_app(CLOCK=utcnow, **{k: int(v) if v.isdigit() else v for k, v in settings.items()})
+    count = 120
+    with app.app_context():
+        session = new_session()
+        queue = get_queue(get_redis())
+        start = datetime.now(UTC)
+        for n in range(count):
+            callback, _ = book_callback(session, phone=f"139{n:08d}", slot="soonest", now=utcnow(),
+                                        hours=app.extensions["calling_hours"], reason="chaos")
+            callback.due_at = to_naive_utc(start + timedelta(seconds=1 + n * 0.03))  # due over ~4 s
+            session.commit()
+            schedule_callback(queue, callback)
+        session.close()
+    environment = {**os.environ, **settings, "REDIS_URL": redis_url, "DATABASE_URL": app.config["DATABASE_URL"],
+                   "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "SECRET_KEY": "test",
+                   "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+
+    def worker():
+        return subprocess.Popen([sys.executable, "-m", "callqueue.worker"], env=environment, cwd=tmp_path,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def kill(process):  # the worker and RQ's scheduler, its child process
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def dialled():
+        with app.app_context():
+            return [json.loads(item)["to"] for item in get_redis().lrange(SIMULATOR_OUTBOX, 0, -1)]
+
+    for _ in range(2):  # two workers die part way, each at a moment the callbacks are firing
+        victim = worker()
+        deadline = time.monotonic() + 30
+        already = len(dialled())
+        while len(dialled()) < already + 20 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        kill(victim)
+
+
+    import callqueue.jobs
+
+    # Grace periods, shortened; wait until every job is overdue (the dead workers' scheduler lock
+    # keeps a new scheduler out for a minute: recovery must queue them itself).
+    monkeypatch.setattr(callqueue.jobs, "STALE_DIALLING", timedelta(seconds=1))
+    monkeypatch.setattr(callqueue.jobs, "SCHEDULER_STALL", timedelta(seconds=1))
+    time.sleep(max(0.0, (start + timedelta(seconds=6.5) - datetime.now(UTC)).total_seconds()))
+    with app.app_context():
+        session = new_session()
+        recover_callbacks(session, get_queue(get_redis()), get_redis(), to_naive_utc(datetime.now(UTC)))
+        session.close()
+    survivor = worker()
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            with app.app_context():
+                session = new_session()
+                never_tried = session.query(Callback).filter(Callback.attempts == 0).count()
+                session.close()
+            if never_tried == 0:
+                break
+            time.sleep(0.2)
+    finally:
+        kill(survivor)
+    phones = dialled()
+    with app.app_context():
+        session = new_session()
+        from callqueue.jobs import current_job_key
+
+        pending = set(get_queue(get_redis()).scheduled_job_registry.get_job_ids())
+        outcomes = {c.phone: (c.status, [a.outcome for a in c.history],
+                              (get_redis().get(current_job_key(c.id)) or b"").decode() in pending)
+                    for c in session.query(Callback)}
+        session.close()
+    assert len(outcomes) == count
+    for phone, (status, attempts, retry_pending) in outcomes.items():
+        # Never more dials than attempts: an attempt a worker was killed in the middle of is
+        # settled as "unknown" (it may have gone out) and the next one is scheduled, not lost.
+        assert phones.count(phone) <= len(attempts), (phone, attempts)
+        if status is CallbackStatus.RINGING:
+            assert attempts == [""] and phones.count(phone) == 1
+        else:
+            assert (status, attempts, retry_pending) == (CallbackStatus.SCHEDULED, ["unknown"], True), phone

@@ -1,6 +1,8 @@
 """Whole calls through the carrier simulator: signed webhooks, TwiML followed, keys pressed."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from callqueue.models import Callback, CallbackStatus
@@ -192,7 +194,7 @@ def test_english_hotline(make_app, demo_parcels):
     assert "It should arrive on November 25." in result.turns[3]["heard"]
 
 
-def test_after_the_maximum_wait_the_caller_keeps_their_place_unless_they_hold_on(make_app):
+def test_after_the_maximum_wait_the_caller_keeps_their_place_unless_they_hold_on(make_app, clock):
     from callqueue.routing import distributor
     from ivr.simulator import SimulatedCall
     from redis_conn import get_redis
@@ -207,6 +209,7 @@ def test_after_the_maximum_wait_the_caller_keeps_their_place_unless_they_hold_on
     quiet = caller("13900000001", "0")
     assert "抱歉让您久等了。我们将为您保留排队位置" in quiet.turns[-1]["heard"]
     assert "已为您保留排队位置，轮到您时我们会立即回电" in quiet.turns[-1]["heard"] and quiet.ended_by == "hangup"
+    clock.now += timedelta(minutes=1)  # the second caller arrives later
     holding = caller("13900000002", "0", "2")
     assert "您前面还有2位客户" in holding.turns[-1]["heard"]     # asked once, then the usual announcements
     assert holding.ended_by == "caller"                          # and hangs up in the end

@@ -177,7 +177,7 @@ def test_a_vip_caller_goes_ahead(make_app, demo_parcels):
 @pytest.fixture
 def agent_first(make_app):
     """A live server whose CLI-booked callbacks reserve an agent before dialling, open all day."""
-    app = make_app(WRAP_UP_SECONDS=0, CLOCK=utcnow, CALLBACK_AGENT_FIRST="cli", CALLING_HOURS="00:00-23:59")
+    app = make_app(WRAP_UP_SECONDS=0, CLOCK=utcnow, CALLBACK_AGENT_FIRST="cli", CALLING_HOURS="00:00-24:00")
     runner = app.test_cli_runner()
     assert runner.invoke(args=["agents", "add", "damage", "--skills", "damaged", "--password", PASSWORD]).exit_code == 0
     server = make_server("127.0.0.1", 0, app, threaded=True)
