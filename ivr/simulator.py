@@ -374,10 +374,26 @@ class _InputAction(argparse.Action):
         namespace.inputs = answers
 
 
+ANSWERS = ("human", "machine", "busy", "no-answer")
+
+
+def scripted_answer(script: dict, number: str) -> tuple[str, list]:
+    """How the phone at `number` answers, by a script: {"<number>" or "*": "busy" |
+    {"as": "human", "dtmf": [...], "say": [...]}}; keys are answered before words."""
+    entry = script.get(number, script.get("*", "no-answer"))
+    if isinstance(entry, str):
+        entry = {"as": entry}
+    if not isinstance(entry, dict) or entry.get("as", "human") not in ANSWERS:
+        raise CallFailed(f"script entry for {number}: use one of {', '.join(ANSWERS)} or {{\"as\": ..., \"dtmf\": [...]}}")
+    return entry.get("as", "human"), ([("dtmf", k) for k in entry.get("dtmf", [])] +
+                                      [("say", w) for w in entry.get("say", [])])
+
+
 def answer_outbound(base_url: str, auth_token: str, answer_as: str, inputs: list, *, wait_s: float = 10.0,
-                    **call_options) -> SimulatedCall | dict | None:
+                    script: dict | None = None, **call_options) -> SimulatedCall | dict | None:
     """The customer's phone: take the next call the hotline places and answer it as a human, an
-    answering machine, or not at all (busy, no answer). Returns the call, or the status sent."""
+    answering machine, or not at all (busy, no answer), or as `script` says for the number
+    called. Returns the call, or the status sent."""
     probe = SimulatedCall(base_url, auth_token, "")
     deadline = time.monotonic() + wait_s
     while True:
@@ -388,6 +404,8 @@ def answer_outbound(base_url: str, auth_token: str, answer_as: str, inputs: list
             return None
         time.sleep(0.1)
     placed = json.loads(body)
+    if script is not None:
+        answer_as, inputs = scripted_answer(script, placed["to"])
     path = urlparse(placed["url"])
     start = path.path + (f"?{path.query}" if path.query else "")  # the hotline as this carrier reaches it
     if answer_as in ("busy", "no-answer"):
@@ -470,7 +488,9 @@ def main(argv: list[str] | None = None) -> int:
     call.add_argument("--json", action="store_true", help="print one JSON object")
     answer = commands.add_parser("answer", help="be the customer's phone for the next outbound call")
     answer.add_argument("--base-url", default="http://127.0.0.1:5000")
-    answer.add_argument("--as", dest="answer_as", choices=["human", "machine", "busy", "no-answer"], default="human")
+    answer.add_argument("--as", dest="answer_as", choices=ANSWERS, default="human")
+    answer.add_argument("--script", type=Path, help='JSON: {"<number>" or "*": "busy" | {"as": "human", "dtmf": [...]}}')
+    answer.add_argument("--calls", type=int, default=1, help="how many calls to take (one JSON line each)")
     answer.add_argument("--dtmf", nargs="*", action=_InputAction, dest="inputs", default=[])
     answer.add_argument("--say", action=_InputAction, dest="inputs")
     answer.add_argument("--wait", type=float, default=30.0, help="seconds to wait for a call")
@@ -487,12 +507,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "answer":
-        answered = answer_outbound(args.base_url.rstrip("/"), args.auth_token or local_token(args.instance),
-                                   args.answer_as, args.inputs, wait_s=args.wait)
-        if answered is None:
-            print(json.dumps({"error": "no outbound call came"}))
-            return 1
-        print(json.dumps(answered if isinstance(answered, dict) else answered.as_json(), ensure_ascii=False))
+        try:
+            script = json.loads(args.script.read_text(encoding="utf-8")) if args.script else None
+        except (OSError, ValueError) as error:
+            print(json.dumps({"error": f"cannot read the script: {error}"}))
+            return 2
+        for _ in range(args.calls):
+            try:
+                answered = answer_outbound(args.base_url.rstrip("/"), args.auth_token or local_token(args.instance),
+                                           args.answer_as, list(args.inputs), wait_s=args.wait, script=script)
+            except CallFailed as error:
+                print(json.dumps({"error": str(error)}, ensure_ascii=False))
+                return 1
+            if answered is None:
+                print(json.dumps({"error": "no outbound call came"}))
+                return 1
+            print(json.dumps(answered if isinstance(answered, dict) else answered.as_json(), ensure_ascii=False))
         return 0
     if args.command == "agent":
         handled = run_agent(args.base_url.rstrip("/"), args.username, args.password, answer_after=args.answer_after,

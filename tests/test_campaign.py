@@ -258,3 +258,50 @@ def test_an_unreadable_contacts_file_imports_nothing(runner, tmp_path, content, 
     contacts.write_bytes(content)
     result = runner.invoke(args=["campaign", "import", str(contacts)])
     assert result.exit_code == 1 and message in result.output and "nothing imported" in result.output
+
+
+def test_scripted_customers_answer_the_campaign_by_number(make_app, clock, tmp_path, capsys):
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from ivr.simulator import main as simulator
+
+    app = make_app()
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("phone,waybill\n13900000001,SF1234567890123\n13900000002,YT9876543210987\n"
+                        "13900000003,7712345678901\n", encoding="utf-8")
+    assert app.test_cli_runner().invoke(args=["campaign", "import", str(contacts)]).exit_code == 0
+    with app.app_context():
+        session = new_session()
+        ids = {c.phone: c.id for c in session.scalars(select(Callback))}
+        session.close()
+        for callback_id in ids.values():
+            assert dial_callback(callback_id) == "ringing"
+    script = tmp_path / "phones.json"
+    script.write_text('{"13900000001": {"as": "human", "dtmf": ["4", "2"]}, "13900000002": "busy", "*": "machine"}')
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        code = simulator(["answer", "--base-url", f"http://127.0.0.1:{server.server_port}", "--script", str(script),
+                          "--calls", "3", "--wait", "5", "--auth-token", AUTH_TOKEN])
+    finally:
+        server.shutdown()
+    assert code == 0 and len(capsys.readouterr().out.splitlines()) == 3
+    with app.app_context():
+        session = new_session()
+        answered = {phone: (session.get(Callback, i).status, [a.outcome for a in session.get(Callback, i).history],
+                            session.get(Callback, i).survey_score) for phone, i in ids.items()}
+        session.close()
+    assert answered == {"13900000001": (CallbackStatus.COMPLETED, ["completed"], 4),
+                        "13900000002": (CallbackStatus.SCHEDULED, ["busy"], None),
+                        "13900000003": (CallbackStatus.SCHEDULED, ["machine"], None)}
+
+
+def test_a_bad_answer_script_is_a_clear_error(tmp_path, capsys):
+    from ivr.simulator import main as simulator
+
+    script = tmp_path / "phones.json"
+    script.write_text("{not json")
+    assert simulator(["answer", "--script", str(script), "--auth-token", "x"]) == 2
+    assert "cannot read the script" in capsys.readouterr().out
