@@ -23,7 +23,7 @@ import redis_conn
 import speech
 from callqueue import ticker
 from clock import to_naive_utc, utcnow
-from config import calling_hours, from_environment
+from config import agent_hours, calling_hours, from_environment
 from flows.engine import Engine
 from flows.errors import FlowError
 from speech.tts import PromptCache
@@ -65,6 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
         closure=timedelta(hours=app.config["SLA_CLOSURE_HOURS"]),
     )
     app.extensions["calling_hours"] = calling_hours(app.config)
+    app.extensions["agent_hours"] = agent_hours(app.config)
     _load_flows(app)
 
     database.init_app(app)

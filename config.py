@@ -53,6 +53,9 @@ SETTINGS: dict[str, tuple[object, object, str]] = {
     "SLA_CLOSURE_HOURS": ("24", parse_int, "ticket closure limit"),
     "CALLING_HOURS": ("08:30-18:00", parse_str, "hours callbacks may be placed, local time"),
     "HOTLINE_TIMEZONE": ("Asia/Shanghai", parse_str, "time zone of calling hours and spoken dates"),
+    "AGENT_HOURS": ("08:30-18:00", parse_str, "hours agents take calls, local time; outside them callers are offered "
+                    "a callback or a message"),
+    "AGENT_DAYS": ("mon-sun", parse_str, "days agents take calls"),
     "CALLING_DAYS": ("mon-sun", parse_str, "days callbacks may be placed (mon-fri, mon,wed,sat, ...)"),
     "CALLING_QUIET_HOURS": ("", parse_str, "no callbacks in these spans, e.g. 12:00-13:30 (comma-separated)"),
     "HOLIDAYS": ("", parse_str, "closed dates, e.g. 2026-10-01..2026-10-07,2027-01-01"),
@@ -84,24 +87,33 @@ def load_config(environ: dict[str, str]) -> dict[str, object]:
         raise ConfigError(f"HOTLINE_LANGUAGE={config['HOTLINE_LANGUAGE']!r}: choose one of {', '.join(LANGUAGES)}")
     config["PUBLIC_BASE_URL"] = str(config["PUBLIC_BASE_URL"]).rstrip("/")
     calling_hours(config)  # refuse a bad calendar at start, not at the first callback
+    agent_hours(config)
     return config
 
 
 def calling_hours(config: dict):
-    """The calling-hours calendar the settings describe; ConfigError naming the bad setting."""
+    """When callbacks may be placed; ConfigError naming the bad setting."""
+    return _hours(config, "CALLING_HOURS", "CALLING_DAYS", quiet=config["CALLING_QUIET_HOURS"])
+
+
+def agent_hours(config: dict):
+    """When agents take calls (the same holiday calendar)."""
+    return _hours(config, "AGENT_HOURS", "AGENT_DAYS")
+
+
+def _hours(config: dict, hours_setting: str, days_setting: str, quiet: str = ""):
     from zoneinfo import ZoneInfoNotFoundError
 
     from callqueue.hours import CallingHours
 
     try:
-        return CallingHours.parse(config["CALLING_HOURS"], config["HOTLINE_TIMEZONE"], days=config["CALLING_DAYS"],
-                                  holidays=config["HOLIDAYS"], workdays=config["MAKEUP_WORKDAYS"],
-                                  quiet=config["CALLING_QUIET_HOURS"])
+        return CallingHours.parse(config[hours_setting], config["HOTLINE_TIMEZONE"], days=config[days_setting],
+                                  holidays=config["HOLIDAYS"], workdays=config["MAKEUP_WORKDAYS"], quiet=quiet)
     except ZoneInfoNotFoundError:
         raise ConfigError(f"HOTLINE_TIMEZONE={config['HOTLINE_TIMEZONE']!r} is not a time zone "
                           "(e.g. Asia/Shanghai)") from None
     except ValueError as error:
-        raise ConfigError(f"calling hours: {error} (CALLING_HOURS, CALLING_DAYS, CALLING_QUIET_HOURS, HOLIDAYS, "
+        raise ConfigError(f"{error} ({hours_setting}, {days_setting}, CALLING_QUIET_HOURS, HOLIDAYS, "
                           "MAKEUP_WORKDAYS)") from None
 
 

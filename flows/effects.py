@@ -16,7 +16,17 @@ from callqueue.callbacks import book_callback as store_callback
 from callqueue.hours import CallingHours
 from callqueue.models import Callback, CallbackStatus, DoNotCall
 from clock import from_naive_utc, to_naive_utc
-from tickets import ComplaintCategory, Demand, SlaPolicy, Ticket, TicketEvent, TicketStatus, apply, file_complaint
+from tickets import (
+    ComplaintCategory,
+    Demand,
+    SlaPolicy,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+    apply,
+    file_complaint,
+    file_message,
+)
 from tracking import (
     describe,
     find_by_keyed_digits,
@@ -96,6 +106,16 @@ def book_callback(ctx: EffectContext, v: dict) -> Outcome:
     return ("moved" if moved else "booked"), {"callback_time": due_local.isoformat(timespec="minutes")}
 
 
+def leave_message(ctx: EffectContext, v: dict) -> Outcome:
+    """A recorded message (after hours) or suggestion becomes a ticket with its recording."""
+    ticket = file_message(
+        ctx.session, category=ComplaintCategory(v["message_kind"]), phone=normalise_phone(ctx.caller),
+        recording=v["message"], transcript=v.get("message_text", ""), now=to_naive_utc(ctx.now), sla=ctx.sla,
+        name=v.get("customer_name", ""), waybill=v.get("waybill", ""), call_sid=ctx.call_sid,
+    )
+    return "saved", {"ticket_number": ticket.number}
+
+
 LOW_SCORE = 2  # a score this low reopens the ticket and escalates it to a supervisor
 
 
@@ -162,6 +182,6 @@ def opt_out(ctx: EffectContext, v: dict) -> Outcome:
 
 EFFECTS: dict[str, Callable[[EffectContext, dict], Outcome]] = {
     f.__name__: f
-    for f in (lookup_parcel, check_caller, verify_phone_tail, describe_parcel, open_ticket, book_callback,
+    for f in (lookup_parcel, check_caller, verify_phone_tail, describe_parcel, open_ticket, book_callback, leave_message,
               record_survey, save_survey_comment, survey_later, opt_out)
 }

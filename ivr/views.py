@@ -74,13 +74,17 @@ def new_call(edge: CallEdge, flow: str, direction: str, variables: dict, *, sid:
     """A call's session as it starts: who, which flow, and the flow's first variables."""
     language = edge.config["HOTLINE_LANGUAGE"]
     speech = edge.speech_models.get(language) is not None
+    agents = current_app.extensions["agent_hours"]
+    agents_back = agents.local(agents.next_opening(edge.now()))
     return {
         "sid": sid, "from": caller, "to": called,
         "direction": direction, "flow": flow, "language": language,
         "started_at": to_naive_utc(edge.now()).isoformat(), "state": {}, "events": [], "transcript": [],
         "outcome": None,
         "vars": {"brand": edge.config["HOTLINE_BRAND"], "language": language,
-                 "speech_input": "yes" if speech else "", **variables},
+                 "speech_input": "yes" if speech else "",
+                 "agents_open": "yes" if agents.is_open(edge.now()) else "",
+                 "agents_back": agents_back.isoformat(timespec="minutes"), **variables},
     }
 
 

@@ -218,3 +218,47 @@ def test_after_the_maximum_wait_the_caller_keeps_their_place_unless_they_hold_on
         assert acd.call(quiet.sid)["status"] == "callback_waiting"
         assert acd.call(holding.sid)["status"] == "abandoned"
     assert record_of(app, quiet).outcome == "kept_place"
+
+
+def shanghai_time(clock, hour, minute=0, day=24):
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    clock.now = datetime(2026, 11, day, hour, minute, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
+
+
+def test_at_22_00_a_caller_asking_for_an_agent_books_a_callback_for_the_morning(call, app, clock):
+    shanghai_time(clock, 22)
+    result = call("0", "1", "1")
+    text = heard(result)
+    assert "人工客服将于11月25日8点30分上线" in text and result.queue is None
+    assert "已为您预约回电，我们将在11月25日8点30分前后致电尾号8 0 0 0的号码" in text
+    with app.app_context():
+        session = new_session()
+        [callback] = session.scalars(select(Callback)).all()
+        session.close()
+    assert (callback.phone, callback.status) == (DEMO_CALLER, CallbackStatus.SCHEDULED)
+
+
+def test_on_a_holiday_self_service_goes_on_and_a_message_becomes_a_ticket(make_app, clock, demo_parcels):
+    from ivr.simulator import SimulatedCall
+    from tests.conftest import AUTH_TOKEN, client_transport
+
+    app = make_app(HOLIDAYS="2026-11-24")
+    client = app.test_client()
+
+    def caller(*inputs):
+        return SimulatedCall("http://localhost", AUTH_TOKEN, DEMO_CALLER, transport=client_transport(client)).run(
+            list(inputs))
+
+    tracking = caller("1", SF_IN_TRANSIT, "1", "0")        # tracking works; the agent does not
+    assert "正在运输中" in heard(tracking) and "人工客服将于11月25日8点30分上线" in tracking.turns[-1]["heard"]
+    message = caller("0", "2", ("say", "请明天上午给我回电话"), "1")
+    assert "您的留言已登记，编号" in message.turns[-1]["heard"]
+    with app.app_context():
+        session = new_session()
+        [ticket] = session.scalars(select(Ticket)).all()
+        session.close()
+    assert (ticket.category.value, ticket.demand.value, ticket.channel, ticket.phone) == (
+        "message", "call_back", "voicemail", DEMO_CALLER)
+    assert ticket.recording.startswith("https://api.twilio.com/") and ticket.status is TicketStatus.NEW

@@ -158,11 +158,14 @@ def test_every_hotline_step_can_be_reached_and_run(app):
     engine = app.extensions["flow_engine"]
     flow = engine.flows["hotline"]
     visited = set()
-    todo = [engine.start("hotline", {"brand": "b", "speech_input": mode})[0] for mode in ("yes", "")]
+    todo = [engine.start("hotline", {"brand": "b", "speech_input": mode, "agents_open": agents,
+                                     "agents_back": "2026-11-25T08:30"})[0]
+            for mode in ("yes", "") for agents in ("yes", "")]
     while todo:
         state = todo.pop()
         name = state["step"]
-        seen = (name, state["vars"].get("purpose"), state["vars"].get("speech_input"), min(state["counts"][name], 4))
+        seen = (name, state["vars"].get("purpose"), state["vars"].get("speech_input"), state["vars"]["agents_open"],
+                min(state["counts"][name], 4))
         if state["done"] or seen in visited:
             continue
         visited.add(seen)
@@ -170,6 +173,8 @@ def test_every_hotline_step_can_be_reached_and_run(app):
         if "menu" in spec:
             events = [{"type": "digits", "value": key} for key in spec["menu"]["options"]]
             events.append({"type": "timeout"})
+        elif "record" in spec:
+            events = [{"type": "recording", "value": "CA1-1.wav", "text": "hello"}, {"type": "timeout"}]
         elif "collect" in spec:
             events = [{"type": "digits", "value": "1" * spec["collect"].get("min_digits", 1)}, {"type": "timeout"}]
             if spec["collect"].get("speech"):
@@ -179,7 +184,7 @@ def test_every_hotline_step_can_be_reached_and_run(app):
                       for outcome in spec["outcomes"]]
         for event in events:
             todo.append(engine.step(state, event)[0])
-    waiting = {name for name, spec in flow.steps.items() if {"menu", "collect", "run"} & set(spec)}
+    waiting = {name for name, spec in flow.steps.items() if {"menu", "collect", "record", "run"} & set(spec)}
     assert waiting <= {seen[0] for seen in visited}
 
 

@@ -20,7 +20,7 @@ SF = "1234567890123#"
 @pytest.fixture
 def hotline(make_app, demo_parcels):
     """A live server with three agents and the ACD's clock ticking in real time."""
-    app = make_app(WRAP_UP_SECONDS=0, QUEUE_ANNOUNCE_SECONDS=1, CLOCK=utcnow)
+    app = make_app(WRAP_UP_SECONDS=0, QUEUE_ANNOUNCE_SECONDS=1, CLOCK=utcnow, AGENT_HOURS="00:00-24:00")
     runner = app.test_cli_runner()
     for name, skills in (("damage", "damaged,lost"), ("delay", "delayed"), ("attitude", "courier_attitude")):
         result = runner.invoke(args=["agents", "add", name, "--skills", skills, "--password", PASSWORD])
@@ -150,7 +150,8 @@ def test_three_agents_and_ten_complaint_callers(hotline):
 
 
 def test_a_vip_caller_goes_ahead(make_app, demo_parcels):
-    app = make_app(WRAP_UP_SECONDS=0, QUEUE_ANNOUNCE_SECONDS=1, CLOCK=utcnow, VIP_NUMBERS="13700009999")
+    app = make_app(WRAP_UP_SECONDS=0, QUEUE_ANNOUNCE_SECONDS=1, CLOCK=utcnow, AGENT_HOURS="00:00-24:00",
+                   VIP_NUMBERS="13700009999")
     runner = app.test_cli_runner()
     assert runner.invoke(args=["agents", "add", "solo", "--password", PASSWORD]).exit_code == 0
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -9,6 +9,7 @@ from tickets.service import (
     edit_ticket,
     escalate_breaches,
     file_complaint,
+    file_message,
     open_ticket_for,
     record_claim,
 )
@@ -17,6 +18,6 @@ from tickets.sla import breached_tickets, breaches, clocks
 __all__ = [
     "CATEGORY_NAMES_ZH", "TRANSITIONS", "ClaimAssessment", "ClaimError", "ClaimPolicy", "ComplaintCategory",
     "Demand", "SlaPolicy", "Ticket", "TicketEvent", "TicketStatus", "TransitionError", "apply", "assess_claim",
-    "breached_tickets", "breaches", "clocks", "edit_ticket", "escalate_breaches", "file_complaint", "open_ticket_for",
-    "record_claim",
+    "breached_tickets", "breaches", "clocks", "edit_ticket", "escalate_breaches", "file_complaint", "file_message",
+    "open_ticket_for", "record_claim",
 ]

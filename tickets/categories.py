@@ -14,6 +14,12 @@ class ComplaintCategory(str, Enum):
     COURIER_ATTITUDE = "courier_attitude"        # 快递员态度
     WRONG_CHARGES = "wrong_charges"              # 乱收费
     ADDRESS_CHANGE = "address_change"            # 改地址
+    # Not complaints, but tickets all the same: a recorded message each.
+    SUGGESTION = "suggestion"                    # 建议, for the supervisors' list
+    MESSAGE = "message"                          # 留言, left outside agent hours: call back
+
+
+MESSAGE_CATEGORIES = (ComplaintCategory.SUGGESTION, ComplaintCategory.MESSAGE)
 
 
 CATEGORY_NAMES_ZH = {
@@ -26,6 +32,8 @@ CATEGORY_NAMES_ZH = {
     ComplaintCategory.COURIER_ATTITUDE: "快递员态度",
     ComplaintCategory.WRONG_CHARGES: "乱收费",
     ComplaintCategory.ADDRESS_CHANGE: "改地址",
+    ComplaintCategory.SUGGESTION: "建议",
+    ComplaintCategory.MESSAGE: "留言",
 }
 
 
@@ -34,3 +42,5 @@ class Demand(str, Enum):
     REDELIVERY = "redelivery"      # 尽快派送
     REFUND = "refund"              # 退还运费
     EXPLANATION = "explanation"    # 给个说法
+    CALL_BACK = "call_back"        # 留言待回电
+    NONE = "none"                  # 无具体诉求 (a suggestion)

@@ -51,6 +51,9 @@ class Ticket(Base):
     claim_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     claim_basis: Mapped[str] = mapped_column(String(24), default="")
     survey_score: Mapped[int | None] = mapped_column(Integer)  # 1-5 from the satisfaction callback
+    # A recorded message (suggestions, after-hours messages): the file or the carrier's URL.
+    recording: Mapped[str] = mapped_column(String(300), default="")
+    transcript: Mapped[str] = mapped_column(Text, default="")
 
     history: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", cascade="all, delete-orphan", order_by="TicketEvent.id"

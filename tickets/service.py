@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tickets.categories import ComplaintCategory, Demand
+from tickets.categories import MESSAGE_CATEGORIES, ComplaintCategory, Demand
 from tickets.models import OPEN_STATUSES, Ticket, TicketEvent, TicketStatus
 
 
@@ -47,18 +47,31 @@ def file_complaint(
         ))
         session.commit()
         return existing, False
-    ticket = Ticket(
-        number="", category=category, status=TicketStatus.NEW, name=name, waybill=waybill,
-        demand=demand, phone=phone, channel=channel, call_sid=call_sid, created_at=now,
-        first_response_due=now + sla.first_response, closure_due=now + sla.closure,
-    )
-    ticket.history.append(TicketEvent(at=now, action="opened", detail=f"via {channel}"))
+    return _open(session, Ticket(category=category, name=name, waybill=waybill, demand=demand, phone=phone,
+                                 channel=channel, call_sid=call_sid), now, sla), True
+
+
+def file_message(session: Session, *, category: ComplaintCategory, phone: str, recording: str, transcript: str,
+                 now: datetime, sla: SlaPolicy, name: str = "", waybill: str = "", call_sid: str = "") -> Ticket:
+    """A recorded suggestion or after-hours message becomes a ticket of its own (never linked)."""
+    if category not in MESSAGE_CATEGORIES:
+        raise ValueError(f"{category.value} is not a message category")
+    demand = Demand.CALL_BACK if category is ComplaintCategory.MESSAGE else Demand.NONE
+    return _open(session, Ticket(category=category, name=name, waybill=waybill, demand=demand, phone=phone,
+                                 channel="voicemail", call_sid=call_sid, recording=recording[:300],
+                                 transcript=transcript), now, sla)
+
+
+def _open(session: Session, ticket: Ticket, now: datetime, sla: SlaPolicy) -> Ticket:
+    ticket.number, ticket.status, ticket.created_at = "", TicketStatus.NEW, now
+    ticket.first_response_due, ticket.closure_due = now + sla.first_response, now + sla.closure
+    ticket.history.append(TicketEvent(at=now, action="opened", detail=f"via {ticket.channel}"))
     session.add(ticket)
     session.flush()
     # Short and speakable: date and a sequence, e.g. 2611240007.
     ticket.number = f"{now:%y%m%d}{ticket.id:04d}"
     session.commit()
-    return ticket, True
+    return ticket
 
 
 def apply(session: Session, ticket: Ticket, trigger: str, *, now: datetime, actor: str, detail: str = "") -> Ticket:
