@@ -83,6 +83,7 @@ def create_app(config: dict | None = None) -> Flask:
     from callqueue.cli import callbacks_cli, campaign_cli
     from console.cli import agents_cli
     from flows.cli import flows_cli
+    from network.cli import import_branches_command, import_tariffs_command
     from reports.cli import report_cli
     from tracking.cli import import_parcels_command, seed_demo_command
 
@@ -99,6 +100,8 @@ def create_app(config: dict | None = None) -> Flask:
     metrics.init_app(app)
     app.cli.add_command(flows_cli)
     app.cli.add_command(import_parcels_command)
+    app.cli.add_command(import_tariffs_command)
+    app.cli.add_command(import_branches_command)
     app.cli.add_command(seed_demo_command)
     return app
 
@@ -123,6 +126,7 @@ def _prepare(app: Flask) -> None:
 
     from callqueue.jobs import get_queue, recover_callbacks
     from database import new_session
+    from network.demo import seed_network
     from redis_conn import get_redis
     from speech.tts import prerender
     from tracking.demo import seed_demo
@@ -133,7 +137,8 @@ def _prepare(app: Flask) -> None:
         try:
             if app.config["SEED_DEMO_ON_FIRST_RUN"] and not session.scalar(select(func.count(Parcel.id))):
                 seed_demo(session, app.extensions["calling_hours"].local(app.config["CLOCK"]()).date())
-                log.info("loaded demo parcels: flask --app app seed-demo lists them")
+                seed_network(session)
+                log.info("loaded demo parcels, branches and tariffs: flask --app app seed-demo lists the parcels")
             repaired = recover_callbacks(session, get_queue(get_redis()), get_redis(),
                                          to_naive_utc(app.config["CLOCK"]()))
             if repaired:

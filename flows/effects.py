@@ -16,6 +16,8 @@ from callqueue.callbacks import book_callback as store_callback
 from callqueue.hours import CallingHours
 from callqueue.models import Callback, CallbackStatus, DoNotCall
 from clock import from_naive_utc, to_naive_utc
+from network.provinces import ENGLISH, province_for_postcode
+from network.service import branch_for_postcode, quote
 from tickets import (
     ComplaintCategory,
     Demand,
@@ -116,6 +118,39 @@ def leave_message(ctx: EffectContext, v: dict) -> Outcome:
     return "saved", {"ticket_number": ticket.number}
 
 
+def _place(province: str, language: str) -> str:
+    return ENGLISH[province] if language == "en-US" else province
+
+
+def _yuan(amount) -> str:
+    return f"{amount.normalize():f}"
+
+
+def quote_fee(ctx: EffectContext, v: dict) -> Outcome:
+    """The fee and transit time, per service, from origin to destination (postal codes) by weight."""
+    origin, destination = province_for_postcode(v["origin_postcode"]), province_for_postcode(v["destination_postcode"])
+    if origin is None or destination is None:
+        return "unknown_area", {}
+    language = v.get("language", "")
+    data = {"origin_name": _place(origin, language), "destination_name": _place(destination, language),
+            "has_standard": "", "has_express": ""}
+    quotes = quote(ctx.session, origin, destination, int(v["weight_kg"]))
+    for service, offer in quotes.items():
+        data |= {f"has_{service}": "yes", f"{service}_price": _yuan(offer.price), f"{service}_days": offer.transit_days}
+    return ("quoted" if quotes else "no_tariff"), data
+
+
+def find_branch(ctx: EffectContext, v: dict) -> Outcome:
+    branch = branch_for_postcode(ctx.session, v["area_postcode"])
+    if branch is None:
+        return "unknown_area", {}
+    opens, _, closes = branch.hours.partition("-")
+    points = "；".join(f"{p['name']}，{p['address']}，{p['hours']}".strip("，") for p in branch.pickup_points)
+    return "found", {"branch_name": branch.name, "branch_area": branch.area, "branch_phone": branch.phone,
+                     "branch_opens": opens, "branch_closes": closes, "pickup_points": points,
+                     "has_pickup_points": "yes" if points else ""}
+
+
 LOW_SCORE = 2  # a score this low reopens the ticket and escalates it to a supervisor
 
 
@@ -182,6 +217,6 @@ def opt_out(ctx: EffectContext, v: dict) -> Outcome:
 
 EFFECTS: dict[str, Callable[[EffectContext, dict], Outcome]] = {
     f.__name__: f
-    for f in (lookup_parcel, check_caller, verify_phone_tail, describe_parcel, open_ticket, book_callback, leave_message,
-              record_survey, save_survey_comment, survey_later, opt_out)
+    for f in (lookup_parcel, check_caller, verify_phone_tail, describe_parcel, open_ticket, book_callback,
+              leave_message, quote_fee, find_branch, record_survey, save_survey_comment, survey_later, opt_out)
 }

@@ -10,7 +10,8 @@ Step kinds (one per step, declared in YAML):
   menu      play a prompt and wait for one key; `options` maps keys to steps, or to
             {goto: step, set: {variable: value}} to remember the choice
   collect   play a prompt and wait for digits ended by #; store them `into` a variable
-            (`speech: waybill` also takes the waybill the caller says, as a speech event)
+            (`speech: waybill` also takes the waybill the caller says, as a speech event;
+            `speech: digits` digits said one by one)
   record    play a prompt and record what the caller says (ended by silence, # or a length
             limit); the recording's reference goes `into` a variable, its transcript (where a
             recogniser heard it) into `<into>_text`
@@ -105,7 +106,8 @@ class Engine:
         collect = spec["collect"]
         if event["type"] == "speech" and collect.get("speech"):
             # The edge recognised and ranked the caller's words; an empty value: nothing usable.
-            if not event.get("value"):
+            value = event.get("value") or ""
+            if not value or (collect["speech"] == "digits" and not self._digits_fit(collect, value)):
                 return self._reprompt(flow, state, spec, "invalid", actions)
             state["vars"][collect["into"]] = event["value"]
             self._enter(flow, state, spec["next"], actions)
@@ -117,12 +119,16 @@ class Engine:
             actions.append(self._wait_action(flow, state, spec))
         elif not value:
             self._reprompt(flow, state, spec, "no_input", actions)
-        elif not value.isdigit() or not collect.get("min_digits", 1) <= len(value) <= collect.get("max_digits", 32):
+        elif not self._digits_fit(collect, value):
             self._reprompt(flow, state, spec, "invalid", actions)
         else:
             state["vars"][collect["into"]] = value
             self._enter(flow, state, spec["next"], actions)
         return True
+
+    @staticmethod
+    def _digits_fit(collect: dict, value: str) -> bool:
+        return value.isdigit() and collect.get("min_digits", 1) <= len(value) <= collect.get("max_digits", 32)
 
     def _on_record(self, flow, state, spec, event, actions) -> bool:
         if event["type"] == "timeout":

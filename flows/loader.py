@@ -26,7 +26,7 @@ KIND_KEYS = {
 MENU_KEYS = {"prompt", "options", "timeout"}
 COLLECT_KEYS = {"prompt", "into", "min_digits", "max_digits", "finish_on_key", "timeout", "speech"}
 RECORD_KEYS = {"prompt", "into", "max_seconds", "silence_seconds", "timeout"}
-SPEECH_GRAMMARS = {"waybill"}
+SPEECH_GRAMMARS = {"waybill", "digits"}
 VALID_KEYS = set("0123456789#")
 TEMPLATE_FIELD = re.compile(r"\{([^{}]+)\}")
 

@@ -6,6 +6,7 @@ Templates use str.format fields with a few spoken formats:
   {phone:tail}       the last four digits of a phone number, one by one
   {day:date}         a date as the language says it (`formats.date` in the catalogue)
   {when:datetime}    a date and time, likewise
+  {opens:time}       a clock time "HH:MM" (`formats.time`)
 Nested mappings in the YAML flatten to dotted keys ("status.in_transit"). `menu_words` gives,
 per menu step and key, the words a caller may say instead of pressing the key.
 """
@@ -53,6 +54,9 @@ class _SpokenFormatter(string.Formatter):
             return " ".join(str(value))
         if spec == "tail":
             return " ".join(str(value)[-4:])
+        if spec == "time":
+            hour, _, minute = str(value).partition(":")
+            return self.formats["time"].format(hour=int(hour), minute=minute or "00")
         if spec in ("date", "datetime"):
             if not value:
                 return ""

@@ -26,7 +26,7 @@ from flows.runner import resolve_effects
 from ivr.edge import CallEdge, outcome
 from metrics import RECOGNISER_SECONDS
 from speech.audio import TELEPHONE_RATE, mulaw_decode
-from speech.numbers import grammar_words
+from speech.numbers import grammar_words, normalise
 from speech.recognizer import StreamRecognizer
 from speech.recording import CallRecording
 from speech.waybills import ParcelRef, rank
@@ -213,8 +213,8 @@ class StreamCall:
         if self.model is None:
             return None
         language = self.call["language"]
-        if gather.get("speech") == "waybill":
-            words = grammar_words(language, "waybill")
+        if gather.get("speech"):
+            words = grammar_words(language, gather["speech"])
         else:
             words = [w for ws in self.voice.menu_words(language, gather["step"]).values() for w in ws]
         return StreamRecognizer(self.model, words) if words else None
@@ -230,6 +230,9 @@ class StreamCall:
             best = candidates[0].waybill if candidates else ""
             return {"type": "speech", "value": best, "heard": recognised,
                     "candidates": [c.as_dict() for c in candidates[:3]]}
+        if gather.get("speech") == "digits":
+            return {"type": "speech", "value": "".join(filter(str.isdigit, normalise(recognised, language))),
+                    "heard": recognised}
         for alternative in result.alternatives:
             key = self.voice.key_for_words(language, gather["step"], alternative)
             if key is not None:

@@ -35,10 +35,13 @@ _LATIN = re.compile(r"^[a-zA-Z]$")
 
 
 def grammar_words(language: str, kind: str) -> list[str]:
-    """The words a recogniser may hear when a caller says a waybill number."""
-    if kind != "waybill":
+    """The words a recogniser may hear when a caller says a waybill number, or only digits."""
+    if kind not in ("waybill", "digits"):
         raise ValueError(f"no number grammar {kind!r}")
-    words = list(DIGITS[language]) + list(LETTERS[language]) + list(REPEATS.get(language, {}))
+    words = list(DIGITS[language]) + list(REPEATS.get(language, {}))
+    if kind == "digits":
+        return words
+    words += list(LETTERS[language])
     if language == "en-US":
         words += [chr(c) for c in range(ord("a"), ord("z") + 1) if chr(c) not in words]
     return words

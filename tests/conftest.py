@@ -11,6 +11,7 @@ import redis_conn
 from app import create_app
 from database import new_session
 from ivr.simulator import SimulatedCall
+from network.demo import seed_network
 from tracking.demo import DEMO_CALLER, seed_demo
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
@@ -77,6 +78,7 @@ def demo_parcels(app, clock):
     with app.app_context():
         session = new_session()
         records = seed_demo(session, app.extensions["calling_hours"].local(clock()).date())
+        seed_network(session)
         session.close()
     return {r["waybill"]: r for r in records}
 

@@ -86,7 +86,7 @@ def test_wrong_readback_lets_caller_key_again(call):
 
 def test_star_repeats_the_menu_and_silence_reprompts(call):
     result = call("*", "", "0")
-    assert result.turns[1]["heard"] == "查询快件请按1，投诉请按2，预约回电请按3，人工服务请按0，重听请按星号键。"
+    assert result.turns[1]["heard"] == "查询快件请按1，投诉请按2，预约回电请按3，更多服务请按4，人工服务请按0，重听请按星号键。"
     assert result.turns[2]["heard"].startswith("抱歉，没有听到您的按键。")
     assert result.queue == "agents"
 
@@ -262,3 +262,32 @@ def test_on_a_holiday_self_service_goes_on_and_a_message_becomes_a_ticket(make_a
     assert (ticket.category.value, ticket.demand.value, ticket.channel, ticket.phone) == (
         "message", "call_back", "voicemail", DEMO_CALLER)
     assert ticket.recording.startswith("https://api.twilio.com/") and ticket.status is TicketStatus.NEW
+
+
+def test_a_fee_quote_by_keypad(call):
+    result = call("4", "4", "310012", "200120", "2#", "9", "9")
+    text = heard(result)
+    assert "运费查询请按4" in result.turns[1]["heard"]
+    assert "从浙江寄往上海，2公斤： 标准快递15元，预计2天送达。 特快专递32元，预计1天送达。" in text
+    unknown = call("4", "4", "990000", "200120", "5#")
+    assert "没有找到这个邮政编码对应的地区" in heard(unknown)
+    no_route = call("4", "4", "830000", "200120", "50#")
+    assert "这条线路或重量暂时无法自助报价" in heard(no_route)
+
+
+def test_branch_and_pickup_points_by_postal_code(call):
+    result = call("4", "5", "310012", "9")
+    text = heard(result)
+    assert "杭州市西湖区由杭州西湖网点负责，网点电话 0 5 7 1 8 8 8 8 6 6 6 6，营业时间8点00分至20点00分。" in text
+    assert "附近的代收点有：文三路菜鸟驿站，文三路100号，08:00-21:00；丰巢快递柜" in text
+    assert "这个地区暂无网点信息" in heard(call("4", "5", "530000"))
+
+
+def test_a_suggestion_is_recorded_and_becomes_a_ticket(call, app):
+    result = call("4", "6", ("say", "希望周末也能上门取件"), "1")
+    assert "您的留言已登记，编号" in result.turns[-1]["heard"]
+    with app.app_context():
+        session = new_session()
+        [ticket] = session.scalars(select(Ticket)).all()
+        session.close()
+    assert (ticket.category.value, ticket.demand.value, ticket.channel) == ("suggestion", "none", "voicemail")

@@ -31,7 +31,7 @@ def test_valid_signature_answers_with_greeting(client, demo_parcels):
         '<?xml version="1.0" encoding="UTF-8"?><Response>'
         '<Say language="zh-CN">您好，顺达快递客服，请问有什么可以帮您？</Say>'
         '<Gather action="/voice/step" input="dtmf" method="POST" numDigits="1" timeout="6">'
-        '<Say language="zh-CN">查询快件请按1，投诉请按2，预约回电请按3，人工服务请按0，重听请按星号键。</Say>'
+        '<Say language="zh-CN">查询快件请按1，投诉请按2，预约回电请按3，更多服务请按4，人工服务请按0，重听请按星号键。</Say>'
         '</Gather><Redirect method="POST">/voice/step?event=timeout</Redirect></Response>'
     )
 

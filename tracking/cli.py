@@ -32,11 +32,14 @@ def import_parcels_command(file: Path) -> None:
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo_command() -> None:
-    """Load the demo parcels and print their waybill numbers."""
+    """Load the demo parcels, branches and tariffs; print the parcels' waybill numbers."""
+    from network.demo import seed_network
+
     session = new_session()
     try:
         today = current_app.extensions["calling_hours"].local(current_app.config["CLOCK"]()).date()
         records = seed_demo(session, today)
+        seed_network(session)
     finally:
         session.close()
     click.echo(f"Demo parcels (call from {DEMO_CALLER} to hear details at once):")
