@@ -39,6 +39,7 @@ def create_tables(engine: Engine) -> None:
     import console.models  # noqa: F401
     import ivr.records  # noqa: F401
     import network.models  # noqa: F401
+    import notices.models  # noqa: F401
     import tickets.models  # noqa: F401
     import tracking.models  # noqa: F401
 

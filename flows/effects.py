@@ -18,6 +18,7 @@ from callqueue.models import Callback, CallbackStatus, DoNotCall
 from clock import from_naive_utc, to_naive_utc
 from network.provinces import ENGLISH, province_for_postcode
 from network.service import branch_for_postcode, quote
+from notices import announcements
 from tickets import (
     ComplaintCategory,
     Demand,
@@ -116,6 +117,23 @@ def leave_message(ctx: EffectContext, v: dict) -> Outcome:
         name=v.get("customer_name", ""), waybill=v.get("waybill", ""), call_sid=ctx.call_sid,
     )
     return "saved", {"ticket_number": ticket.number}
+
+
+def _announcement_text(announcements) -> Outcome:
+    if not announcements:
+        return "none", {}
+    return "some", {"announcement_text": " ".join(a.text for a in announcements)}
+
+
+def general_announcements(ctx: EffectContext, v: dict) -> Outcome:
+    """Announcements for every caller (holiday arrangements, weather, a backlog), after the greeting."""
+    return _announcement_text(announcements.general(ctx.session, ctx.hours.local(ctx.now).date()))
+
+
+def parcel_announcements(ctx: EffectContext, v: dict) -> Outcome:
+    """Announcements whose scope (carrier, region, route) takes in the caller's parcel."""
+    parcel = find_parcel(ctx.session, v["waybill"])
+    return _announcement_text(announcements.for_parcel(ctx.session, parcel, ctx.hours.local(ctx.now).date()))
 
 
 def _place(province: str, language: str) -> str:
@@ -218,5 +236,6 @@ def opt_out(ctx: EffectContext, v: dict) -> Outcome:
 EFFECTS: dict[str, Callable[[EffectContext, dict], Outcome]] = {
     f.__name__: f
     for f in (lookup_parcel, check_caller, verify_phone_tail, describe_parcel, open_ticket, book_callback,
-              leave_message, quote_fee, find_branch, record_survey, save_survey_comment, survey_later, opt_out)
+              leave_message, quote_fee, find_branch, general_announcements, parcel_announcements,
+              record_survey, save_survey_comment, survey_later, opt_out)
 }

@@ -291,3 +291,28 @@ def test_a_suggestion_is_recorded_and_becomes_a_ticket(call, app):
         [ticket] = session.scalars(select(Ticket)).all()
         session.close()
     assert (ticket.category.value, ticket.demand.value, ticket.channel) == ("suggestion", "none", "voicemail")
+
+
+def test_announcements_after_the_greeting_and_for_parcels_in_scope(call, runner):
+    def announce(*args):
+        result = runner.invoke(args=["announcements", "add", *args])
+        assert result.exit_code == 0, result.output
+
+    announce("元旦假期1月1日至3日照常收派。", "--from", "2026-11-20", "--to", "2026-11-30")
+    announce("受大雪影响，哈尔滨方向快件将延误1至2天。", "--region", "哈尔滨")
+    announce("义乌至西安线路爆仓，预计延误2天。", "--route", "义乌-西安", "--carrier", "YUNDA")
+    announce("去年的公告。", "--from", "2025-11-01", "--to", "2025-11-02")
+    greeting = call("9")
+    assert "元旦假期1月1日至3日照常收派。" in greeting.turns[0]["heard"] and "去年" not in greeting.turns[0]["heard"]
+    weather = call("1", STO_WEATHER, "1", "9")                  # 南京 -> 哈尔滨
+    assert "受大雪影响，哈尔滨方向快件将延误1至2天。" in heard(weather) and "义乌至西安" not in heard(weather)
+    in_transit = call("1", SF_IN_TRANSIT, "1", "9")            # 深圳 -> 北京: no scoped announcement
+    assert "哈尔滨" not in heard(in_transit) and "义乌" not in heard(in_transit)
+    backlog = call("1", "4312345678901#", "1", "9")            # YUNDA 义乌 -> 西安
+    assert "义乌至西安线路爆仓，预计延误2天。" in heard(backlog)
+    listing = runner.invoke(args=["announcements", "list"]).output
+    assert "[carrier=YUNDA route=义乌-西安]" in listing and "[everyone]" in listing
+    assert runner.invoke(args=["announcements", "add", "x", "--carrier", "NOPE"]).exit_code == 1
+    assert runner.invoke(args=["announcements", "add", "x", "--from", "2026-12-02", "--to", "2026-12-01"]).exit_code == 1
+    assert runner.invoke(args=["announcements", "remove", "1"]).exit_code == 0
+    assert "元旦" not in call("9").turns[0]["heard"]

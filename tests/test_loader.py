@@ -77,7 +77,7 @@ def test_flows_check_command(runner, tmp_path):
     (flows / "hotline.yaml").write_text((flows / "hotline.yaml").read_text().replace("next: main_menu", "next: main_menuu"))
     result = runner.invoke(args=["flows", "check", "--dir", str(flows)])
     assert result.exit_code == 1
-    assert "hotline.yaml: step 'greeting': goes to undefined step 'main_menuu'" in result.output
+    assert "hotline.yaml: step 'say_announcements': goes to undefined step 'main_menuu'" in result.output
 
 
 def test_diagram_command(runner):

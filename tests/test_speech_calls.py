@@ -198,11 +198,13 @@ def test_a_broken_stream_goes_on_by_keypad(korean_server):
     sid = "CA" + "4" * 32
     signed_post(client, "/voice/incoming", {"CallSid": sid, "From": DEMO_CALLER})
     with app.app_context():
+        from flows.runner import resolve_effects
         from ivr.edge import CallEdge
 
         edge = CallEdge()
         call = edge.sessions().load(sid)
-        call["state"], actions = edge.engine.start("hotline", call["vars"])
+        call["state"], actions = resolve_effects(edge.engine, *edge.engine.start("hotline", call["vars"]),
+                                                 edge.context(call))
         call["waiting"] = actions[-1]  # the stream died while the caller was at the main menu
         edge.sessions().save(call)
     body = signed_post(client, "/voice/stream-ended", {"CallSid": sid}).get_data(as_text=True)

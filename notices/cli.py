@@ -1,0 +1,74 @@
+"""`flask announcements add|list|remove`."""
+from __future__ import annotations
+
+from datetime import date
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from clock import to_naive_utc
+from database import new_session
+from notices.announcements import add_announcement
+from notices.models import Announcement
+
+announcements_cli = AppGroup("announcements", help="What the hotline announces (holidays, weather, backlogs).")
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+@announcements_cli.command("add")
+@click.argument("text")
+@click.option("--from", "starts", help="first day (YYYY-MM-DD; default today)")
+@click.option("--to", "ends", help="last day (YYYY-MM-DD; default the first day)")
+@click.option("--carrier", default="", help="only for parcels of this carrier (SF, ZTO, ...)")
+@click.option("--region", default="", help="only for parcels leaving, reaching or at this place")
+@click.option("--route", default="", help="only for parcels on this route, origin-destination")
+@click.option("--by", "created_by", default="supervisor")
+def add_command(text, starts, ends, carrier, region, route, created_by) -> None:
+    """Announce TEXT after the greeting (no scope), or to tracking callers whose parcel is in scope."""
+    now = current_app.config["CLOCK"]()
+    first = _day(starts) or current_app.extensions["calling_hours"].local(now).date()
+    session = new_session()
+    try:
+        announcement = add_announcement(session, text=text, starts_on=first, ends_on=_day(ends) or first,
+                                        now=to_naive_utc(now), carrier=carrier, region=region, route=route,
+                                        created_by=created_by)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        session.close()
+    click.echo(f"announcement #{announcement.id}: {announcement.starts_on} to {announcement.ends_on}")
+
+
+@announcements_cli.command("list")
+def list_command() -> None:
+    session = new_session()
+    try:
+        for a in session.scalars(select(Announcement).order_by(Announcement.starts_on)):
+            scope = " ".join(f"{k}={v}" for k, v in (("carrier", a.carrier), ("region", a.region),
+                                                      ("route", a.route)) if v) or "everyone"
+            click.echo(f"#{a.id:<4} {a.starts_on} .. {a.ends_on}  [{scope}]  {a.text}")
+    finally:
+        session.close()
+
+
+@announcements_cli.command("remove")
+@click.argument("announcement_id", type=int)
+def remove_command(announcement_id: int) -> None:
+    session = new_session()
+    try:
+        announcement = session.get(Announcement, announcement_id)
+        if announcement is None:
+            raise click.ClickException(f"no announcement #{announcement_id}")
+        session.delete(announcement)
+        session.commit()
+    finally:
+        session.close()
+    click.echo(f"announcement #{announcement_id} removed")
