@@ -84,7 +84,7 @@ def create_app(config: dict | None = None) -> Flask:
     from console.cli import agents_cli
     from flows.cli import flows_cli
     from network.cli import import_branches_command, import_tariffs_command
-    from notices.cli import announcements_cli
+    from notices.cli import announcements_cli, notices_cli
     from reports.cli import report_cli
     from tracking.cli import import_parcels_command, seed_demo_command
 
@@ -103,6 +103,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.cli.add_command(import_parcels_command)
     app.cli.add_command(import_tariffs_command)
     app.cli.add_command(announcements_cli)
+    app.cli.add_command(notices_cli)
     app.cli.add_command(import_branches_command)
     app.cli.add_command(seed_demo_command)
     return app

@@ -19,6 +19,7 @@ from clock import from_naive_utc, to_naive_utc
 from network.provinces import ENGLISH, province_for_postcode
 from network.service import branch_for_postcode, quote
 from notices import announcements
+from notices import campaign as notice_campaign
 from tickets import (
     ComplaintCategory,
     Demand,
@@ -169,6 +170,24 @@ def find_branch(ctx: EffectContext, v: dict) -> Outcome:
                      "has_pickup_points": "yes" if points else ""}
 
 
+def describe_noticed_parcel(ctx: EffectContext, v: dict) -> Outcome:
+    """The parcel a notice call is about, as the tracking caller would hear it."""
+    callback = ctx.session.get(Callback, int(v["callback_id"]))
+    parcel = find_parcel(ctx.session, notice_campaign.waybill_of(callback))
+    if parcel is None or parcel.exception_reason is None:
+        return "gone", {}  # delivered or cleared since the notice was booked
+    return "described", describe(parcel, ctx.hours.local(ctx.now).date()).as_vars()
+
+
+def notice_callback(ctx: EffectContext, v: dict) -> Outcome:
+    callback = ctx.session.get(Callback, int(v["callback_id"]))
+    later, _ = store_callback(ctx.session, phone=callback.phone, slot="afternoon", now=ctx.now, hours=ctx.hours,
+                              reason="notice_request", origin_call_sid=ctx.call_sid, window=ctx.callback_window)
+    ctx.schedule_callback(later)
+    return "booked", {"contact_phone": callback.phone,
+                      "callback_time": ctx.hours.local(from_naive_utc(later.due_at)).isoformat(timespec="minutes")}
+
+
 LOW_SCORE = 2  # a score this low reopens the ticket and escalates it to a supervisor
 
 
@@ -237,5 +256,5 @@ EFFECTS: dict[str, Callable[[EffectContext, dict], Outcome]] = {
     f.__name__: f
     for f in (lookup_parcel, check_caller, verify_phone_tail, describe_parcel, open_ticket, book_callback,
               leave_message, quote_fee, find_branch, general_announcements, parcel_announcements,
-              record_survey, save_survey_comment, survey_later, opt_out)
+              describe_noticed_parcel, notice_callback, record_survey, save_survey_comment, survey_later, opt_out)
 }

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 FINAL_CALL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 URLS = {"step": "/voice/step", "queue_wait": "/voice/queue-wait", "queue_exit": "/voice/queue-exit"}
 AGENT_QUEUE = "agents"
+OUTBOUND_FLOWS = {"survey": "satisfaction", "notice": "notice"}  # by callback kind; others: "callback"
 
 
 def _twiml(response: VoiceResponse) -> Response:
@@ -135,7 +136,7 @@ def callback_answered(callback_id: int):
         record_outcome(get_session(), request.form["CallSid"], "machine", to_naive_utc(edge.now()))
         return _twiml(spoken(edge.catalogue(), "machine_message", {"brand": edge.config["HOTLINE_BRAND"]}))
     callback = get_session().get(Callback, callback_id)
-    flow = "satisfaction" if callback is not None and callback.kind == "survey" else "callback"
+    flow = OUTBOUND_FLOWS.get(callback.kind if callback is not None else "", "callback")
     return _start(flow, "outbound", {"callback_id": callback_id})
 
 

@@ -72,3 +72,45 @@ def remove_command(announcement_id: int) -> None:
     finally:
         session.close()
     click.echo(f"announcement #{announcement_id} removed")
+
+
+notices_cli = AppGroup("notices", help="Proactive notice calls to recipients of parcels hit by one exception.")
+
+
+@notices_cli.command("start")
+@click.option("--location", default="", help="the scan location holding the parcels, e.g. 郑州分拨中心")
+@click.option("--route", default="", help="or the route, origin-destination, e.g. 义乌-西安")
+@click.option("--reason", default="", help="only parcels held for this reason (backlog, weather, ...)")
+@click.option("--dry-run", is_flag=True, help="print who would be called when, and why others are not")
+def start_command(location: str, route: str, reason: str, dry_run: bool) -> None:
+    """Call the recipients of affected parcels (calling hours, pacing and do-not-call apply)."""
+    from datetime import timedelta
+
+    from ivr.edge import schedule_callback_job
+    from masking import mask_phone, mask_waybill
+    from notices import campaign
+    from tracking.status import parse_reason
+
+    try:
+        held_for = parse_reason(reason) if reason else None
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--reason") from None
+    if not location and not route:
+        raise click.UsageError("name a --location or a --route")
+    hours, now = current_app.extensions["calling_hours"], current_app.config["CLOCK"]()
+    session = new_session()
+    try:
+        parcels = campaign.affected(session, location=location, route=route, reason=held_for)
+        plan = campaign.plan(session, parcels)
+        if dry_run:
+            when = hours.local(hours.next_opening(now)).strftime("%Y-%m-%d %H:%M")
+            for parcel in plan.due:
+                click.echo(f"call   {mask_phone(parcel.recipient_phone):<13} at {when}  {mask_waybill(parcel.waybill)}")
+            for parcel, why in plan.skipped:
+                click.echo(f"skip   {mask_phone(parcel.recipient_phone) or '-':<13} {why}  {mask_waybill(parcel.waybill)}")
+            return
+        booked = campaign.start(session, parcels, now=now, hours=hours, schedule=schedule_callback_job,
+                                window=timedelta(days=current_app.config["CALLBACK_WINDOW_DAYS"]))
+        click.echo(f"{len(parcels)} parcels affected: {len(booked)} notice calls booked, {len(plan.skipped)} skipped")
+    finally:
+        session.close()

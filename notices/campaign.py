@@ -1,0 +1,72 @@
+"""Proactive notices: when a batch of parcels on one route or at one scan location is hit by
+the same exception (a backlog, the weather), their recipients are called and told why and
+what happens next, before they call in. Notice calls are callbacks of kind "notice": calling
+hours, pacing, the do-not-call list, answering-machine handling and exactly-once dialling
+are the callback scheduler's."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from callqueue.callbacks import book_callback
+from callqueue.hours import CallingHours
+from callqueue.models import Callback, DoNotCall
+from tracking.models import Parcel
+from tracking.status import ExceptionReason, ParcelStatus
+
+REASON_PREFIX = "notice:"
+
+
+@dataclass(frozen=True)
+class NoticePlan:
+    due: list[Parcel]
+    skipped: list[tuple[Parcel, str]]  # and why
+
+
+def affected(session: Session, *, location: str = "", route: str = "",
+             reason: ExceptionReason | None = None) -> list[Parcel]:
+    """Parcels held by an exception at a scan location, or on a route ("origin-destination")."""
+    if not location and not route:
+        raise ValueError("name a scan location or a route")
+    query = select(Parcel).where(Parcel.status == ParcelStatus.EXCEPTION).order_by(Parcel.id)
+    if reason is not None:
+        query = query.where(Parcel.exception_reason == reason)
+    if location:
+        query = query.where(Parcel.last_scan_location == location)
+    parcels = session.scalars(query).all()
+    return [p for p in parcels if not route or f"{p.origin}-{p.destination}" == route]
+
+
+def waybill_of(callback: Callback) -> str:
+    return callback.reason.removeprefix(REASON_PREFIX)
+
+
+def plan(session: Session, parcels: list[Parcel]) -> NoticePlan:
+    noticed = set(session.scalars(select(Callback.reason).where(Callback.kind == "notice")))
+    blocked = set(session.scalars(select(DoNotCall.phone)))
+    due, skipped = [], []
+    for parcel in parcels:
+        if REASON_PREFIX + parcel.waybill in noticed:
+            skipped.append((parcel, "already noticed"))
+        elif not parcel.recipient_phone:
+            skipped.append((parcel, "no recipient phone"))
+        elif parcel.recipient_phone in blocked:
+            skipped.append((parcel, "on the do-not-call list"))
+        else:
+            due.append(parcel)
+    return NoticePlan(due, skipped)
+
+
+def start(session: Session, parcels: list[Parcel], *, now: datetime, hours: CallingHours, window: timedelta,
+          schedule) -> list[Callback]:
+    """Book a notice call to each due recipient at the soonest opening of calling hours."""
+    booked = []
+    for parcel in plan(session, parcels).due:
+        callback, _ = book_callback(session, phone=parcel.recipient_phone, slot="soonest", now=now, hours=hours,
+                                    reason=REASON_PREFIX + parcel.waybill, window=window, kind="notice")
+        schedule(callback)
+        booked.append(callback)
+    return booked
