@@ -1,0 +1,63 @@
+"""The self-service menu, agent hours, announcements and notices on an English hotline."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from database import new_session
+from ivr.simulator import SimulatedCall
+from tests.conftest import AUTH_TOKEN, client_transport
+from tickets.models import Ticket
+from tracking.demo import DEMO_CALLER
+
+
+@pytest.fixture
+def english(make_app, demo_parcels):
+    return make_app(HOTLINE_LANGUAGE="en-US", HOTLINE_BRAND="Shunda Express")
+
+
+def call(app, *inputs):
+    result = SimulatedCall("http://localhost", AUTH_TOKEN, DEMO_CALLER, transport=client_transport(app.test_client()),
+                           language="en-US").run(list(inputs))
+    return " ".join(turn["heard"] for turn in result.turns)
+
+
+def test_fee_quote_and_branch_information_in_english(english):
+    assert "For fees, branches and suggestions, press 4." in call(english)
+    quote = call(english, "4", "4", "310012", "200120", "2#")
+    assert ("From Zhejiang to Shanghai, 2 kilograms: standard delivery costs 15 yuan and takes about 2 days. "
+            "Express costs 32 yuan and takes about 1 days.") in quote
+    assert "Sorry, we do not know that postal code." in call(english, "4", "4", "999999", "200120", "1#")
+    branch = call(english, "4", "5", "310012")
+    assert "is served by 杭州西湖网点, phone 0 5 7 1 8 8 8 8 6 6 6 6, open from 8:00 to 20:00." in branch
+    assert "Pickup points nearby: 文三路菜鸟驿站" in branch
+    assert "we have no branch information for that area" in call(english, "4", "5", "530000")
+
+
+def test_a_suggestion_in_english_becomes_a_ticket(english):
+    assert "Your message is registered as number" in call(english, "4", "6", ("say", "Please deliver on Sundays"), "1")
+    with english.app_context():
+        session = new_session()
+        [ticket] = session.scalars(select(Ticket)).all()
+        session.close()
+    assert ticket.category.value == "suggestion"
+
+
+def test_after_hours_in_english(english, clock):
+    clock.now = datetime(2026, 11, 24, 22, 0, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
+    text = call(english, "0", "1", "1")
+    assert "They will be back at November 25 at 8:30." in text and "November 25 at 8:30" in text.split("back at")[-1]
+    assert "Your message is registered" in call(english, "0", "2", ("say", "Call me tomorrow"), "1")
+
+
+def test_announcements_in_english(english):
+    runner = english.test_cli_runner()
+    assert runner.invoke(args=["announcements", "add", "Snow delays parcels to Harbin by a day or two.",
+                               "--region", "哈尔滨"]).exit_code == 0
+    assert runner.invoke(args=["announcements", "add", "We deliver as usual over New Year."]).exit_code == 0
+    assert "We deliver as usual over New Year." in call(english)
+    tracking = call(english, "1", "7712345678901#", "1")
+    assert "Snow delays parcels to Harbin by a day or two." in tracking
