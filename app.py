@@ -83,7 +83,7 @@ def create_app(config: dict | None = None) -> Flask:
     from callqueue.cli import callbacks_cli, campaign_cli
     from console.cli import agents_cli
     from flows.cli import flows_cli
-    from network.cli import import_branches_command, import_tariffs_command
+    from network.cli import import_branches_command, import_tariffs_command, pickups_command
     from notices.cli import announcements_cli, notices_cli
     from reports.cli import report_cli
     from tracking.cli import import_parcels_command, seed_demo_command
@@ -102,6 +102,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.cli.add_command(flows_cli)
     app.cli.add_command(import_parcels_command)
     app.cli.add_command(import_tariffs_command)
+    app.cli.add_command(pickups_command)
     app.cli.add_command(announcements_cli)
     app.cli.add_command(notices_cli)
     app.cli.add_command(import_branches_command)

@@ -16,6 +16,8 @@ from callqueue.callbacks import book_callback as store_callback
 from callqueue.hours import CallingHours
 from callqueue.models import Callback, CallbackStatus, DoNotCall
 from clock import from_naive_utc, to_naive_utc
+from network import pickups
+from network.models import PickupOrder
 from network.provinces import ENGLISH, province_for_postcode
 from network.service import branch_for_postcode, quote
 from notices import announcements
@@ -188,6 +190,48 @@ def notice_callback(ctx: EffectContext, v: dict) -> Outcome:
                       "callback_time": ctx.hours.local(from_naive_utc(later.due_at)).isoformat(timespec="minutes")}
 
 
+def _customer_phone(ctx: EffectContext, v: dict) -> str:
+    return normalise_phone(v.get("contact_phone") or ctx.caller)
+
+
+def pickup_address(ctx: EffectContext, v: dict) -> Outcome:
+    address = pickups.saved_address(ctx.session, _customer_phone(ctx, v))
+    return ("saved", {"saved_address": address}) if address else ("none", {})
+
+
+def book_pickup(ctx: EffectContext, v: dict) -> Outcome:
+    """Book (or, with an order found by number, move) a pickup in the slot the caller chose."""
+    local_now = ctx.hours.local(ctx.now)
+    try:
+        if v.get("pickup_order"):
+            order = pickups.move(ctx.session, ctx.session.get(PickupOrder, int(v["pickup_order"])), v["pickup_slot"],
+                                 local_now)
+        else:
+            order = pickups.book(
+                ctx.session, branch=branch_for_postcode(ctx.session, v["area_postcode"]),
+                phone=_customer_phone(ctx, v), postcode=v["area_postcode"], slot=v["pickup_slot"],
+                local_now=local_now, now=to_naive_utc(ctx.now),
+                address=v.get("saved_address", "") if v.get("address_choice") == "saved" else "",
+                address_recording=v.get("address_message", ""))
+    except pickups.SlotUnavailable as unavailable:
+        return unavailable.why, {}
+    return "booked", {"pickup_number": order.number, "pickup_day": order.day.isoformat(),
+                      "pickup_window": order.window}
+
+
+def find_pickup(ctx: EffectContext, v: dict) -> Outcome:
+    order = pickups.find_order(ctx.session, v["pickup_number_entered"], _customer_phone(ctx, v))
+    if order is None:
+        return "unknown", {}
+    return "found", {"pickup_order": str(order.id), "pickup_number": order.number,
+                     "pickup_day": order.day.isoformat(), "pickup_window": order.window}
+
+
+def cancel_pickup(ctx: EffectContext, v: dict) -> Outcome:
+    pickups.cancel(ctx.session, ctx.session.get(PickupOrder, int(v["pickup_order"])))
+    return "cancelled", {}
+
+
 LOW_SCORE = 2  # a score this low reopens the ticket and escalates it to a supervisor
 
 
@@ -256,5 +300,6 @@ EFFECTS: dict[str, Callable[[EffectContext, dict], Outcome]] = {
     f.__name__: f
     for f in (lookup_parcel, check_caller, verify_phone_tail, describe_parcel, open_ticket, book_callback,
               leave_message, quote_fee, find_branch, general_announcements, parcel_announcements,
+              pickup_address, book_pickup, find_pickup, cancel_pickup,
               describe_noticed_parcel, notice_callback, record_survey, save_survey_comment, survey_later, opt_out)
 }

@@ -25,6 +25,17 @@ def tariff_records() -> list[dict]:
     return records
 
 
+SAVED_ADDRESSES = [("13800138000", "杭州市西湖区文三路100号3幢")]
+
+
 def seed_network(session) -> None:
+    from sqlalchemy import select
+
+    from network.models import SavedAddress
+
     import_branch_records(session, list(enumerate(BRANCHES, start=1)))
+    for phone, address in SAVED_ADDRESSES:
+        if session.scalar(select(SavedAddress).where(SavedAddress.phone == phone)) is None:
+            session.add(SavedAddress(phone=phone, address=address))
+    session.commit()
     import_tariff_records(session, list(enumerate(tariff_records(), start=1)))

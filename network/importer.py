@@ -5,7 +5,8 @@ code: importing again updates them.
 Tariff columns: origin, destination (province names, 浙江 or Zhejiang), carrier, service
 (express | standard), max_kg, price (yuan), transit_days.
 Branch columns: code, name, area, postcodes (prefixes separated by spaces), phone, hours
-(HH:MM-HH:MM), pickup_points ("name|address|hours; ..." in CSV, a list of objects in JSON).
+(HH:MM-HH:MM), pickup_points ("name|address|hours; ..." in CSV, a list of objects in JSON),
+pickup_capacity (pickups per window, default 20).
 """
 from __future__ import annotations
 
@@ -111,6 +112,8 @@ def import_branch_records(session: Session, records: list[tuple[int, dict]]) -> 
         fields = {"name": text_of(record, "name"), "area": text_of(record, "area"), "postcodes": postcodes,
                   "phone": phone, "hours": text_of(record, "hours"),
                   "pickup_points": _pickup_points(record.get("pickup_points"))}
+        if text_of(record, "pickup_capacity"):
+            fields["pickup_capacity"] = _positive_int(record, "pickup_capacity")
         branch = session.scalar(select(Branch).where(Branch.code == text_of(record, "code")))
         created = branch is None
         if created:

@@ -1,9 +1,10 @@
 """Branches, their pickup points, and tariffs, as stored in SQL."""
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from database import Base
@@ -23,6 +24,7 @@ class Branch(Base):
     phone: Mapped[str] = mapped_column(String(20))
     hours: Mapped[str] = mapped_column(String(32))         # "08:00-20:00"
     pickup_points: Mapped[list] = mapped_column(JSON)    # [{"name", "address", "hours"}]
+    pickup_capacity: Mapped[int] = mapped_column(Integer, default=20)  # pickups a courier takes per window
 
 
 class Tariff(Base):
@@ -39,3 +41,31 @@ class Tariff(Base):
     max_kg: Mapped[int] = mapped_column(Integer)
     price: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     transit_days: Mapped[int] = mapped_column(Integer)
+
+
+class SavedAddress(Base):
+    """A customer's pickup address, offered again when they book a pickup from that phone."""
+
+    __tablename__ = "saved_addresses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    address: Mapped[str] = mapped_column(String(200))
+
+
+class PickupOrder(Base):
+    """A courier booked to collect a parcel (预约上门取件), for the branch serving the area."""
+
+    __tablename__ = "pickup_orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(12), unique=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    postcode: Mapped[str] = mapped_column(String(6))
+    address: Mapped[str] = mapped_column(String(200), default="")          # a saved address
+    address_recording: Mapped[str] = mapped_column(String(300), default="")  # or the caller's words, to confirm
+    day: Mapped[date] = mapped_column(Date, index=True)
+    window: Mapped[str] = mapped_column(String(12))                         # morning | afternoon
+    status: Mapped[str] = mapped_column(String(12), default="booked")       # booked | cancelled
+    created_at: Mapped[datetime] = mapped_column(DateTime)

@@ -316,3 +316,66 @@ def test_announcements_after_the_greeting_and_for_parcels_in_scope(call, runner)
     assert runner.invoke(args=["announcements", "add", "x", "--from", "2026-12-02", "--to", "2026-12-01"]).exit_code == 1
     assert runner.invoke(args=["announcements", "remove", "1"]).exit_code == 0
     assert "元旦" not in call("9").turns[0]["heard"]
+
+
+def pickup_orders(app):
+    from network.models import PickupOrder
+
+    with app.app_context():
+        session = new_session()
+        orders = [(o.number, o.phone, o.day.isoformat(), o.window, o.status, o.address, bool(o.address_recording))
+                  for o in session.scalars(select(PickupOrder).order_by(PickupOrder.id))]
+        session.close()
+    return orders
+
+
+def test_book_a_pickup_from_a_saved_address_then_change_and_cancel_it(call, app):
+    booked = call("4", "1", "1", "1", "310012", "1", "2", "9")
+    text = heard(booked)
+    assert "您上次的取件地址是杭州市西湖区文三路100号3幢" in text
+    assert "已为您预约11月25日 上午（9点至12点）上门取件。" in text
+    [(number, phone, day, window, status, address, recorded)] = pickup_orders(app)
+    assert (phone, day, window, status, address, recorded) == (
+        DEMO_CALLER, "2026-11-25", "morning", "booked", "杭州市西湖区文三路100号3幢", False)
+    assert f"预约号 {' '.join(number)}" in text
+    stranger = call("4", "1", "2", number, "", "", "", caller=STRANGER)   # not their booking
+    assert "没有找到这个号码下您的预约" in heard(stranger)
+    changed = call("4", "1", "2", number, "2", "3", "9")
+    assert "您预约的是11月25日的上门取件" in heard(changed) and "下午（13点至18点）" in heard(changed)
+    cancelled = call("4", "1", "2", number, "1", "9")
+    assert "已为您取消预约" in heard(cancelled)
+    assert [(o[2], o[3], o[4]) for o in pickup_orders(app)] == [("2026-11-25", "afternoon", "cancelled")]
+
+
+def test_a_recorded_address_a_full_slot_and_an_unknown_area(make_app, demo_parcels, runner, tmp_path):
+    from ivr.simulator import SimulatedCall
+    from tests.conftest import AUTH_TOKEN, client_transport
+
+    app = make_app()
+    branches = tmp_path / "branches.csv"
+    branches.write_text("code,name,area,postcodes,phone,hours,pickup_capacity\n"
+                        "SH-PD,上海浦东营业部,上海市浦东新区,2001 2012,02166668888,08:30-19:30,1\n", encoding="utf-8")
+    assert app.test_cli_runner().invoke(args=["import-branches", str(branches)]).exit_code == 0
+
+    def caller(phone, *inputs):
+        return heard(SimulatedCall("http://localhost", AUTH_TOKEN, phone, transport=client_transport(app.test_client()))
+                     .run(list(inputs)))
+
+    first = caller(STRANGER, "4", "1", "1", "1", "200120", ("say", "浦东新区张江路500号"), "1", "9")
+    assert "请在提示音后说出详细的取件地址" in first and "今天" not in first and "已为您预约11月24日 下午" in first
+    second = caller("13700002222", "4", "1", "1", "1", "200120", ("say", "张江路1号"), "1", "2", "9")
+    assert "这个时段已经约满，请选择其他时段" in second and "已为您预约11月25日 上午" in second
+    assert [(o[1], o[3], o[6]) for o in pickup_orders(app)] == [(STRANGER, "afternoon", True),
+                                                               ("13700002222", "morning", True)]
+    listing = app.test_cli_runner().invoke(args=["pickups", "--branch", "SH-PD"]).output.splitlines()
+    assert [line.split()[:3] for line in listing] == [["SH-PD", "2026-11-24", "afternoon"],
+                                                      ["SH-PD", "2026-11-25", "morning"]]
+    assert "137****1111" in listing[0] and "(recorded: " in listing[0]
+    nowhere = caller(STRANGER, "4", "1", "1", "1", "530000")
+    assert "该地区暂不提供上门取件服务" in nowhere
+
+
+def test_this_afternoon_cannot_be_booked_once_it_has_begun(call, app, clock):
+    shanghai_time(clock, 14)
+    text = heard(call("4", "1", "1", "1", "310012", "1", "1", "2", "9"))
+    assert "这个时段已经开始，请选择其他时段" in text and "已为您预约11月25日 上午" in text
