@@ -16,7 +16,7 @@ from callqueue.callbacks import book_callback as store_callback
 from callqueue.hours import CallingHours
 from callqueue.models import Callback, CallbackStatus, DoNotCall
 from clock import from_naive_utc, to_naive_utc
-from network import pickups
+from network import deliveries, pickups
 from network.models import PickupOrder
 from network.provinces import ENGLISH, province_for_postcode
 from network.service import branch_for_postcode, quote
@@ -232,6 +232,74 @@ def cancel_pickup(ctx: EffectContext, v: dict) -> Outcome:
     return "cancelled", {}
 
 
+DELIVERY_SLOTS = {"tomorrow_morning": (1, "morning"), "tomorrow_afternoon": (1, "afternoon"),
+                  "tomorrow_evening": (1, "evening"), "day_after": (2, "daytime")}
+
+
+def check_change(ctx: EffectContext, v: dict) -> Outcome:
+    """Only the recipient changes a delivery (the sender may also send it back), before it is signed."""
+    parcel = find_parcel(ctx.session, v["waybill"])
+    why = deliveries.refusal(parcel, v.get("party", ""), "return" if v.get("purpose") == "return" else "change")
+    return why or "allowed", {}
+
+
+def _delivery_request(ctx: EffectContext, v: dict, kind: str, detail: str, ticket_id: int | None = None):
+    return deliveries.record(ctx.session, find_parcel(ctx.session, v["waybill"]), kind=kind, detail=detail,
+                             phone=normalise_phone(ctx.caller), now=to_naive_utc(ctx.now), ticket_id=ticket_id)
+
+
+def reschedule_delivery(ctx: EffectContext, v: dict) -> Outcome:
+    offset, window = DELIVERY_SLOTS[v["delivery_slot"]]
+    day = ctx.hours.local(ctx.now).date() + timedelta(days=offset)
+    _delivery_request(ctx, v, "reschedule", f"{day.isoformat()} {window}")
+    return "done", {"delivery_day": day.isoformat(), "delivery_window": window}
+
+
+def pickup_points_for_parcel(ctx: EffectContext, v: dict) -> Outcome:
+    branch = deliveries.delivering_branch(ctx.session, find_parcel(ctx.session, v["waybill"]))
+    points = branch.pickup_points if branch else []
+    if not points:
+        return "none", {}
+    listing = "；".join(f"{n}，{p['name']}，{p['address']}".strip("，") for n, p in enumerate(points, start=1))
+    return "some", {"pickup_point_list": listing}
+
+
+def redirect_to_point(ctx: EffectContext, v: dict) -> Outcome:
+    branch = deliveries.delivering_branch(ctx.session, find_parcel(ctx.session, v["waybill"]))
+    points = branch.pickup_points if branch else []
+    choice = int(v["point_choice"])
+    if not 1 <= choice <= len(points):
+        return "invalid", {}
+    name = points[choice - 1]["name"]
+    _delivery_request(ctx, v, "pickup_point", name)
+    return "redirected", {"pickup_point_name": name}
+
+
+def request_address_change(ctx: EffectContext, v: dict) -> Outcome:
+    """A new address is the delivery branch's to confirm: a ticket, with the caller's words."""
+    ticket, _ = file_complaint(
+        ctx.session, category=ComplaintCategory.ADDRESS_CHANGE, name=v.get("customer_name", ""),
+        waybill=v["waybill"], demand=Demand.REDELIVERY, phone=normalise_phone(ctx.caller), channel="hotline",
+        now=to_naive_utc(ctx.now), sla=ctx.sla, call_sid=ctx.call_sid)
+    ticket.recording, ticket.transcript = v["new_address"][:300], v.get("new_address_text", "")
+    ctx.session.commit()
+    _delivery_request(ctx, v, "address", v["new_address"], ticket_id=ticket.id)
+    return "requested", {"ticket_number": ticket.number,
+                         "first_response_minutes": int(ctx.sla.first_response.total_seconds() // 60)}
+
+
+def return_quote(ctx: EffectContext, v: dict) -> Outcome:
+    fee = deliveries.return_fee(ctx.session, find_parcel(ctx.session, v["waybill"]))
+    if fee is None:
+        return "unknown_fee", {}
+    return ("free", {}) if fee == 0 else ("fee", {"return_fee": _yuan(fee)})
+
+
+def request_return(ctx: EffectContext, v: dict) -> Outcome:
+    _delivery_request(ctx, v, "return", v.get("return_fee", ""))
+    return "requested", {}
+
+
 LOW_SCORE = 2  # a score this low reopens the ticket and escalates it to a supervisor
 
 
@@ -300,6 +368,7 @@ EFFECTS: dict[str, Callable[[EffectContext, dict], Outcome]] = {
     f.__name__: f
     for f in (lookup_parcel, check_caller, verify_phone_tail, describe_parcel, open_ticket, book_callback,
               leave_message, quote_fee, find_branch, general_announcements, parcel_announcements,
-              pickup_address, book_pickup, find_pickup, cancel_pickup,
+              pickup_address, book_pickup, find_pickup, cancel_pickup, check_change, reschedule_delivery,
+              pickup_points_for_parcel, redirect_to_point, request_address_change, return_quote, request_return,
               describe_noticed_parcel, notice_callback, record_survey, save_survey_comment, survey_later, opt_out)
 }

@@ -69,3 +69,19 @@ class PickupOrder(Base):
     window: Mapped[str] = mapped_column(String(12))                         # morning | afternoon
     status: Mapped[str] = mapped_column(String(12), default="booked")       # booked | cancelled
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class DeliveryRequest(Base):
+    """What a recipient asked of the delivery branch: a new day and window, a pickup point, a new
+    address (also a ticket: the branch confirms it), or a return to the sender."""
+
+    __tablename__ = "delivery_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    waybill: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(16))            # reschedule | pickup_point | address | return
+    detail: Mapped[str] = mapped_column(String(300), default="")
+    phone: Mapped[str] = mapped_column(String(20))
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)

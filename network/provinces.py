@@ -36,3 +36,20 @@ def province_named(name: str) -> str | None:
             name = name.removesuffix(suffix)
             break
     return _BY_NAME.get(name)
+
+
+# Cities callers and parcels name, by province (a place named by its province needs no entry).
+CITIES = {
+    "深圳": "广东", "广州": "广东", "东莞": "广东", "杭州": "浙江", "义乌": "浙江", "宁波": "浙江",
+    "南京": "江苏", "苏州": "江苏", "成都": "四川", "哈尔滨": "黑龙江", "西安": "陕西", "厦门": "福建",
+    "福州": "福建", "拉萨": "西藏", "长沙": "湖南", "武汉": "湖北", "青岛": "山东", "昆明": "云南",
+    "沈阳": "辽宁", "郑州": "河南",
+}
+
+
+def province_of_place(place: str) -> str | None:
+    """'杭州' -> '浙江', '上海市浦东新区' -> '上海'."""
+    for city, province in CITIES.items():
+        if place.startswith(city):
+            return province
+    return next((zh for _, zh, _ in PROVINCES if place.startswith(zh)), None)

@@ -379,3 +379,51 @@ def test_this_afternoon_cannot_be_booked_once_it_has_begun(call, app, clock):
     shanghai_time(clock, 14)
     text = heard(call("4", "1", "1", "1", "310012", "1", "1", "2", "9"))
     assert "这个时段已经开始，请选择其他时段" in text and "已为您预约11月25日 上午" in text
+
+
+def delivery_requests(app):
+    from network.models import DeliveryRequest
+
+    with app.app_context():
+        session = new_session()
+        requests = [(r.waybill, r.kind, r.detail) for r in session.scalars(select(DeliveryRequest))]
+        session.close()
+    return requests
+
+
+def test_the_recipient_changes_the_day_the_pickup_point_or_the_address(call, app):
+    day = heard(call("4", "2", SF_IN_TRANSIT, "1", "1", "1", "9"))
+    assert "已通知派送网点，改为11月25日 上午派送。" in day
+    point = heard(call("4", "2", "75123456789012#", "1", "2", "1", "9"))
+    assert "可改投的代收点有：1，张江驿站，张江路500号" in point and "已为您改投到张江驿站" in point
+    assert "收件地附近暂无可改投的代收点" in heard(call("4", "2", SF_IN_TRANSIT, "1", "2"))   # 北京朝阳: none
+    address = heard(call("4", "2", SF_IN_TRANSIT, "1", "3", ("say", "北京市朝阳区建国路88号"), "9"))
+    assert "地址修改已提交给派送网点，工单号" in address and "60分钟内与您确认" in address
+    assert [(w, k) for w, k, _ in delivery_requests(app)] == [("SF1234567890123", "reschedule"),
+                                                             ("75123456789012", "pickup_point"),
+                                                             ("SF1234567890123", "address")]
+    with app.app_context():
+        session = new_session()
+        [ticket] = session.scalars(select(Ticket)).all()
+        session.close()
+    assert ticket.category.value == "address_change" and ticket.recording.startswith("https://api.twilio.com/")
+
+
+def test_changes_refused_to_strangers_senders_and_finished_parcels(call, app):
+    stranger = heard(call("4", "2", YTO_OTHERS, "1", "0000", "0000", "9", caller=STRANGER))
+    assert "人工服务请按0，返回主菜单请按9" in stranger and "更改派送时间" not in stranger
+    sender = heard(call("4", "2", STO_WEATHER, "1", "9", caller="02088886666"))
+    assert "只有收件人本人可以更改派送" in sender
+    finished = heard(call("4", "2", "0001234567890#", "1", "9"))          # JT: returned already
+    assert "已经签收或退回，无法再更改派送" in finished
+    assert delivery_requests(app) == []
+
+
+def test_return_to_sender_reads_the_fee_first(call, app):
+    paid = heard(call("4", "3", "75123456789012#", "1", "1", "9"))       # 上海 -> 浙江, standard 1 kg
+    assert "退回寄件人的运费为11元。" in paid and "已登记退回寄件人" in paid
+    free = heard(call("4", "3", "9876543210987#", "1", "2", "9"))         # SF, damaged on the way: free
+    assert "这个快件退回寄件人不收取运费。" in free and "已登记退回" not in free
+    by_sender = heard(call("4", "3", STO_WEATHER, "1", "1", "9", caller="02088886666"))
+    assert "退回运费由网点核定后告知您" in by_sender and "已登记退回寄件人" in by_sender
+    assert [(w, k) for w, k, _ in delivery_requests(app)] == [("75123456789012", "return"), ("7712345678901", "return")]

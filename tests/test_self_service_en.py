@@ -61,3 +61,14 @@ def test_announcements_in_english(english):
     assert "We deliver as usual over New Year." in call(english)
     tracking = call(english, "1", "7712345678901#", "1")
     assert "Snow delays parcels to Harbin by a day or two." in tracking
+
+
+def test_pickups_and_delivery_changes_in_english(english):
+    booked = call(english, "4", "1", "1", "1", "310012", "1", "3")
+    assert "Last time we collected from 杭州市西湖区文三路100号3幢." in booked
+    assert "A courier will collect your parcel on November 25, in the afternoon, between 13:00 and 18:00." in booked
+    assert "Your booking number is" in booked
+    changed = call(english, "4", "2", "1234567890123#", "1", "1", "4")
+    assert "The delivery branch is told: November 26, during the day." in changed
+    refused = call(english, "4", "2", "0001234567890#", "1")
+    assert "has been signed for or returned" in refused
