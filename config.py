@@ -73,6 +73,8 @@ SETTINGS: dict[str, tuple[object, object, str]] = {
     "QUEUE_ANNOUNCE_SECONDS": ("30", parse_int, "how often a waiting caller hears their position"),
     "QUEUE_MAX_WAIT_SECONDS": ("600", parse_int, "after this wait the caller is offered a callback that keeps their place"),
     "AVERAGE_HANDLE_SECONDS": ("180", parse_int, "the handling time used to estimate a caller's wait"),
+    "NOTICE_RULE_MIN_PARCELS": ("0", parse_int, "start notice calls by themselves when this many parcels are held at "
+                                "one place for one reason (0: only by `flask notices start`)"),
     "LOG_JSON": ("false", parse_bool, "log one JSON object per line (phones and waybills are always masked)"),
     "SEED_DEMO_ON_FIRST_RUN": ("true", parse_bool, "`python app.py` loads demo parcels into an empty database"),
 }

@@ -1,6 +1,7 @@
 """The ACD's clock: every second, offers unanswered too long move on (RONA) and wrap-ups end;
-every minute, tickets that missed an SLA are escalated. `python app.py` runs it as a thread;
-in production run `python -m callqueue.ticker` once."""
+every minute, tickets that missed an SLA are escalated, callbacks recovered, and (when
+NOTICE_RULE_MIN_PARCELS is set) batches of parcels held by one cause get notice calls.
+`python app.py` runs it as a thread; in production run `python -m callqueue.ticker` once."""
 from __future__ import annotations
 
 import logging
@@ -28,8 +29,23 @@ def tick_once(app, beat: int) -> None:
                 for ticket in escalate_breaches(session, to_naive_utc(now)):
                     log.info("ticket %s escalated: SLA breached", ticket.number)
                 recover_callbacks(session, get_queue(get_redis()), get_redis(), to_naive_utc(now))
+                if app.config["NOTICE_RULE_MIN_PARCELS"]:
+                    notify_batches(app, session, now)
             finally:
                 session.close()
+
+
+def notify_batches(app, session, now) -> None:
+    from datetime import timedelta
+
+    from ivr.edge import schedule_callback_job
+    from notices.campaign import apply_rule
+
+    booked = apply_rule(session, app.config["NOTICE_RULE_MIN_PARCELS"], now=now,
+                        hours=app.extensions["calling_hours"], schedule=schedule_callback_job,
+                        window=timedelta(days=app.config["CALLBACK_WINDOW_DAYS"]))
+    if booked:
+        log.info("notice rule: %d notice calls booked", len(booked))
 
 
 def run(app, stop: threading.Event, interval: float = 1.0) -> None:

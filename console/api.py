@@ -200,7 +200,10 @@ def finish():
 @login_required()
 def tickets():
     now = to_naive_utc(current_app.config["CLOCK"]())
-    rows = get_session().scalars(select(Ticket).order_by(Ticket.closure_due).limit(200)).all()
+    query = select(Ticket).order_by(Ticket.closure_due).limit(200)
+    if current_user().role != "supervisor":  # suggestions (建议) go to the supervisors' list
+        query = query.where(Ticket.category != ComplaintCategory.SUGGESTION)
+    rows = get_session().scalars(query).all()
     return jsonify(tickets=[{
         "id": t.id, "number": t.number, "category": t.category.value, "status": t.status.value,
         "owner": t.owner, "waybill": t.waybill, "phone": mask_phone(t.phone),

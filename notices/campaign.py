@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from callqueue.callbacks import book_callback
@@ -40,6 +40,14 @@ def affected(session: Session, *, location: str = "", route: str = "",
     return [p for p in parcels if not route or f"{p.origin}-{p.destination}" == route]
 
 
+def batches(session: Session, min_parcels: int) -> list[tuple[str, ExceptionReason]]:
+    """(scan location, reason) pairs holding at least min_parcels parcels: a rule's trigger."""
+    rows = session.execute(select(Parcel.last_scan_location, Parcel.exception_reason, func.count(Parcel.id))
+                           .where(Parcel.status == ParcelStatus.EXCEPTION, Parcel.exception_reason.is_not(None))
+                           .group_by(Parcel.last_scan_location, Parcel.exception_reason))
+    return [(location, reason) for location, reason, count in rows if location and count >= min_parcels]
+
+
 def waybill_of(callback: Callback) -> str:
     return callback.reason.removeprefix(REASON_PREFIX)
 
@@ -69,4 +77,15 @@ def start(session: Session, parcels: list[Parcel], *, now: datetime, hours: Call
                                     reason=REASON_PREFIX + parcel.waybill, window=window, kind="notice")
         schedule(callback)
         booked.append(callback)
+    return booked
+
+
+def apply_rule(session: Session, min_parcels: int, *, now: datetime, hours: CallingHours, window: timedelta,
+               schedule) -> list[Callback]:
+    """The automatic rule: every batch of min_parcels parcels held at one place for one reason
+    gets its notices (parcels already noticed are skipped, so running it again calls nobody twice)."""
+    booked = []
+    for location, reason in batches(session, min_parcels):
+        booked += start(session, affected(session, location=location, reason=reason), now=now, hours=hours,
+                        window=window, schedule=schedule)
     return booked

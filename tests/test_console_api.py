@@ -178,3 +178,14 @@ def test_wallboard_figures_for_supervisors_only(staffed, call):
     assert figures["agents"] == {"offline": 2} and figures["lines"]["zh-CN:damaged"] == {"waiting": 0, "longest_wait_s": 0}
     stream = boss.get("/console/api/wallboard/events?seconds=0.5").get_data(as_text=True)
     assert stream.startswith('data: {"in_ivr": 0')
+
+
+def test_suggestions_are_on_the_supervisors_list_only(staffed, call):
+    call("4", "6", ("say", "希望周末也能上门取件"), "1")
+    call("2", "3", "1234567890123#", "1", "4", "1", "9")
+    agent, boss = staffed.test_client(), staffed.test_client()
+    login(agent)
+    login(boss, "boss")
+    assert [t["category"] for t in agent.get("/console/api/tickets").get_json()["tickets"]] == ["delayed"]
+    assert sorted(t["category"] for t in boss.get("/console/api/tickets").get_json()["tickets"]) == [
+        "delayed", "suggestion"]

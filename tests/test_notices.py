@@ -104,3 +104,15 @@ def test_bad_notice_requests_are_clear_errors(runner):
     assert "name a --location or a --route" in runner.invoke(args=["notices", "start"]).output
     result = runner.invoke(args=["notices", "start", "--location", HUB, "--reason", "aliens"])
     assert result.exit_code == 2 and "exception reason" in result.output
+
+
+def test_the_rule_starts_notices_for_a_large_enough_batch_by_itself(make_app, clock, demo_parcels):
+    from callqueue.ticker import tick_once
+
+    app = make_app(NOTICE_RULE_MIN_PARCELS=6)
+    tick_once(app, 0)
+    assert notice_callbacks(app) == {}                   # one parcel held at the hub: below the rule
+    held_parcels(app, clock)
+    tick_once(app, 0)
+    tick_once(app, 60)                                   # the next minute: nobody booked twice
+    assert len(notice_callbacks(app)) == 5               # six held, one on the do-not-call list
