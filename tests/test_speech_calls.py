@@ -254,3 +254,22 @@ def test_a_survey_answered_by_voice_with_a_transcribed_comment(korean_server, cl
     assert recording[1] == 8000 and len(recording[0]) / 8000 > 2.0
     assert callback.survey_comment
     assert history[-1] == ("survey_comment", f"comment: {callback.survey_comment} ({callback.survey_recording})")
+
+
+def test_a_suggestion_by_voice_is_recorded_and_transcribed_offline(korean_server):
+    from sqlalchemy import select
+
+    from database import new_session
+    from tickets.models import Ticket
+
+    app, base = korean_server
+    result = speech_call(base, ("say", "기타"), ("say", "메시지"), ("say", "주말에도 배송해 주세요"), ("say", "보내기"))
+    assert [t.get("recognised") for t in result.turns[:4]] == ["기타", "메시지", None, "보내기"]
+    assert "메시지가" in result.turns[-1]["heard"] and "접수되었습니다" in result.turns[-1]["heard"]
+    with app.app_context():
+        session = new_session()
+        [ticket] = session.scalars(select(Ticket)).all()
+        session.close()
+    assert ticket.category.value == "suggestion" and ticket.transcript  # the recogniser's words, kept
+    samples, rate = read_wav((Path(app.instance_path) / "recordings" / ticket.recording).read_bytes())
+    assert rate == 8000 and len(samples) / rate > 1.5
