@@ -72,3 +72,38 @@ def test_pickups_and_delivery_changes_in_english(english):
     assert "The delivery branch is told: November 26, during the day." in changed
     refused = call(english, "4", "2", "0001234567890#", "1")
     assert "has been signed for or returned" in refused
+
+
+def test_returns_holidays_and_notices_in_english(make_app, demo_parcels, clock, capsys):
+    import json
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from callqueue.jobs import dial_callback
+    from callqueue.models import Callback
+    from ivr.simulator import main as simulator
+
+    app = make_app(HOTLINE_LANGUAGE="en-US", HOTLINE_BRAND="Shunda Express", HOLIDAYS="2026-11-24")
+    returned = call(app, "4", "3", "75123456789012#", "1", "1")
+    assert "Returning this parcel to the sender costs 11 yuan." in returned and "The return to the sender" in returned
+    holiday = call(app, "0")
+    assert "They will be back at November 25 at 8:30." in holiday
+    assert "1 notice calls booked" in app.test_cli_runner().invoke(
+        args=["notices", "start", "--location", "郑州分拨中心"]).output
+    with app.app_context():
+        session = new_session()
+        callback_id = session.scalar(select(Callback.id).where(Callback.kind == "notice"))
+        session.close()
+    clock.now = datetime(2026, 11, 25, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)  # after the holiday
+    with app.app_context():
+        assert dial_callback(callback_id) == "ringing"
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert simulator(["answer", "--base-url", f"http://127.0.0.1:{server.server_port}", "--dtmf", "9",
+                          "--wait", "5", "--auth-token", AUTH_TOKEN]) == 0
+    finally:
+        server.shutdown()
+    heard = json.loads(capsys.readouterr().out)["turns"][0]["heard"]
+    assert "calling with news of your parcel. Your parcel ending 8 9 0 1 is held at 郑州分拨中心." in heard
