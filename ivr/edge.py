@@ -14,6 +14,8 @@ from database import get_session
 from flows.effects import EffectContext
 from ivr.sessions import CallSessions
 from redis_conn import get_redis
+from speech.waybills import ParcelRef
+from tracking.service import parcels_by_keyed_digits
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +80,14 @@ class CallEdge:
         )
 
     def parcel_lookup(self):
-        from ivr.media import lookup_from
+        """The waybill ranker's view of the parcel database: keyed digits -> parcels and their phones."""
+        session = get_session()
 
-        return lookup_from(get_session())
+        def lookup(digit_strings: set[str]) -> dict[str, list[ParcelRef]]:
+            return {digits: [ParcelRef(p.waybill, (p.sender_phone, p.recipient_phone)) for p in parcels]
+                    for digits, parcels in parcels_by_keyed_digits(session, digit_strings).items()}
+
+        return lookup
 
     def distributor(self):
         from callqueue.routing import distributor

@@ -29,8 +29,8 @@ from speech.audio import TELEPHONE_RATE, mulaw_decode
 from speech.numbers import grammar_words, normalise
 from speech.recognizer import StreamRecognizer
 from speech.recording import CallRecording
-from speech.waybills import ParcelRef, rank
-from tracking.service import normalise_phone, parcels_by_keyed_digits
+from speech.waybills import rank
+from tracking.service import normalise_phone
 
 bp = Blueprint("media", __name__)
 sock = Sock()
@@ -238,16 +238,6 @@ class StreamCall:
             if key is not None:
                 return {"type": "digits", "value": key, "heard": alternative}
         return {"type": "digits", "value": "?", "heard": recognised}
-
-
-def lookup_from(session):
-    def lookup(digit_strings: set[str]) -> dict[str, list[ParcelRef]]:
-        return {
-            digits: [ParcelRef(p.waybill, (p.sender_phone, p.recipient_phone)) for p in parcels]
-            for digits, parcels in parcels_by_keyed_digits(session, digit_strings).items()
-        }
-
-    return lookup
 
 
 @sock.route("/voice/media", bp=bp)
