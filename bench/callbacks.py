@@ -5,9 +5,9 @@
 N callbacks fall due over --spread seconds (calling hours set to the whole day), booked in
 SQL and scheduled in Redis; --workers RQ worker processes (each with the scheduler) dial them
 through the local carrier. Reports firing lateness (dial time minus due time), callbacks never
-dialled (lost), attempts dialled twice (doubled), and the busiest second against the pacing
-limit. The baseline is a no-op RQ job scheduled the same way, in the same run: the lateness RQ's
-scheduler itself adds.
+dialled (lost), attempts dialled twice (doubled), and the busiest second at the carrier (the
+calls it received in each whole second) against the pacing limit. The baseline is a no-op RQ
+job scheduled the same way, in the same run: the lateness RQ's scheduler itself adds.
 """
 from __future__ import annotations
 
@@ -81,18 +81,19 @@ def run(app, args, environment, workers) -> dict:
 
     connection, queue = get_redis(), get_queue(get_redis())
     session = new_session()
-    start = datetime.now(UTC) + timedelta(seconds=15)  # time to book and start the workers
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=15)  # time to book and start the workers
     hours = app.extensions["calling_hours"]
     for n in range(args.n):
         callback, _ = book_callback(session, phone=f"139{n:08d}", slot="soonest", now=start, hours=hours,
                                     reason="bench")
-        callback.due_at = (start + timedelta(seconds=args.spread * n / args.n)).replace(tzinfo=None)
+        # Whole seconds, as callbacks are booked (calling hours open on the minute).
+        callback.due_at = (start + timedelta(seconds=int(args.spread * n / args.n))).replace(tzinfo=None)
     session.commit()
     for callback in session.scalars(select(Callback)):
         schedule_callback(queue, callback)
     baseline_jobs = []
     for n in range(args.baseline):
-        due = start + timedelta(seconds=args.spread * n / args.baseline)
+        due = start + timedelta(seconds=int(args.spread * n / args.baseline))
         baseline_jobs.append(queue.enqueue_at(due, "bench.callbacks.noop", due.timestamp(), result_ttl=3600))
     for _ in range(args.workers):
         workers.append(subprocess.Popen([sys.executable, "-m", "callqueue.worker"], env=environment,
@@ -110,7 +111,7 @@ def run(app, args, environment, workers) -> dict:
     lateness = [(a.started_at - due_at[a.callback_id]).total_seconds() * 1000 for a in attempts]
     placed = [json.loads(item) for item in connection.lrange(SIMULATOR_OUTBOX, 0, -1)]
     per_callback = collections.Counter(p["url"].rsplit("/", 1)[1] for p in placed)
-    per_second = collections.Counter(int(a.started_at.timestamp()) for a in attempts)
+    per_second = collections.Counter(int(p["placed_at"]) for p in placed)
     baseline = [j.return_value(refresh=True) * 1000 for j in baseline_jobs if j.get_status(refresh=True) == "finished"]
     session.close()
     return {

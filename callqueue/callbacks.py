@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callqueue.hours import CallingHours
-from callqueue.models import Callback, CallbackStatus
+from callqueue.models import Callback, CallbackStatus, DoNotCall
 from clock import to_naive_utc
 
 SLOTS = ("soonest", "afternoon", "tomorrow_morning")
@@ -25,6 +26,19 @@ def requested_time(slot: str, now: datetime, hours: CallingHours) -> datetime:
     if slot == "tomorrow_morning":
         return datetime.combine(local.date() + timedelta(days=1), MORNING, hours.zone).astimezone(UTC)
     raise ValueError(f"unknown callback slot {slot!r}; choose from {', '.join(SLOTS)}")
+
+
+def do_not_call_numbers(session: Session) -> set[str]:
+    return set(session.scalars(select(DoNotCall.phone)))
+
+
+def why_not_callable(phone: str, do_not_call: set[str]) -> str | None:
+    """Why no outbound call may be booked to this number, or None: the rule every campaign shares."""
+    if not phone:
+        return "no phone number"
+    if phone in do_not_call:
+        return "on the do-not-call list"
+    return None
 
 
 def book_callback(

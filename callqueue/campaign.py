@@ -13,9 +13,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callqueue.callbacks import book_callback
+from callqueue.callbacks import book_callback, do_not_call_numbers, why_not_callable
 from callqueue.hours import CallingHours
-from callqueue.models import Callback, CallbackStatus, DoNotCall
+from callqueue.models import Callback, CallbackStatus
 from clock import from_naive_utc
 from importing import ImportReport, RowError, import_each, read_records, require, text_of
 from tickets.models import Ticket, TicketStatus
@@ -55,15 +55,14 @@ def contacts(session: Session) -> list[Contact]:
 
 def plan(session: Session) -> Plan:
     surveyed = _surveyed_reasons(session)
-    blocked = set(session.scalars(select(DoNotCall.phone)))
+    blocked = do_not_call_numbers(session)
     due, skipped = [], []
     for contact in contacts(session):
         if contact.reason in surveyed:
             continue  # already in the campaign
-        if not contact.phone:
-            skipped.append((contact, "no phone number"))
-        elif contact.phone in blocked:
-            skipped.append((contact, "on the do-not-call list"))
+        why_not = why_not_callable(contact.phone, blocked)
+        if why_not:
+            skipped.append((contact, why_not))
         else:
             due.append(contact)
     return Plan(due, skipped)
@@ -91,7 +90,7 @@ def import_contacts(session: Session, path: Path, *, now: datetime, hours: Calli
     the campaign counts as updated and is not called again."""
     records = read_records(path, CONTACT_COLUMNS, "contacts")
     surveyed = _surveyed_reasons(session)
-    blocked = set(session.scalars(select(DoNotCall.phone)))
+    blocked = do_not_call_numbers(session)
 
     def store(record: dict) -> bool:
         require(record, CONTACT_COLUMNS)
@@ -106,8 +105,9 @@ def import_contacts(session: Session, path: Path, *, now: datetime, hours: Calli
         waybill = normalise_waybill(text_of(record, "waybill"))
         if len(waybill) > 20:
             raise RowError(f"waybill {text_of(record, 'waybill')!r} is too long")
-        if phone in blocked:
-            raise RowError("on the do-not-call list")
+        why_not = why_not_callable(phone, blocked)
+        if why_not:
+            raise RowError(why_not)
         reason = f"ticket_closed:{ticket.number}" if ticket else f"imported:{waybill or phone}"
         if reason in surveyed:
             return False

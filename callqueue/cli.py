@@ -32,6 +32,14 @@ def _schedule(callback) -> None:
     schedule_callback_job(callback)
 
 
+def echo_dry_run(due: list[tuple[str, str]], skipped: list[tuple[str, str, str]], when: str) -> None:
+    """What a campaign would do: (phone, what) rows to call at `when`, (phone, why not, what) rows skipped."""
+    for phone, what in due:
+        click.echo(f"call   {mask_phone(phone):<13} at {when}  {what}")
+    for phone, why, what in skipped:
+        click.echo(f"skip   {mask_phone(phone) or '-':<13} {why}  {what}")
+
+
 def _window() -> timedelta:
     return timedelta(days=current_app.config["CALLBACK_WINDOW_DAYS"])
 
@@ -115,10 +123,8 @@ def run_command(dry_run: bool) -> None:
         plan = campaign.plan(session)
         if dry_run:
             when = hours.local(hours.next_opening(now)).strftime("%Y-%m-%d %H:%M")
-            for contact in plan.due:
-                click.echo(f"call   {mask_phone(contact.phone):<13} at {when}  {contact.reason}")
-            for contact, why in plan.skipped:
-                click.echo(f"skip   {mask_phone(contact.phone) or '-':<13} {why}  {contact.reason}")
+            echo_dry_run([(c.phone, c.reason) for c in plan.due],
+                         [(c.phone, why, c.reason) for c, why in plan.skipped], when)
             return
         booked = campaign.run(session, now=now, hours=hours, window=_window(), schedule=_schedule)
         click.echo(f"{len(booked)} survey calls booked; {len(plan.skipped)} skipped")

@@ -21,7 +21,6 @@ OUTBOUND_CALLS_PER_SECOND placed in any second.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from datetime import datetime, timedelta
 
@@ -30,6 +29,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import func, select
 
 from callqueue.models import FINISHED, Callback, CallbackAttempt, CallbackStatus, DoNotCall
+from callqueue.pacing import Pacer
 from clock import from_naive_utc, to_naive_utc
 from ivr.keys import key_for
 from masking import mask_phone
@@ -74,7 +74,10 @@ def schedule_callback(queue: Queue, callback: Callback, job: str | None = None, 
     if at <= current_app.config["CLOCK"]():  # due already: straight to the workers, not through the scheduler
         queue.enqueue(dial_callback, callback.id, job_id=job, result_ttl=86400)
     else:
-        queue.enqueue_at(at, dial_callback, callback.id, job_id=job, result_ttl=86400)
+        # RQ's scheduler keeps whole seconds (it drops the fraction): rounded up, never early.
+        whole = at.replace(microsecond=0)
+        queue.enqueue_at(whole + timedelta(seconds=1) if whole < at else whole, dial_callback, callback.id,
+                         job_id=job, result_ttl=86400)
 
 
 def on_do_not_call(session, phone: str) -> bool:
@@ -169,29 +172,32 @@ def _join_agent_line(session, callback: Callback, now: float) -> None:
         priority=("promised_callback",), by_callback=True)
 
 
-def agent_reserved_dialled(session, acd_sid: str, dialled_sid: str) -> None:
+def agent_reserved_dialled(session, acd_sid: str, dialled_sid: str | None, now: datetime) -> None:
     """An agent accepted a scheduled callback and the customer is being dialled: the attempt now
-    waits for that call's outcome like any other."""
+    waits for that call's outcome like any other. No SID: the carrier refused the call, so the
+    attempt failed and the usual retry rules apply."""
     from callqueue.routing import scheduled_callback_attempt
 
     callback_id, number = scheduled_callback_attempt(acd_sid)
     callback = session.get(Callback, callback_id)
-    if callback is not None and callback.status is CallbackStatus.AWAITING_AGENT and callback.attempts == number:
-        callback.history[-1].call_sid = dialled_sid
-        callback.status = CallbackStatus.RINGING
-        session.commit()
+    if callback is None or callback.status is not CallbackStatus.AWAITING_AGENT or callback.attempts != number:
+        return
+    if dialled_sid is None:
+        finish_attempt(session, callback, callback.history[-1], "failed", now)
+        return
+    callback.history[-1].call_sid = dialled_sid
+    callback.status = CallbackStatus.RINGING
+    session.commit()
 
 
 def _over_pace(session, connection, config) -> bool:
-    """At the limit of calls in progress, or of calls placed this second?"""
+    """At the limit of calls in progress, or of calls placed in the last second? (The slot
+    itself is taken when the call is placed; this only keeps a worker from waiting for one.)"""
     in_progress = session.scalar(select(func.count(Callback.id)).where(
         Callback.status.in_([CallbackStatus.DIALLING, CallbackStatus.RINGING])))
     if in_progress >= config["OUTBOUND_MAX_CONCURRENT"]:
         return True
-    second = key_for("pacing", str(int(time.time())))
-    placed = connection.incr(second)
-    connection.expire(second, 5)
-    return placed > config["OUTBOUND_CALLS_PER_SECOND"]
+    return Pacer(connection, config["OUTBOUND_CALLS_PER_SECOND"]).full()
 
 
 def finish_attempt(session, callback: Callback, attempt: CallbackAttempt, outcome: str, now: datetime) -> None:

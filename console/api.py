@@ -3,6 +3,7 @@ simulated agents use. State-changing requests must be JSON (a cross-site form ca
 from __future__ import annotations
 
 import json
+import logging
 import time
 from datetime import timedelta
 
@@ -35,6 +36,7 @@ from tickets.models import Ticket
 from tracking.carriers import normalise_waybill
 from tracking.service import find_parcel, normalise_phone
 
+log = logging.getLogger(__name__)
 bp = Blueprint("console_api", __name__, url_prefix="/console/api")
 EVENT_POLL_S = 1.0
 
@@ -173,11 +175,22 @@ def accept():
     acd_call = acd.call(call_sid)
     base = current_app.config["PUBLIC_BASE_URL"] or request.host_url.rstrip("/")
     offer = Offer(call_sid, agent_id, acd_call["skill"], acd_call.get("callback") == "1")
-    ringing = connect(offer, acd_call.get("phone", ""), get_telephony(), base)
+    scheduled = scheduled_callback_attempt(call_sid) is not None
+    try:
+        ringing = connect(offer, acd_call.get("phone", ""), get_telephony(), base)
+    except Exception as error:  # the carrier refused: the caller has gone, or no pacing slot came
+        log.warning("call %s could not be connected to %s: %s", call_sid, agent_id, error)
+        if not offer.callback:
+            acd.finish(agent_id, _now())
+        else:
+            acd.callback_unanswered(call_sid, _now(), keep_place=not scheduled)
+            if scheduled:
+                agent_reserved_dialled(get_session(), call_sid, None, to_naive_utc(current_app.config["CLOCK"]()))
+        return jsonify(error=f"the call could not be connected ({error})"), 503
     if offer.callback:
         get_redis().set(kept_place_key(ringing), call_sid, ex=3600)
-        if scheduled_callback_attempt(call_sid):
-            agent_reserved_dialled(get_session(), call_sid, ringing)
+        if scheduled:
+            agent_reserved_dialled(get_session(), call_sid, ringing, to_naive_utc(current_app.config["CLOCK"]()))
     return jsonify(connected=call_sid, ringing=ringing, kept_place=offer.callback)
 
 

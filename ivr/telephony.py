@@ -1,12 +1,15 @@
 """Placing outbound calls: Twilio's REST API when credentials are set, else the simulator.
 
-Both clients take the same arguments and return the new call's SID.
+Both clients take the same arguments and return the new call's SID; every call waits for a
+pacing slot first (OUTBOUND_CALLS_PER_SECOND, shared by all workers).
 """
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
+from callqueue.pacing import Pacer
 from ivr.keys import key_for
 
 SIMULATOR_OUTBOX = key_for("simulator", "outbound")
@@ -39,7 +42,7 @@ class SimulatedTelephony:
     def place_call(self, *, to: str, url: str, status_callback: str) -> str:
         sid = "CA" + uuid.uuid4().hex
         self.redis.rpush(SIMULATOR_OUTBOX, json.dumps(
-            {"sid": sid, "to": to, "url": url, "status_callback": status_callback}
+            {"sid": sid, "to": to, "url": url, "status_callback": status_callback, "placed_at": time.time()}
         ))
         return sid
 
@@ -51,12 +54,35 @@ def simulator_redirect_key(call_sid: str) -> str:
     return key_for("simulator:redirect", call_sid)
 
 
-def get_telephony():
+class PacingTimeout(RuntimeError):
+    pass
+
+
+class PacedTelephony:
+    """A carrier client whose calls each wait for a pacing slot (at most PACING_MAX_WAIT_S)."""
+
+    PACING_MAX_WAIT_S = 5.0
+
+    def __init__(self, carrier, pacer: Pacer):
+        self.carrier, self.pacer = carrier, pacer
+
+    def place_call(self, **call) -> str:
+        if self.pacer.take(self.PACING_MAX_WAIT_S) is None:
+            raise PacingTimeout(f"no pacing slot within {self.PACING_MAX_WAIT_S:.0f} s")
+        return self.carrier.place_call(**call)
+
+    def redirect(self, call_sid: str, url: str) -> None:
+        self.carrier.redirect(call_sid, url)
+
+
+def get_telephony() -> PacedTelephony:
     from flask import current_app
 
     from redis_conn import get_redis
 
     config = current_app.config
-    if not config["LOCAL_CARRIER"]:
-        return TwilioTelephony(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], config["TWILIO_CALLER_ID"])
-    return SimulatedTelephony(get_redis())
+    if config["LOCAL_CARRIER"]:
+        carrier = SimulatedTelephony(get_redis())
+    else:
+        carrier = TwilioTelephony(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], config["TWILIO_CALLER_ID"])
+    return PacedTelephony(carrier, Pacer(get_redis(), config["OUTBOUND_CALLS_PER_SECOND"]))

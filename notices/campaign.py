@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from callqueue.callbacks import book_callback
+from callqueue.callbacks import book_callback, do_not_call_numbers, why_not_callable
 from callqueue.hours import CallingHours
-from callqueue.models import Callback, DoNotCall
+from callqueue.models import Callback
 from tracking.models import Parcel
 from tracking.status import ExceptionReason, ParcelStatus
 
@@ -54,15 +54,13 @@ def waybill_of(callback: Callback) -> str:
 
 def plan(session: Session, parcels: list[Parcel]) -> NoticePlan:
     noticed = set(session.scalars(select(Callback.reason).where(Callback.kind == "notice")))
-    blocked = set(session.scalars(select(DoNotCall.phone)))
+    blocked = do_not_call_numbers(session)
     due, skipped = [], []
     for parcel in parcels:
-        if REASON_PREFIX + parcel.waybill in noticed:
-            skipped.append((parcel, "already noticed"))
-        elif not parcel.recipient_phone:
-            skipped.append((parcel, "no recipient phone"))
-        elif parcel.recipient_phone in blocked:
-            skipped.append((parcel, "on the do-not-call list"))
+        why_not = "already noticed" if REASON_PREFIX + parcel.waybill in noticed else \
+            why_not_callable(parcel.recipient_phone, blocked)
+        if why_not:
+            skipped.append((parcel, why_not))
         else:
             due.append(parcel)
     return NoticePlan(due, skipped)

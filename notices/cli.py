@@ -1,17 +1,22 @@
 """`flask announcements add|list|remove`."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from callqueue.cli import echo_dry_run
 from clock import to_naive_utc
 from database import new_session
+from ivr.edge import schedule_callback_job
+from masking import mask_waybill
+from notices import campaign
 from notices.announcements import add_announcement
 from notices.models import Announcement
+from tracking.status import parse_reason
 
 announcements_cli = AppGroup("announcements", help="What the hotline announces (holidays, weather, backlogs).")
 
@@ -84,13 +89,6 @@ notices_cli = AppGroup("notices", help="Proactive notice calls to recipients of 
 @click.option("--dry-run", is_flag=True, help="print who would be called when, and why others are not")
 def start_command(location: str, route: str, reason: str, dry_run: bool) -> None:
     """Call the recipients of affected parcels (calling hours, pacing and do-not-call apply)."""
-    from datetime import timedelta
-
-    from ivr.edge import schedule_callback_job
-    from masking import mask_phone, mask_waybill
-    from notices import campaign
-    from tracking.status import parse_reason
-
     try:
         held_for = parse_reason(reason) if reason else None
     except ValueError as error:
@@ -104,10 +102,8 @@ def start_command(location: str, route: str, reason: str, dry_run: bool) -> None
         plan = campaign.plan(session, parcels)
         if dry_run:
             when = hours.local(hours.next_opening(now)).strftime("%Y-%m-%d %H:%M")
-            for parcel in plan.due:
-                click.echo(f"call   {mask_phone(parcel.recipient_phone):<13} at {when}  {mask_waybill(parcel.waybill)}")
-            for parcel, why in plan.skipped:
-                click.echo(f"skip   {mask_phone(parcel.recipient_phone) or '-':<13} {why}  {mask_waybill(parcel.waybill)}")
+            echo_dry_run([(p.recipient_phone, mask_waybill(p.waybill)) for p in plan.due],
+                         [(p.recipient_phone, why, mask_waybill(p.waybill)) for p, why in plan.skipped], when)
             return
         booked = campaign.start(session, parcels, now=now, hours=hours, schedule=schedule_callback_job,
                                 window=timedelta(days=current_app.config["CALLBACK_WINDOW_DAYS"]))

@@ -189,3 +189,33 @@ def test_suggestions_are_on_the_supervisors_list_only(staffed, call):
     assert [t["category"] for t in agent.get("/console/api/tickets").get_json()["tickets"]] == ["delayed"]
     assert sorted(t["category"] for t in boss.get("/console/api/tickets").get_json()["tickets"]) == [
         "delayed", "suggestion"]
+
+
+@pytest.mark.parametrize("kept_place", [True, False])
+def test_a_call_the_carrier_refuses_frees_the_agent_and_keeps_the_callers_place(staffed, monkeypatch, kept_place):
+    from ivr.telephony import SimulatedTelephony
+
+    def refuse(self, *args, **kwargs):
+        raise RuntimeError("carrier said no")
+
+    monkeypatch.setattr(SimulatedTelephony, "place_call", refuse)
+    monkeypatch.setattr(SimulatedTelephony, "redirect", refuse)
+    sid = "CA" + "8" * 32
+    with staffed.app_context():
+        from callqueue.routing import distributor
+        from redis_conn import get_redis
+
+        acd = distributor(get_redis(), staffed.config)
+        acd.enqueue(sid, "zh-CN:damaged", staffed.config["CLOCK"]().timestamp(), phone="13800138000",
+                    by_callback=kept_place)
+    client = staffed.test_client()
+    login(client)
+    assert client.post("/console/api/state", json={"state": "available"}).get_json()["offer"]["call_sid"] == sid
+    refused = client.post("/console/api/accept", json={"call_sid": sid})
+    assert refused.status_code == 503 and "carrier said no" in refused.get_json()["error"]
+    with staffed.app_context():
+        call, agent = acd.call(sid), acd.agent("wang")
+    if kept_place:  # back in line for a later try, the agent free for the next caller
+        assert call["status"] == "callback_waiting" and agent["state"] == "available"
+    else:           # the caller has gone: the agent wraps up
+        assert agent["state"] == "wrap_up"
