@@ -30,11 +30,12 @@ from pathlib import Path
 sys.path.insert(0, os.getcwd())
 
 from bench.figures import print_figures  # noqa: E402
+from flows.prompts import PromptCatalogue  # noqa: E402
 from speech.audio import FRAME_BYTES, mulaw_decode, read_wav, to_telephone  # noqa: E402
 from speech.models import ModelPool  # noqa: E402
 from speech.numbers import DIGITS, grammar_words, normalise  # noqa: E402
 from speech.recognizer import StreamRecognizer  # noqa: E402
-from speech.tts import VOICES, PromptCache, synthesize  # noqa: E402
+from speech.tts import VOICES, PromptCache, prerender, synthesize  # noqa: E402
 from speech.waybills import ParcelRef, rank  # noqa: E402
 from tracking.carriers import keyed_digits, s10_check_digit  # noqa: E402
 
@@ -211,6 +212,10 @@ def main(argv: list[str] | None = None) -> dict:
     lookup = build_lookup([w for w, _ in items], args.parcels, rng)
     words = grammar_words(args.lang, "waybill")
     cache = PromptCache(Path(tempfile.mkdtemp()))
+    catalogue = PromptCatalogue.load(args.lang)
+    # A running hotline has the read-back's words and characters cached (speech render-prompts).
+    prerender(catalogue, cache, {})
+    cache.audio(catalogue.render("confirm_waybill", {"waybill": random_waybill(rng)}), args.lang)
 
     baseline_hits = grammar_hits = ranked_hits = 0
     digit_errors = digit_total = 0
@@ -231,8 +236,8 @@ def main(argv: list[str] | None = None) -> dict:
         candidates = rank(alternatives, args.lang, lookup)
         best = candidates[0].waybill if candidates else ""
         ranked_hits += best == waybill
-        # The read-back prompt is dynamic text: rendered (and cached) on the live path too.
-        cache.audio(f"{' '.join(best or truth)}", args.lang)
+        # The read-back prompt, as the live path speaks it.
+        cache.audio(catalogue.render("confirm_waybill", {"waybill": best or waybill}), args.lang)
         readback_ms.append((endpoint_ms or ENDPOINT_SILENCE_S * 1000) + (time.perf_counter() - started) * 1000)
 
     count = len(items)

@@ -91,6 +91,16 @@ def to_telephone(samples: np.ndarray, rate: int) -> bytes:
     return mulaw_encode(resample(samples, rate, TELEPHONE_RATE))
 
 
+def silence(seconds: float) -> bytes:
+    return b"\xff" * int(seconds * TELEPHONE_RATE)  # mu-law's code for zero
+
+
+def trim_silence(mulaw: bytes, threshold: int = 300) -> bytes:
+    """mu-law audio without its leading and trailing near-silence."""
+    loud = np.flatnonzero(np.abs(mulaw_decode(mulaw).astype(np.int32)) > threshold)
+    return mulaw[loud[0]:loud[-1] + 1] if loud.size else b""
+
+
 def frames(mulaw: bytes) -> list[bytes]:
     """20 ms frames; the last is padded with mu-law silence (0xFF)."""
     padded = mulaw + b"\xff" * (-len(mulaw) % FRAME_BYTES)

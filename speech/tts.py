@@ -3,6 +3,8 @@ and its data), cached on disk as 8 kHz mu-law keyed by (text, voice, rate).
 
 pyttsx3 2.99 drops and shifts files when several save_to_file calls share one runAndWait,
 so each prompt gets its own engine run and its file is checked before it is cached.
+A number read back in groups ("S F 1 2, 3 4 5 6") is joined from cached clips of each
+character, as IVRs speak numbers: a read-back never waits for the synthesiser.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import ctypes
 import hashlib
 import io
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -21,13 +24,17 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-from speech.audio import read_wav, to_telephone
+from speech.audio import read_wav, silence, to_telephone, trim_silence
 
 # espeak-ng voices and speaking rates per language. The seeds ask for 180-200 Chinese
 # characters a minute; espeak's rate is in words (here: syllables) per minute.
 VOICES = {"zh-CN": "sit/cmn", "en-US": "gmw/en-us", "ko-KR": "ko"}
 RATES = {"zh-CN": 190, "en-US": 165, "ko-KR": 170}
 PLAUSIBLE_SPEED = (0.3, 3.0)  # rendered duration / expected duration
+# Five or more single characters apart, as the prompts' {x:groups} format writes a waybill.
+SPELLED = re.compile(r"(?<!\w)[0-9A-Z](?:[ ,，]+[0-9A-Z]){4,}(?!\w)")
+SPELLED_CHARACTERS = "0123456789ABCDEFJMNSTY"  # digits and the letters of carriers' waybills
+CHARACTER_GAP_S, GROUP_GAP_S = 0.06, 0.3
 
 
 class SynthesisError(RuntimeError):
@@ -121,7 +128,34 @@ class PromptCache:
 
     def audio(self, text: str, language: str, rate: int | None = None) -> bytes:
         voice, rate = VOICES[language], rate or RATES[language]
-        path = self.folder / f"{self.key(text, voice, rate)}.ulaw"
+        spelled = SPELLED.search(text)
+        if spelled is None:
+            return self._rendered(text, voice, rate)
+        before, after = text[:spelled.start()], text[spelled.end():]
+        parts = [self._rendered(before, voice, rate)] if before.strip() else []
+        parts.append(self._spelled(spelled.group(), voice, rate))
+        if after.strip(" ,，"):
+            parts.append(self.audio(after, language, rate))
+        return b"".join(parts)
+
+    def character(self, char: str, language: str) -> bytes:
+        """One character's clip, without the silence around it."""
+        return self._rendered(char, VOICES[language], RATES[language], trimmed=True)
+
+    def _spelled(self, run: str, voice: str, rate: int) -> bytes:
+        parts = []
+        for char in run:
+            if char.isalnum():
+                parts.append(self._rendered(char, voice, rate, trimmed=True))
+            elif char in ",，":
+                parts.append(silence(GROUP_GAP_S))
+            elif char == " ":
+                parts.append(silence(CHARACTER_GAP_S))
+        return silence(GROUP_GAP_S) + b"".join(parts) + silence(GROUP_GAP_S)
+
+    def _rendered(self, text: str, voice: str, rate: int, *, trimmed: bool = False) -> bytes:
+        key = self.key(text, voice, rate) + ("-trimmed" if trimmed else "")
+        path = self.folder / f"{key}.ulaw"
         from metrics import TTS_CACHE
 
         if path.exists():
@@ -132,6 +166,8 @@ class PromptCache:
         TTS_CACHE.labels("rendered").inc()
         samples, sample_rate = synthesize(text, voice, rate)
         mulaw = to_telephone(samples, sample_rate)
+        if trimmed:
+            mulaw = trim_silence(mulaw) or mulaw
         self.folder.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
         partial.write_bytes(mulaw)
@@ -140,10 +176,13 @@ class PromptCache:
 
 
 def prerender(catalogue, cache: PromptCache, variables: dict) -> int:
-    """Render every prompt that needs no call's data (greeting, menus…) so calls never wait."""
+    """Render every prompt that needs no call's data (greeting, menus…) and the characters
+    numbers are read back with, so calls never wait."""
     from flows.errors import PromptError
 
-    rendered = 0
+    for char in SPELLED_CHARACTERS:
+        cache.character(char, catalogue.language)
+    rendered = len(SPELLED_CHARACTERS)
     for key in catalogue.prompts:
         try:
             text = catalogue.render(key, variables)

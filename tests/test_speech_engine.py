@@ -36,6 +36,24 @@ def test_a_swapped_or_empty_rendering_is_caught():
         check_rendering("好。", 190, np.zeros(0, dtype=np.int16), rate)
 
 
+def test_a_waybill_is_read_back_from_cached_character_clips(tmp_path):
+    from speech.audio import silence
+    from speech.tts import CHARACTER_GAP_S, GROUP_GAP_S
+
+    cache = PromptCache(tmp_path)
+    first = cache.audio("您要查询的单号是 S F 1 2，3 4 5 6。确认请按1。", "zh-CN")
+    rendered = cache.misses
+    second = cache.audio("您要查询的单号是 S F 6 5，4 3 2 1。确认请按1。", "zh-CN")
+    assert cache.misses == rendered            # the same template, other digits: nothing rendered
+    assert len(second) == len(first) and second != first     # the same characters, in another order
+    clips = {c: cache.character(c, "zh-CN") for c in "SF12"}
+    assert all(clips.values()) and len(set(clips.values())) == 4    # each character its own clip
+    gap, group = silence(CHARACTER_GAP_S), silence(GROUP_GAP_S)
+    assert group + clips["S"] + gap + clips["F"] + gap + clips["1"] + gap + clips["2"] + group in first
+    # A clip has no silence of its own around it: the gaps are the only pauses.
+    assert all(abs(int(mulaw_decode(clip[:1])[0])) > 300 for clip in clips.values())
+
+
 def test_other_languages_render(tmp_path):
     cache = PromptCache(tmp_path)
     for language, text in (("en-US", "Hello, how can we help you?"), ("ko-KR", "안녕하세요, 무엇을 도와드릴까요?")):
