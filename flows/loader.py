@@ -122,7 +122,9 @@ def _check_step(flow: Flow, name: str, spec) -> None:
         if bad:
             fail(f"menu keys must be single digits or #; got {', '.join(bad)}")
         # YAML reads `1:` as an int; callers press strings. Options become {goto, set}.
-        menu["options"] = {str(k): _option(v, fail) for k, v in menu["options"].items()}
+        # defaults.options (e.g. 0: agent) belong to every menu that does not use the key itself.
+        own = {str(k): _option(v, fail) for k, v in menu["options"].items()}
+        menu["options"] = {**{str(k): _option(v, fail) for k, v in _default_options(flow, fail).items()}, **own}
     if "set" in spec and not isinstance(spec["set"], dict):
         fail("'set' must be a mapping of variable: value")
     if kind == "collect":
@@ -143,6 +145,13 @@ def _check_step(flow: Flow, name: str, spec) -> None:
         fail("a branch step needs 'cases' and 'default'")
     if kind == "branch":
         spec["cases"] = {str(k): str(v) for k, v in spec["cases"].items()}
+
+
+def _default_options(flow: Flow, fail) -> dict:
+    options = flow.defaults.get("options") or {}
+    if not isinstance(options, dict) or any(str(k) not in VALID_KEYS for k in options):
+        fail("defaults.options maps single keys to steps, e.g. {0: agent}")
+    return options
 
 
 def _option(value, fail) -> dict:

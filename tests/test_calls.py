@@ -98,6 +98,12 @@ def test_invalid_key_three_times_goes_to_an_agent(call, app):
     assert record_of(app, result).outcome == "abandoned"  # the simulated caller gives up in the queue
 
 
+def test_zero_reaches_an_agent_from_a_menu_that_does_not_offer_it(call):
+    result = call("1", SF_IN_TRANSIT, "0")          # at the read-back ("1 right, 2 again")
+    assert "确认请按1，重新输入请按2" in result.turns[2]["heard"] and "人工" not in result.turns[2]["heard"]
+    assert result.queue == "agents"
+
+
 def test_agent_key_enqueues_with_position_and_estimate(call):
     result = call("0")
     assert result.queue == "agents"

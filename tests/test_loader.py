@@ -38,6 +38,10 @@ def write(tmp_path, text, name="tiny.yaml"):
     ("name: x\nstart: a\nsteps:\n  a: {record: {prompt: p}, next: a}\n", "record needs prompt and into"),
     ("name: x\nstart: a\nsteps:\n  a: {record: {prompt: p, into: v, max_seconds: 0}, next: a}\n",
      "positive whole seconds"),
+    ("name: x\nstart: a\ndefaults: {options: {0: nowhere}}\nsteps:\n  a: {menu: {prompt: p, options: {1: a}}}\n",
+     "goes to undefined step 'nowhere' (0)"),
+    ("name: x\nstart: a\ndefaults: {options: [0]}\nsteps:\n  a: {menu: {prompt: p, options: {1: a}}}\n",
+     "defaults.options maps single keys to steps"),
     ("name: x\nstart: a\nsteps: [1, 2]\n", "'steps' must be a non-empty mapping"),
     ("name: x\nstart: a\nsteps:\n  a: {say: [unclosed\n", "cannot read flow"),
     ("- just\n- a list\n", "a flow is a mapping"),
@@ -48,6 +52,23 @@ def test_broken_flows_name_file_step_and_problem(tmp_path, text, problem):
         load_flow(path)
     assert str(error.value).startswith(str(path))
     assert problem in str(error.value)
+
+
+def test_default_options_reach_every_menu_that_does_not_use_the_key(tmp_path):
+    hotline = load_flow(FLOWS_DIR / "hotline.yaml")
+    menus = [spec["menu"]["options"] for spec in hotline.steps.values() if "menu" in spec]
+    assert len(menus) >= 20 and all(options["0"]["goto"] == "agent" for options in menus)
+    flow = load_flow(write(tmp_path, """
+name: tiny
+start: a
+defaults: {options: {0: c}}
+steps:
+  a: {menu: {prompt: p, options: {1: b}}}
+  b: {menu: {prompt: p, options: {0: a}}}
+  c: {hangup: true}
+"""))
+    assert flow.steps["a"]["menu"]["options"] == {"0": {"goto": "c"}, "1": {"goto": "b"}}
+    assert flow.steps["b"]["menu"]["options"] == {"0": {"goto": "a"}}   # its own 0 wins
 
 
 def copy_flows(tmp_path):
