@@ -20,6 +20,7 @@ from console.auth import current_user, find_user, login_required
 from database import get_session
 from ivr.edge import CallEdge, schedule_callback_job
 from ivr.telephony import get_telephony
+from logs import mask_text
 from masking import mask_phone
 from redis_conn import get_redis
 from tickets import (
@@ -186,7 +187,8 @@ def accept():
             acd.callback_unanswered(call_sid, _now(), keep_place=not scheduled)
             if scheduled:
                 agent_reserved_dialled(get_session(), call_sid, None, to_naive_utc(current_app.config["CLOCK"]()))
-        return jsonify(error=f"the call could not be connected ({error})"), 503
+        # The carrier's words may hold the customer's number: masked, as in the screen pop.
+        return jsonify(error=f"the call could not be connected ({mask_text(str(error))})"), 503
     if offer.callback:
         get_redis().set(kept_place_key(ringing), call_sid, ex=3600)
         if scheduled:

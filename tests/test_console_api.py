@@ -196,7 +196,7 @@ def test_a_call_the_carrier_refuses_frees_the_agent_and_keeps_the_callers_place(
     from ivr.telephony import SimulatedTelephony
 
     def refuse(self, *args, **kwargs):
-        raise RuntimeError("carrier said no")
+        raise RuntimeError("carrier said no to 13800138000")
 
     monkeypatch.setattr(SimulatedTelephony, "place_call", refuse)
     monkeypatch.setattr(SimulatedTelephony, "redirect", refuse)
@@ -212,7 +212,7 @@ def test_a_call_the_carrier_refuses_frees_the_agent_and_keeps_the_callers_place(
     login(client)
     assert client.post("/console/api/state", json={"state": "available"}).get_json()["offer"]["call_sid"] == sid
     refused = client.post("/console/api/accept", json={"call_sid": sid})
-    assert refused.status_code == 503 and "carrier said no" in refused.get_json()["error"]
+    assert refused.status_code == 503 and "carrier said no to 138****8000" in refused.get_json()["error"]
     with staffed.app_context():
         call, agent = acd.call(sid), acd.agent("wang")
     if kept_place:  # back in line for a later try, the agent free for the next caller
