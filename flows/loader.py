@@ -211,11 +211,16 @@ def check_references(flow: Flow, effects: set[str], catalogues: dict) -> None:
 
 
 def mermaid(flow: Flow) -> str:
+    # Default options are drawn once, from "any menu", not from each of a score of menus.
+    defaults = {(str(k), v if isinstance(v, str) else v["goto"]) for k, v in (flow.defaults.get("options") or {}).items()}
     lines = ["flowchart TD", f"    start((start)) --> {flow.start}"]
+    lines += [f"    any_menu{{{{any menu}}}} -->|{key}| {target}" for key, target in sorted(defaults)]
     for name in flow.steps:
         kind = flow.kind(name)
         lines.append(f"    {name}[\"{name}<br/><i>{kind}</i>\"]")
         for label, target in targets(flow, name):
+            if kind == "menu" and (label, target) in defaults:
+                continue
             arrow = f"-->|{label}|" if label else "-->"
             lines.append(f"    {name} {arrow} {target}")
         if kind in ("transfer", "hangup"):

@@ -69,6 +69,8 @@ steps:
 """))
     assert flow.steps["a"]["menu"]["options"] == {"0": {"goto": "c"}, "1": {"goto": "b"}}
     assert flow.steps["b"]["menu"]["options"] == {"0": {"goto": "a"}}   # its own 0 wins
+    diagram = mermaid(flow)
+    assert "any_menu{{any menu}} -->|0| c" in diagram and "a -->|0| c" not in diagram and "b -->|0| a" in diagram
 
 
 def copy_flows(tmp_path):
@@ -106,7 +108,7 @@ def test_diagram_command(runner):
     assert result.exit_code == 0
     assert result.output.startswith("flowchart TD\n")
     for edge in ("main_menu -->|1| waybill_input", "main_menu -->|2| complaint_category",
-                 "main_menu -->|3| callback_slot", "main_menu -->|0| agent", "agent --> transfer_end"):
+                 "main_menu -->|3| callback_slot", "any_menu{{any menu}} -->|0| agent", "agent --> transfer_end"):
         assert edge in result.output
     assert runner.invoke(args=["flows", "diagram", "nope"]).exit_code == 1
 
