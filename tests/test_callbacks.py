@@ -452,3 +452,20 @@ def test_killed_workers_and_a_restarted_scheduler_never_dial_twice_nor_lose_a_ca
             assert attempts == [""] and phones.count(phone) == 1
         else:
             assert (status, attempts, retry_pending) == (CallbackStatus.SCHEDULED, ["unknown"], True), phone
+
+
+def test_a_due_time_between_seconds_is_scheduled_on_the_next_whole_one(app, clock):
+    """RQ's scheduler keeps whole seconds, dropping the fraction: rounded up, a job never fires early."""
+    with app.app_context():
+        session = new_session()
+        callback, _ = book_callback(session, phone="13800138000", slot="soonest", now=clock(), hours=HOURS,
+                                    reason="test")
+        due = clock() + timedelta(minutes=5, milliseconds=300)
+        callback.due_at = to_naive_utc(due)
+        session.commit()
+        queue = get_queue(get_redis())
+        schedule_callback(queue, callback)
+        [job_id] = queue.scheduled_job_registry.get_job_ids()
+        scheduled = queue.scheduled_job_registry.get_scheduled_time(job_id)
+        session.close()
+    assert scheduled == due.replace(microsecond=0) + timedelta(seconds=1)
