@@ -22,7 +22,7 @@ def models_command() -> None:
 
 @speech_cli.command("fetch-models")
 @click.argument("languages", nargs=-1, required=True, type=click.Choice(sorted(CATALOGUE)))
-@click.option("--sha256", help="the expected SHA-256 of the archive, where none is pinned")
+@click.option("--sha256", help="the expected SHA-256 of the archive, instead of the pinned one (e.g. for a mirror's other build)")
 @click.option("--url", help="fetch from this URL (a mirror) instead of the official site")
 def fetch_models_command(languages, sha256, url) -> None:
     """Download official Vosk models, verify their SHA-256, unpack them under instance/models/."""

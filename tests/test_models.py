@@ -10,7 +10,7 @@ from functools import partial
 
 import pytest
 
-from speech.models import ModelError, fetch_model, is_model_dir, model_path
+from speech.models import CATALOGUE, ModelError, fetch_model, is_model_dir, model_path
 
 
 def model_zip(root="vosk-model-small-en-us-0.15", extra=None) -> bytes:
@@ -69,9 +69,15 @@ def test_unsafe_paths_and_non_models_are_refused(served, tmp_path):
                     url=f"{base}/empty.zip")
 
 
-def test_no_pinned_digest_and_unreachable_site(tmp_path):
+def test_every_official_model_has_a_pinned_digest():
+    assert all(len(entry["sha256"]) == 64 for entry in CATALOGUE.values())
+    assert CATALOGUE["zh-CN"]["sha256"].startswith("3af8b0e7")
+
+
+def test_no_pinned_digest_and_unreachable_site(tmp_path, monkeypatch):
+    monkeypatch.setitem(CATALOGUE, "xx-XX", {"name": "vosk-model-xx", "url": "http://127.0.0.1:9/xx.zip"})
     with pytest.raises(ModelError, match="no SHA-256 is pinned"):
-        fetch_model("zh-CN", str(tmp_path))
+        fetch_model("xx-XX", str(tmp_path))
     with pytest.raises(ModelError, match="cannot download"):
         fetch_model("en-US", str(tmp_path), url="http://127.0.0.1:9/none.zip")
     with pytest.raises(ModelError, match="no official model"):
@@ -94,8 +100,8 @@ def test_speech_commands(runner, served, tmp_path):
     (folder / "m.zip").write_bytes(model_zip())
     result = runner.invoke(args=["speech", "fetch-models", "en-US", "--url", f"{base}/m.zip"])
     assert result.exit_code == 1 and "SHA-256" in result.output
-    result = runner.invoke(args=["speech", "fetch-models", "zh-CN"])
-    assert result.exit_code == 1 and "--sha256" in result.output
+    result = runner.invoke(args=["speech", "fetch-models", "zh-CN", "--url", f"{base}/m.zip"])
+    assert result.exit_code == 1 and "is not the expected 3af8b0e7" in result.output   # the pinned digest
 
 
 def test_render_prompts_command(make_app):
