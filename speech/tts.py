@@ -122,9 +122,13 @@ class PromptCache:
     folder: Path
     hits: int = 0
     misses: int = 0
+    warming: threading.Thread | None = None  # rendering character clips a read-back lacked
 
     def key(self, text: str, voice: str, rate: int) -> str:
         return hashlib.sha256(f"{voice}\n{rate}\n{text}".encode()).hexdigest()[:32]
+
+    def _path(self, text: str, voice: str, rate: int, trimmed: bool) -> Path:
+        return self.folder / f"{self.key(text, voice, rate)}{'-trimmed' if trimmed else ''}.ulaw"
 
     def audio(self, text: str, language: str, rate: int | None = None) -> bytes:
         voice, rate = VOICES[language], rate or RATES[language]
@@ -143,6 +147,14 @@ class PromptCache:
         return self._rendered(char, VOICES[language], RATES[language], trimmed=True)
 
     def _spelled(self, run: str, voice: str, rate: int) -> bytes:
+        missing = sorted({c for c in run if c.isalnum() and not self._path(c, voice, rate, True).exists()})
+        if missing:
+            # Rendering the clips one by one now would keep the caller waiting: say the run in
+            # one rendering, and have the clips ready for the next caller.
+            self.warming = threading.Thread(target=lambda: [self._rendered(c, voice, rate, trimmed=True)
+                                                            for c in missing], daemon=True, name="clips")
+            self.warming.start()
+            return self._rendered(run, voice, rate)
         parts = []
         for char in run:
             if char.isalnum():
@@ -154,8 +166,7 @@ class PromptCache:
         return silence(GROUP_GAP_S) + b"".join(parts) + silence(GROUP_GAP_S)
 
     def _rendered(self, text: str, voice: str, rate: int, *, trimmed: bool = False) -> bytes:
-        key = self.key(text, voice, rate) + ("-trimmed" if trimmed else "")
-        path = self.folder / f"{key}.ulaw"
+        path = self._path(text, voice, rate, trimmed)
         from metrics import TTS_CACHE
 
         if path.exists():

@@ -411,11 +411,12 @@ def test_killed_workers_and_a_restarted_scheduler_never_dial_twice_nor_lose_a_ca
 
     import callqueue.jobs
 
-    # Grace periods, shortened; wait until every job is overdue (the dead workers' scheduler lock
-    # keeps a new scheduler out for a minute: recovery must queue them itself).
+    # Grace periods, shortened; wait until every job is overdue by them (the dead workers'
+    # scheduler lock keeps a new scheduler out for a minute: recovery must queue them itself).
+    # The last falls due 4.6 s after start, scheduled on the next whole second: 7.5 s is enough.
     monkeypatch.setattr(callqueue.jobs, "STALE_DIALLING", timedelta(seconds=1))
     monkeypatch.setattr(callqueue.jobs, "SCHEDULER_STALL", timedelta(seconds=1))
-    time.sleep(max(0.0, (start + timedelta(seconds=6.5) - datetime.now(UTC)).total_seconds()))
+    time.sleep(max(0.0, (start + timedelta(seconds=7.5) - datetime.now(UTC)).total_seconds()))
     with app.app_context():
         session = new_session()
         recover_callbacks(session, get_queue(get_redis()), get_redis(), to_naive_utc(datetime.now(UTC)))

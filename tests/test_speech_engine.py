@@ -38,10 +38,15 @@ def test_a_swapped_or_empty_rendering_is_caught():
 
 def test_a_waybill_is_read_back_from_cached_character_clips(tmp_path):
     from speech.audio import silence
-    from speech.tts import CHARACTER_GAP_S, GROUP_GAP_S
+    from speech.tts import CHARACTER_GAP_S, GROUP_GAP_S, RATES, VOICES
 
     cache = PromptCache(tmp_path)
+    cold = cache.audio("您要查询的单号是 S F 1 2，3 4 5 6。确认请按1。", "zh-CN")
+    cache.warming.join()          # meanwhile the clips were rendered for the next caller
+    # No clips yet, so the number was said in one rendering rather than eight in a row.
+    assert (tmp_path / f"{cache.key('S F 1 2，3 4 5 6', VOICES['zh-CN'], RATES['zh-CN'])}.ulaw").exists()
     first = cache.audio("您要查询的单号是 S F 1 2，3 4 5 6。确认请按1。", "zh-CN")
+    assert first != cold
     rendered = cache.misses
     second = cache.audio("您要查询的单号是 S F 6 5，4 3 2 1。确认请按1。", "zh-CN")
     assert cache.misses == rendered            # the same template, other digits: nothing rendered
