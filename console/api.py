@@ -15,7 +15,7 @@ from callqueue.acd import AcdError, AgentState, Offer
 from callqueue.callbacks import SLOTS, book_callback
 from callqueue.jobs import agent_reserved_dialled
 from callqueue.routing import connect, kept_place_key, scheduled_callback_attempt
-from clock import to_naive_utc
+from clock import from_naive_utc, to_naive_utc
 from console.auth import current_user, find_user, login_required
 from database import get_session
 from ivr.edge import CallEdge, schedule_callback_job
@@ -80,6 +80,11 @@ def conflict(error):
 @bp.errorhandler(HTTPException)
 def http_error(error):
     return jsonify(error=error.description), error.code
+
+
+def _local(moment) -> str:
+    """A stored (UTC) time as agents read it: the hotline's local time, to the minute."""
+    return current_app.extensions["calling_hours"].local(from_naive_utc(moment)).strftime("%Y-%m-%d %H:%M")
 
 
 def _now() -> float:
@@ -222,7 +227,7 @@ def tickets():
     return jsonify(tickets=[{
         "id": t.id, "number": t.number, "category": t.category.value, "status": t.status.value,
         "owner": t.owner, "waybill": t.waybill, "phone": mask_phone(t.phone),
-        "sla": {name: {"due": c.due.isoformat(timespec="minutes"), "met": c.met_at is not None,
+        "sla": {name: {"due": _local(c.due), "met": c.met_at is not None,
                        "breached": c.breached(now), "remaining_s": int(c.remaining(now).total_seconds())}
                 for name, c in clocks(t).items()},
     } for t in rows])
@@ -254,7 +259,7 @@ def _ticket_json(ticket: Ticket) -> dict:
         "owner": ticket.owner, "name": ticket.name, "waybill": ticket.waybill, "phone": mask_phone(ticket.phone),
         "demand": ticket.demand.value, "channel": ticket.channel, "survey_score": ticket.survey_score,
         "actions": [trigger for trigger, (sources, _) in TRANSITIONS.items() if ticket.status in sources],
-        "history": [{"at": e.at.isoformat(timespec="minutes"), "action": e.action, "detail": e.detail}
+        "history": [{"at": _local(e.at), "action": e.action, "detail": e.detail}
                     for e in ticket.history],
     }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from tickets import CATEGORY_NAMES_ZH, ComplaintCategory, Demand, TicketStatus
+from tracking.status import STATUS_NAMES_ZH, ParcelStatus
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates", static_folder="static")
 
@@ -30,6 +31,7 @@ WORDS = {
         "statuses": {"new": "新建", "assigned": "已受理", "first_response": "已首次响应", "waiting_branch": "待网点处理",
                      "result_received": "网点已反馈", "customer_confirmed": "客户已确认", "closed": "已闭环",
                      "escalated": "已升级"},
+        "parcel_statuses": {s.value: name for s, name in STATUS_NAMES_ZH.items()}, "minutes": "分钟",
     },
     "en": {
         "title": "Agent console", "login": "Log in", "username": "Username", "password": "Password", "logout": "Log out",
@@ -52,6 +54,7 @@ WORDS = {
         "Customer confirmed", "close": "Close", "escalate": "Escalate", "reopen": "Reopen",
         **{c.value: c.value.replace("_", " ") for c in ComplaintCategory},
         "statuses": {s.value: s.value.replace("_", " ") for s in TicketStatus},
+        "parcel_statuses": {s.value: s.value.replace("_", " ") for s in ParcelStatus}, "minutes": "min",
     },
 }
 

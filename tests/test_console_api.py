@@ -112,6 +112,7 @@ def test_an_agent_opens_and_edits_a_ticket(staffed):
     assert (ticket["waybill"], ticket["phone"], ticket["owner"], ticket["status"], ticket["channel"]) == (
         "SF1234567890123", "139****1111", "wang", "assigned", "console")
     assert [h["action"] for h in ticket["history"]] == ["opened", "assign", "note"]
+    assert ticket["history"][0]["at"] == "2026-11-24 10:00"      # 02:00 UTC, read in Shanghai time
     assert ticket["actions"] == ["respond", "escalate"]
     again = client.post("/console/api/tickets", json={**form, "category": "lost", "notes": ""})
     assert again.status_code == 200 and again.get_json()["created"] is False and again.get_json()["id"] == ticket["id"]

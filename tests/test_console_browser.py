@@ -67,7 +67,9 @@ def test_agent_takes_an_offered_call(console_server, page):
     assert page.inner_text("#pop-caller") == "138****8000"
     assert page.inner_text("#pop-waybill") == "SF1234567890123"
     assert page.inner_text("#pop-line") == "zh-CN:damaged"
-    assert "武汉转运中心" in page.inner_text("#pop-scans")
+    assert page.inner_text("#pop-category") == "破损"                 # words, not codes
+    assert "武汉转运中心 运输中" in page.inner_text("#pop-scans")
+    assert "破损 新建" in page.inner_text("#pop-tickets")
     assert "请选择投诉类型" in page.inner_text("#pop-ivr")
     page.screenshot(path=str(OUTPUT / "2-offer-screen-pop.png"), full_page=True)
 
@@ -96,6 +98,7 @@ def test_agent_takes_an_offered_call(console_server, page):
     page.wait_for_selector("#state[data-state=wrap_up]")
     assert page.inner_text("#state") == "话后整理"
     assert "破损" in page.inner_text("#tickets")
+    assert "分钟" in page.inner_text("#tickets")                        # time left to the SLA, in Chinese
     page.screenshot(path=str(OUTPUT / "4-after-call.png"), full_page=True)
 
 

@@ -31,12 +31,14 @@ function render(view) {
   if (!offer) return;
   $("pop-caller").textContent = offer.caller;
   $("pop-line").textContent = offer.line;
-  $("pop-category").textContent = offer.category || "-";
+  $("pop-category").textContent = W[offer.category] || offer.category || "-";
   $("pop-waybill").textContent = offer.waybill || "-";
   $("pop-kept").hidden = !offer.kept_place;
-  list($("pop-scans"), (offer.parcel ? offer.parcel.scans : []).map((s) => `${s.at} ${s.location} ${s.status}`));
+  list($("pop-scans"), (offer.parcel ? offer.parcel.scans : []).map(
+    (s) => `${s.at.replace("T", " ")} ${s.location} ${W.parcel_statuses[s.status] || s.status}`));
   list($("pop-ivr"), offer.ivr.map((t) => [t.heard, t.said, t.pressed].filter(Boolean).join(" → ")));
-  list($("pop-tickets"), offer.earlier_tickets.map((t) => `${t.number} ${t.category} ${t.status}`));
+  list($("pop-tickets"), offer.earlier_tickets.map(
+    (t) => `${t.number} ${W[t.category] || t.category} ${W.statuses[t.status] || t.status}`));
   // The new-ticket form starts from what the caller already told the IVR.
   const ticketForm = $("new-ticket").elements;
   if (offer.category && !ticketForm.waybill.value) ticketForm.category.value = offer.category;
@@ -51,7 +53,7 @@ async function loadTickets() {
     const row = document.createElement("tr");
     const cells = [t.number, W[t.category] || t.category, W.statuses[t.status] || t.status, t.owner || "-"];
     for (const clock of [t.sla.first_response, t.sla.closure]) {
-      cells.push(clock.breached ? W.breached : clock.met ? "✓" : `${Math.round(clock.remaining_s / 60)} min`);
+      cells.push(clock.breached ? W.breached : clock.met ? "✓" : `${Math.round(clock.remaining_s / 60)} ${W.minutes}`);
     }
     cells.forEach((text) => {
       const cell = Object.assign(document.createElement("td"), {textContent: text});
