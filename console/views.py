@@ -32,6 +32,8 @@ WORDS = {
                      "result_received": "网点已反馈", "customer_confirmed": "客户已确认", "closed": "已闭环",
                      "escalated": "已升级"},
         "parcel_statuses": {s.value: name for s, name in STATUS_NAMES_ZH.items()}, "minutes": "分钟",
+        "events": {"opened": "建单", "note": "备注", "edited": "修改", "repeat_complaint": "重复投诉",
+                   "claim": "理赔核定", "survey": "满意度回访", "survey_comment": "回访留言"},
     },
     "en": {
         "title": "Agent console", "login": "Log in", "username": "Username", "password": "Password", "logout": "Log out",
@@ -55,6 +57,8 @@ WORDS = {
         **{c.value: c.value.replace("_", " ") for c in ComplaintCategory},
         "statuses": {s.value: s.value.replace("_", " ") for s in TicketStatus},
         "parcel_statuses": {s.value: s.value.replace("_", " ") for s in ParcelStatus}, "minutes": "min",
+        "events": {"opened": "Opened", "note": "Note", "edited": "Edited", "repeat_complaint": "Repeat complaint",
+                   "claim": "Claim assessed", "survey": "Satisfaction survey", "survey_comment": "Survey comment"},
     },
 }
 

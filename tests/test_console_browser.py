@@ -84,13 +84,14 @@ def test_agent_takes_an_offered_call(console_server, page):
     page.click("#new-ticket button")
     page.wait_for_selector("#ticket:not([hidden])")
     assert page.inner_text("#new-ticket-result").startswith("已并入在办工单")
-    assert "repeat_complaint" in page.inner_text("#ticket-history")
+    assert "重复投诉" in page.inner_text("#ticket-history")
     page.click("#ticket-actions [data-action=assign]")
     page.wait_for_function("document.getElementById('ticket-owner').textContent === 'wang'")
     page.fill("#edit-ticket input[name=notes]", "已联系网点核实")
     page.click("#edit-ticket button")
     page.wait_for_function("document.getElementById('ticket-history').textContent.includes('已联系网点核实')")
     assert page.inner_text("#ticket-status") == "已受理"
+    assert "10:00 建单 via hotline" in page.inner_text("#ticket-history")   # local time, in words
     page.screenshot(path=str(OUTPUT / "3-ticket.png"), full_page=True)
     page.select_option("#finish select[name=disposition]", "ticket_opened")
     page.fill("#finish input[name=notes]", "破损，已登记理赔")

@@ -78,7 +78,7 @@ function renderTicket(ticket) {
   $("ticket-owner").textContent = ticket.owner || "-";
   $("ticket-waybill").textContent = ticket.waybill;
   $("ticket-phone").textContent = ticket.phone;
-  list($("ticket-history"), ticket.history.map((h) => `${h.at} ${W[h.action] || h.action} ${h.detail}`));
+  list($("ticket-history"), ticket.history.map((h) => `${h.at} ${W.events[h.action] || W[h.action] || h.action} ${h.detail}`));
   $("ticket-actions").replaceChildren(...ticket.actions.map((action) => {
     const button = Object.assign(document.createElement("button"), {textContent: W[action] || action});
     button.dataset.action = action;
