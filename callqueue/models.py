@@ -31,7 +31,7 @@ class Callback(Base):
     phone: Mapped[str] = mapped_column(String(20))
     slot: Mapped[str] = mapped_column(String(24))
     reason: Mapped[str] = mapped_column(String(32))
-    status: Mapped[CallbackStatus] = mapped_column(Enum(CallbackStatus, native_enum=False, length=16))
+    status: Mapped[CallbackStatus] = mapped_column(Enum(CallbackStatus, native_enum=False, length=16), index=True)
     requested_at: Mapped[datetime] = mapped_column(DateTime)  # UTC, what the caller asked for
     due_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # UTC, inside calling hours
     created_at: Mapped[datetime] = mapped_column(DateTime)
