@@ -121,8 +121,9 @@ def dial_callback(callback_id: int) -> str:
         if callback.status in FINISHED:
             session.commit()
             return callback.status.value
-        attempt = CallbackAttempt(number=number, started_at=now)
-        callback.history.append(attempt)
+        # Added by id, not appended to callback.history: that would load every earlier attempt.
+        attempt = CallbackAttempt(callback_id=callback.id, number=number, started_at=now)
+        session.add(attempt)
         callback.attempts = number
         if _reserves_agent_first(callback, current_app.config):
             callback.status = CallbackStatus.AWAITING_AGENT

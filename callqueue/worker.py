@@ -7,6 +7,7 @@ second apart alone would make callbacks up to a second late.
 """
 from __future__ import annotations
 
+import logging
 import time
 
 from rq import SimpleWorker
@@ -64,6 +65,8 @@ def main() -> None:
 
     app = create_app({"LOAD_SPEECH_MODELS": False})
     logs.configure(app.config["LOG_JSON"])
+    # Each dial logs one line of its own; RQ's four lines per job would bury them (and cost time).
+    logging.getLogger("rq.worker").setLevel(logging.WARNING)
     with app.app_context():
         connection = get_redis()
         CallbackWorker([get_queue(connection)], connection=connection).work(with_scheduler=True)
