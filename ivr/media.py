@@ -21,9 +21,12 @@ from flask import Blueprint, abort, current_app, request
 from flask_sock import Sock
 from twilio.request_validator import RequestValidator
 
+from clock import to_naive_utc
+from database import get_session
 from flows.engine import WAITING_ACTIONS
 from flows.runner import resolve_effects
 from ivr.edge import CallEdge, outcome
+from ivr.records import save_stream_end
 from metrics import RECOGNISER_SECONDS
 from speech.audio import TELEPHONE_RATE, mulaw_decode
 from speech.numbers import grammar_words, normalise
@@ -270,11 +273,14 @@ def run_stream(ws) -> None:
     try:
         final = stream.converse(state, actions)
     finally:
-        sessions.save(stream.call)  # whatever happened, keep what the call did so far
+        # Whatever happened, keep what the call did so far; if the carrier has already reported
+        # the hang-up, into the call's record (never bringing the ended call back to life).
+        if not sessions.update(stream.call):
+            save_stream_end(get_session(), stream.call, to_naive_utc(edge.now()))
     if final is not None:
         stream.call["after_stream"] = final
         stream.call["outcome"] = outcome(stream.call["state"], [final])
-        sessions.save(stream.call)
+        sessions.update(stream.call)
         ws.close()
 
 

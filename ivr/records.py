@@ -47,6 +47,17 @@ def save_record(session: Session, call: dict, ended_at: datetime, carrier_status
     record.last_step = call["state"].get("step") or ""
     variables = call["state"].get("vars", {})
     record.waybill, record.carrier = variables.get("waybill", ""), variables.get("carrier", "")
-    record.events, record.transcript = call["events"], call["transcript"]
+    if len(call["events"]) >= len(record.events or []):
+        # Snapshots of one call only grow: an older one (a status callback that overtook the
+        # end of the call's media stream) never replaces a newer one.
+        record.events, record.transcript = call["events"], call["transcript"]
     session.commit()
     return record
+
+
+def save_stream_end(session: Session, call: dict, now: datetime) -> CallRecord:
+    """A Media Stream that closed after the carrier reported the call's end (the two race):
+    the record gets what the stream did since; the carrier's end time and status stay."""
+    record = session.scalar(select(CallRecord).where(CallRecord.call_sid == call["sid"]))
+    ended_at, status = (record.ended_at, record.carrier_status) if record else (now, "completed")
+    return save_record(session, call, ended_at, status)

@@ -20,8 +20,15 @@ class CallSessions:
     def save(self, call: dict) -> None:
         self.redis.set(key_for("call", call["sid"]), json.dumps(call, ensure_ascii=False), ex=self.ttl)
 
-    def delete(self, call_sid: str) -> None:
-        self.redis.delete(key_for("call", call_sid))
+    def update(self, call: dict) -> bool:
+        """Save a call that is still live; False (and nothing saved) once it has ended."""
+        return bool(self.redis.set(key_for("call", call["sid"]), json.dumps(call, ensure_ascii=False),
+                                   ex=self.ttl, xx=True))
+
+    def take(self, call_sid: str) -> dict | None:
+        """Load and end a call's session in one step, so no late writer brings it back."""
+        raw = self.redis.getdel(key_for("call", call_sid))
+        return json.loads(raw) if raw else None
 
     def live_count(self) -> int:
         return sum(1 for _ in self.redis.scan_iter(key_for("call", "*"), count=500))

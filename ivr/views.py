@@ -330,11 +330,9 @@ def status():
         if kept and carrier_status != "completed":  # the customer called back for a reserved agent did not answer
             edge.distributor().callback_unanswered(kept.decode(), edge.now().timestamp(),
                                                    keep_place=scheduled_callback_attempt(kept.decode()) is None)
-        sessions = edge.sessions()
-        call = sessions.load(request.form["CallSid"])
+        call = edge.sessions().take(request.form["CallSid"])
         if call is not None:
             save_record(get_session(), call, to_naive_utc(edge.now()), carrier_status)
-            sessions.delete(call["sid"])
             log.info("call %s ended: %s", call["sid"], call.get("outcome") or "caller_hung_up")
     return Response(status=204)
 

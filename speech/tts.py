@@ -136,9 +136,10 @@ class PromptCache:
         if spelled is None:
             return self._rendered(text, voice, rate)
         before, after = text[:spelled.start()], text[spelled.end():]
-        parts = [self._rendered(before, voice, rate)] if before.strip() else []
+        # Punctuation alone around the number ("。") has nothing to say.
+        parts = [self._rendered(before, voice, rate)] if any(c.isalnum() for c in before) else []
         parts.append(self._spelled(spelled.group(), voice, rate))
-        if after.strip(" ,，"):
+        if any(c.isalnum() for c in after):
             parts.append(self.audio(after, language, rate))
         return b"".join(parts)
 

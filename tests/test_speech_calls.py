@@ -101,18 +101,27 @@ def test_silence_and_garbage_audio_lead_to_keypad_then_an_agent(korean_server, t
 
 def test_call_record_keeps_what_was_said(korean_server):
     app, base = korean_server
+    import time
+
+    from sqlalchemy import select
+
+    from database import new_session
+    from ivr.records import CallRecord
+
     result = speech_call(base, ("dtmf", "1"), ("dtmf", "1234567890123#"), ("say", "네"), ("dtmf", "9"))
-    with app.app_context():
-        from sqlalchemy import select
-
-        from database import new_session
-        from ivr.records import CallRecord
-
-        session = new_session()
-        record = session.scalar(select(CallRecord).where(CallRecord.call_sid == result.sid))
-        assert {"said": "네"} in record.transcript
-        assert any(e.get("heard") == "네" for e in record.events)
-        session.close()
+    # The hang-up's status callback and the stream's end race (as at Twilio): the record is
+    # complete once both are in.
+    deadline = time.monotonic() + 10
+    while True:
+        with app.app_context():
+            session = new_session()
+            record = session.scalar(select(CallRecord).where(CallRecord.call_sid == result.sid))
+            session.close()
+        if (record and {"said": "네"} in record.transcript) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert {"said": "네"} in record.transcript
+    assert any(e.get("heard") == "네" for e in record.events)
 
 
 def test_unsigned_upgrade_is_refused(korean_server):
