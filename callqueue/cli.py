@@ -12,7 +12,6 @@ from sqlalchemy import select
 from callqueue import campaign
 from callqueue.callbacks import SLOTS, book_callback
 from callqueue.models import Callback
-from clock import from_naive_utc
 from database import new_session
 from importing import report_import
 from masking import mask_phone
@@ -23,7 +22,7 @@ campaign_cli = AppGroup("campaign", help="The satisfaction campaign (满意度�
 
 
 def _local(moment) -> str:
-    return current_app.extensions["calling_hours"].local(from_naive_utc(moment)).strftime("%Y-%m-%d %H:%M")
+    return current_app.extensions["calling_hours"].stamp(moment)
 
 
 def _schedule(callback) -> None:
@@ -122,7 +121,7 @@ def run_command(dry_run: bool) -> None:
         hours, now = current_app.extensions["calling_hours"], current_app.config["CLOCK"]()
         plan = campaign.plan(session)
         if dry_run:
-            when = hours.local(hours.next_opening(now)).strftime("%Y-%m-%d %H:%M")
+            when = hours.stamp(hours.next_opening(now))
             echo_dry_run([(c.phone, c.reason) for c in plan.due],
                          [(c.phone, why, c.reason) for c, why in plan.skipped], when)
             return

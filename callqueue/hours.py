@@ -78,6 +78,10 @@ class CallingHours:
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.zone)
 
+    def stamp(self, moment: datetime) -> str:
+        """A moment as people here read it, to the minute; naive moments are UTC, as stored."""
+        return self.local(moment if moment.tzinfo else moment.replace(tzinfo=UTC)).strftime("%Y-%m-%d %H:%M")
+
     def is_working_day(self, day: date) -> bool:
         return day not in self.holidays and (day.weekday() in self.days or day in self.workdays)
 

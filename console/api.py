@@ -15,7 +15,7 @@ from callqueue.acd import AcdError, AgentState, Offer
 from callqueue.callbacks import SLOTS, book_callback
 from callqueue.jobs import agent_reserved_dialled
 from callqueue.routing import connect, kept_place_key, scheduled_callback_attempt
-from clock import from_naive_utc, to_naive_utc
+from clock import to_naive_utc
 from console.auth import current_user, find_user, login_required
 from database import get_session
 from ivr.edge import CallEdge, schedule_callback_job
@@ -84,7 +84,7 @@ def http_error(error):
 
 def _local(moment) -> str:
     """A stored (UTC) time as agents read it: the hotline's local time, to the minute."""
-    return current_app.extensions["calling_hours"].local(from_naive_utc(moment)).strftime("%Y-%m-%d %H:%M")
+    return current_app.extensions["calling_hours"].stamp(moment)
 
 
 def _now() -> float:

@@ -101,7 +101,7 @@ def start_command(location: str, route: str, reason: str, dry_run: bool) -> None
         parcels = campaign.affected(session, location=location, route=route, reason=held_for)
         plan = campaign.plan(session, parcels)
         if dry_run:
-            when = hours.local(hours.next_opening(now)).strftime("%Y-%m-%d %H:%M")
+            when = hours.stamp(hours.next_opening(now))
             echo_dry_run([(p.recipient_phone, mask_waybill(p.waybill)) for p in plan.due],
                          [(p.recipient_phone, why, mask_waybill(p.waybill)) for p, why in plan.skipped], when)
             return
