@@ -84,10 +84,10 @@ def run(args, rng, connection) -> dict:
         calls[offer.call_sid]["served"] = now
         acd.finish(offer.agent_id, now)
         new_call()
-        timed(acd.tick, now, [offer.agent_id])
+        timed(acd.tick, now)
 
     misroutes = sum(1 for o in offers if calls[o.call_sid]["skill"] not in agents[o.agent_id])
-    waiting = sum(connection.zcard(f"hotline:acd:waiting:{s}") for s in offered_skills)
+    waiting = sum(acd.waiting_count(s) for s in offered_skills)
     accounted = waiting + len({o.call_sid for o in offers})
     # Starvation: a caller served after a priority caller who arrived more than the head start later.
     starved, by_skill = 0, {}

@@ -22,7 +22,7 @@ def tick_once(app, beat: int) -> None:
     with app.app_context():
         now = app.config["CLOCK"]()
         acd = distributor(get_redis(), app.config)
-        acd.tick(now.timestamp(), acd.agent_ids())
+        acd.tick(now.timestamp())
         if beat % SLA_CHECK_EVERY == 0:
             session = new_session()
             try:

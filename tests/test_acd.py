@@ -1,10 +1,26 @@
 """The ACD on a real Redis: skills, longest idle first, priority without starvation, RONA,
-wrap-up, keeping one's place by callback, and refusals that change nothing."""
+wrap-up, keeping one's place by callback, hang-ups in any order, refusals that change nothing,
+and many processes routing at once."""
 from __future__ import annotations
 
-import pytest
+import threading
+import time
 
-from callqueue.acd import KEPT_PLACE_RETRY_S, OFFER_TIMEOUT_S, AcdError, AgentState, CallStatus, Distributor, skill
+import pytest
+import redis
+
+from callqueue import acd as acd_module
+from callqueue.acd import (
+    AGENT_TRANSITIONS,
+    CALL_TRANSITIONS,
+    KEPT_PLACE_RETRY_S,
+    OFFER_TIMEOUT_S,
+    AcdError,
+    AgentState,
+    CallStatus,
+    Distributor,
+    skill,
+)
 from redis_conn import get_redis
 
 ZH = "zh-CN"
@@ -45,7 +61,7 @@ def test_a_freed_agent_takes_the_longest_waiting_call_of_their_skills(acd):
     acd.enqueue("CA-damaged", skill(ZH, "damaged"), 12)
     offers = acd.set_state("damage-desk", AgentState.AVAILABLE, 20)
     assert [o.call_sid for o in offers] == ["CA-lost"]
-    assert acd.position("CA-damaged") == 1
+    assert acd.ahead("CA-damaged") == 0
 
 
 def test_ten_complaint_callers_and_three_agents(acd):
@@ -61,7 +77,7 @@ def test_ten_complaint_callers_and_three_agents(acd):
             acd.finish(offer.agent_id, now + 1)
         served += pending
         now += 20
-        pending = acd.tick(now, ["damage-desk", "delay-desk", "english"])
+        pending = acd.tick(now)
     assert len(served) == 10
     for offer in served:
         category = acd.call(offer.call_sid)["skill"].split(":")[1]
@@ -85,7 +101,7 @@ def test_priority_goes_ahead_but_only_by_its_head_start(acd):
         order.append(offer["call"])
         acd.accept("a", offer["call"], now)
         acd.finish("a", now)
-        acd.tick(now + 10, ["a"])
+        acd.tick(now + 10)
     assert order == ["CA-vip", "CA-early", "CA-late", "CA-repeat"]
 
 
@@ -93,8 +109,8 @@ def test_rona_passes_the_offer_on_and_keeps_the_callers_place(acd):
     staff(acd)
     offer = acd.enqueue("CA1", skill(ZH), 10)[0]
     assert offer.agent_id == "delay-desk"
-    assert acd.tick(10 + OFFER_TIMEOUT_S - 1, ["delay-desk"]) == []
-    moved = acd.tick(10 + OFFER_TIMEOUT_S, ["delay-desk"])
+    assert acd.tick(10 + OFFER_TIMEOUT_S - 1) == []
+    moved = acd.tick(10 + OFFER_TIMEOUT_S)
     assert [(o.call_sid, o.agent_id) for o in moved] == [("CA1", "damage-desk")]
     assert acd.agent("delay-desk")["state"] == AgentState.NOT_RESPONDING.value
     with pytest.raises(AcdError, match="not on offer"):
@@ -113,11 +129,11 @@ def test_keeping_ones_place_by_callback(acd):
     offers = acd.set_state("a", AgentState.AVAILABLE, 60)
     assert offers == [type(offers[0])("CA-first", "a", skill(ZH), True)]   # the agent is reserved; dial them
     assert acd.call("CA-first")["status"] == CallStatus.CALLBACK_DUE.value
-    assert acd.position("CA-second") == 1                # nobody behind overtook
+    assert acd.ahead("CA-second") == 0                # nobody behind overtook
     # The customer does not answer in time: the reservation lapses, the place is kept.
-    acd.tick(60 + OFFER_TIMEOUT_S, ["a"])
+    acd.tick(60 + OFFER_TIMEOUT_S)
     assert acd.call("CA-first")["status"] == CallStatus.CALLBACK_WAITING.value
-    assert acd.position("CA-first") == 1
+    assert acd.ahead("CA-first") == 0
 
 
 def test_wrap_up_then_available(acd):
@@ -128,7 +144,7 @@ def test_wrap_up_then_available(acd):
     acd.finish("a", 100)
     acd.enqueue("CA2", skill(ZH), 101)
     assert acd.agent("a")["state"] == AgentState.WRAP_UP.value
-    assert [o.call_sid for o in acd.tick(110, ["a"])] == ["CA2"]
+    assert [o.call_sid for o in acd.tick(110)] == ["CA2"]
 
 
 def test_abandoned_calls_leave_the_line(acd):
@@ -136,9 +152,14 @@ def test_abandoned_calls_leave_the_line(acd):
     acd.enqueue("CA1", skill(ZH), 0)
     acd.enqueue("CA2", skill(ZH), 1)
     acd.abandon("CA1", 5)
-    assert acd.position("CA2") == 1
+    assert acd.ahead("CA2") == 0
     assert acd.call("CA1")["status"] == CallStatus.ABANDONED.value
     assert [d["decision"] for d in acd.decisions()][:1] == ["abandoned"]
+
+
+def snapshot(connection) -> dict:
+    """Every key's type and serialised value: equal snapshots, nothing changed."""
+    return {key: connection.dump(key) for key in connection.keys("*")}
 
 
 def test_refusals_change_nothing(acd):
@@ -148,13 +169,23 @@ def test_refusals_change_nothing(acd):
     with pytest.raises(AcdError, match="cannot set themselves"):
         acd.set_state("a", AgentState.ON_CALL, 0)
     acd.enqueue("CA1", skill(ZH), 0)
-    with pytest.raises(AcdError, match="already queued"):
-        acd.enqueue("CA1", skill(ZH), 1)
-    with pytest.raises(AcdError, match="unknown call"):
-        acd.position("CA-none")
+    acd.enqueue("CA2", skill(ZH), 1)
     acd.set_state("a", AgentState.AVAILABLE, 2)
-    with pytest.raises(AcdError, match="finish that first"):
-        acd.set_state("a", AgentState.BREAK, 3)
+    before = snapshot(acd.redis)
+    refusals = [
+        (lambda: acd.enqueue("CA1", skill(ZH), 3), "already queued"),
+        (lambda: acd.ahead("CA-none"), "unknown call"),
+        (lambda: acd.ahead("CA1"), "offered, not waiting"),
+        (lambda: acd.set_state("a", AgentState.BREAK, 3), "finish that first"),
+        (lambda: acd.accept("a", "CA2", 3), "not on offer"),
+        (lambda: acd.finish("a", 3), "not on a call"),
+        (lambda: acd.keep_place("CA1", 3), "offered, not waiting"),
+        (lambda: acd.callback_unanswered("CA2", 3), "no callback"),
+    ]
+    for refused, reason in refusals:
+        with pytest.raises(AcdError, match=reason):
+            refused()
+    assert snapshot(acd.redis) == before
     assert acd.agent("a")["state"] == AgentState.OFFERED.value and acd.call("CA1")["agent"] == "a"
 
 
@@ -163,7 +194,7 @@ def test_state_survives_a_new_distributor(acd, app):
     acd.enqueue("CA1", skill(ZH), 0)
     with app.app_context():
         restarted = Distributor(get_redis())
-    assert restarted.position("CA1") == 1
+    assert restarted.ahead("CA1") == 0
     assert restarted.set_state("a", AgentState.AVAILABLE, 5)[0].call_sid == "CA1"
 
 
@@ -187,17 +218,245 @@ def test_a_kept_place_callback_not_answered_keeps_the_place_within_limits(acd):
     offers = acd.callback_unanswered("CA-kept", 40)          # ... and does not answer
     assert [o.call_sid for o in offers] == ["CA-next"]       # the freed agent takes the next caller meanwhile
     acd.accept("a", "CA-next", 41)
-    assert acd.tick(40 + KEPT_PLACE_RETRY_S - 1, ["a", "b"]) == []
+    assert acd.tick(40 + KEPT_PLACE_RETRY_S - 1) == []
     acd.set_state("b", AgentState.AVAILABLE, 150)
-    offers = acd.tick(40 + KEPT_PLACE_RETRY_S, ["a", "b"])  # later: back in line with the place it had
+    offers = acd.tick(40 + KEPT_PLACE_RETRY_S)  # later: back in line with the place it had
     assert [(o.call_sid, o.agent_id, o.callback) for o in offers] == [("CA-kept", "b", True)]
     assert acd.call("CA-kept")["status"] == CallStatus.CALLBACK_DUE.value
     acd.accept("b", "CA-kept", 161)
     acd.callback_unanswered("CA-kept", 170)
-    acd.tick(170 + KEPT_PLACE_RETRY_S, ["a", "b"])
+    acd.tick(170 + KEPT_PLACE_RETRY_S)
     acd.accept("b", "CA-kept", 171 + KEPT_PLACE_RETRY_S)
     acd.enqueue("CA-third", skill(ZH), 300)
     offers = acd.callback_unanswered("CA-kept", 400)         # third time: the place is given up
     assert acd.call("CA-kept")["status"] == CallStatus.ABANDONED.value
     assert [o.call_sid for o in offers] == ["CA-third"]
     assert "kept_place_given_up" in [d["decision"] for d in acd.decisions(5)]
+
+
+def test_the_transition_tables_are_sound():
+    """Every trigger names real states, every state can be reached from an entry's creation,
+    and only final states have no way out."""
+    for transitions, states, final in ((AGENT_TRANSITIONS, AgentState, set()),
+                                       (CALL_TRANSITIONS, CallStatus, {CallStatus.ABANDONED})):
+        for trigger, (sources, target) in transitions.items():
+            assert isinstance(target, states) and all(isinstance(source, states) for source in sources), trigger
+        reached = {target for sources, target in transitions.values() if not sources}
+        while True:
+            more = {target for sources, target in transitions.values() if reached & set(sources)} - reached
+            if not more:
+                break
+            reached |= more
+        assert reached == set(states)
+        exits = {source for sources, _ in transitions.values() for source in sources}
+        assert set(states) - exits == final
+
+
+def test_ahead_counts_the_callers_in_front(acd):
+    acd.register_agent("a", languages=[ZH], categories=[])
+    acd.enqueue("CA-alone", skill(ZH), 0)
+    assert acd.ahead("CA-alone") == 0
+    acd.enqueue("CA-second", skill(ZH), 10)
+    acd.enqueue("CA-vip", skill(ZH), 20, priority=("vip",))   # head start 90 s: goes first
+    acd.enqueue("CA-other-line", skill(ZH, "lost"), 5)
+    assert [acd.ahead(sid) for sid in ("CA-vip", "CA-alone", "CA-second", "CA-other-line")] == [0, 1, 2, 0]
+    acd.set_state("a", AgentState.AVAILABLE, 30)                # CA-vip is offered: out of line
+    assert acd.ahead("CA-alone") == 0
+    with pytest.raises(AcdError, match="not waiting"):
+        acd.ahead("CA-vip")
+
+
+def test_abandon_is_safe_in_every_status_and_idempotent(acd):
+    acd.register_agent("a", languages=[ZH], categories=[])
+    acd.register_agent("b", languages=[ZH], categories=[])
+    for n, sid in enumerate(["CA-rings", "CA-talks", "CA-next", "CA-kept"]):
+        acd.enqueue(sid, skill(ZH), n)
+    acd.keep_place("CA-kept", 5)
+    acd.set_state("a", AgentState.AVAILABLE, 6)                 # a: CA-rings
+    acd.set_state("b", AgentState.AVAILABLE, 7)                 # b: CA-talks
+    acd.accept("b", "CA-talks", 8)
+
+    # Offered: the agent's phone stops ringing and the agent takes the next caller at once.
+    offers = acd.abandon("CA-rings", 9)
+    assert [(o.call_sid, o.agent_id) for o in offers] == [("CA-next", "a")]
+    assert acd.call("CA-rings")["status"] == CallStatus.ABANDONED.value
+    assert [d["decision"] for d in acd.decisions(3)] == ["offered", "offer_withdrawn", "abandoned"]
+    # Waiting: leaves the line.
+    acd.enqueue("CA-waits", skill(ZH), 10)
+    assert acd.abandon("CA-waits", 11) == [] and acd.waiting_count(skill(ZH)) == 1   # only CA-kept is left
+    # Again, and in every other status: nothing changes, no error.
+    acd.finish("b", 12)
+    acd.tick(12 + 10)                                           # b is reserved for the kept place
+    assert acd.call("CA-kept")["status"] == CallStatus.CALLBACK_DUE.value
+    before = snapshot(acd.redis)
+    for sid in ("CA-rings", "CA-waits", "CA-talks", "CA-kept", "CA-unknown"):
+        assert acd.abandon(sid, 14) == []
+    assert snapshot(acd.redis) == before
+
+
+def test_abandon_leaves_a_kept_place_alone(acd):
+    acd.register_agent("a", languages=[ZH], categories=[])
+    acd.enqueue("CA-kept", skill(ZH), 0)
+    acd.keep_place("CA-kept", 1)
+    assert acd.abandon("CA-kept", 2) == []
+    assert acd.call("CA-kept")["status"] == CallStatus.CALLBACK_WAITING.value and acd.ahead("CA-kept") == 0
+
+
+def test_every_call_entry_expires_and_touching_it_renews_that(app):
+    with app.app_context():
+        acd = Distributor(get_redis(), call_ttl_s=600)
+    acd.register_agent("a", languages=[ZH], categories=[])
+    acd.enqueue("CA1", skill(ZH), 0)
+    acd.enqueue("CA2", skill(ZH), 1, by_callback=True)
+    for sid in ("CA1", "CA2"):
+        assert 0 < acd.redis.ttl(f"hotline:acd:call:{sid}") <= 600
+    acd.redis.expire("hotline:acd:call:CA1", 5)
+    assert acd.seen("CA1", 2) and acd.redis.ttl("hotline:acd:call:CA1") > 5
+    acd.redis.expire("hotline:acd:call:CA1", 5)
+    acd.set_state("a", AgentState.AVAILABLE, 3)                # offered: a change renews it too
+    assert acd.redis.ttl("hotline:acd:call:CA1") > 5
+    acd.redis.delete("hotline:acd:call:CA2")                    # CA2's entry expired while in line
+    acd.accept("a", "CA1", 4)
+    acd.finish("a", 5)
+    assert acd.tick(100) == [] and acd.waiting_count(skill(ZH)) == 0   # dropped, never offered
+
+
+def test_tick_touches_only_what_is_due(acd):
+    for n in range(40):
+        acd.register_agent(f"idle-{n}", languages=[ZH], categories=["lost"])
+        acd.set_state(f"idle-{n}", AgentState.BREAK if n % 2 else AgentState.AVAILABLE, n)
+    acd.register_agent("ringing", languages=[ZH], categories=["damaged"])
+    acd.register_agent("wrapping", languages=[ZH], categories=["delayed"])
+    acd.set_state("ringing", AgentState.AVAILABLE, 50)
+    acd.set_state("wrapping", AgentState.AVAILABLE, 50)
+    acd.enqueue("CA-damaged", skill(ZH, "damaged"), 51)
+    acd.enqueue("CA-delayed", skill(ZH, "delayed"), 51)
+    acd.accept("wrapping", "CA-delayed", 52)
+    acd.finish("wrapping", 53)                                  # wraps up until 63
+    before = snapshot(acd.redis)
+    acd.redis.config_resetstat()
+    assert acd.tick(60) == []                                   # nothing due yet: nothing read or changed
+    assert acd.redis.info("commandstats").get("cmdstat_hgetall") is None
+    assert snapshot(acd.redis) == before
+    acd.tick(51 + OFFER_TIMEOUT_S)                              # both due: RONA, end of wrap-up
+    assert acd.redis.info("commandstats")["cmdstat_hgetall"]["calls"] == 3   # the 2 due agents, the RONA'd call
+    assert acd.agent("ringing")["state"] == AgentState.NOT_RESPONDING.value
+    assert acd.agent("wrapping")["state"] == AgentState.AVAILABLE.value
+
+
+def test_signs_of_life_and_the_calls_a_sweep_checks(acd):
+    for n, sid in enumerate(["CA-quiet", "CA-alive", "CA-kept", "CA-gone", "CA-rings"]):
+        acd.enqueue(sid, skill(ZH, "lost") if sid == "CA-rings" else skill(ZH), n)
+    acd.register_agent("lost-desk", languages=[ZH], categories=["lost"])
+    acd.set_state("lost-desk", AgentState.AVAILABLE, 10)        # CA-rings is offered: still on the line
+    assert acd.seen("CA-alive", 50) and acd.seen("CA-rings", 50)
+    assert acd.seen("CA-alive", 20)                             # a late stamp never moves it back
+    acd.keep_place("CA-kept", 11)
+    acd.abandon("CA-gone", 12)
+    assert not acd.seen("CA-kept", 50) and not acd.seen("CA-unknown", 50)
+    assert sorted(acd.waiting_sids()) == ["CA-alive", "CA-quiet", "CA-rings"]
+    assert acd.stale_waiting(40) == ["CA-quiet"]
+    assert acd.stale_waiting(0) == []
+    assert acd.keep_waiting("CA-alive", 51) and not acd.keep_waiting("CA-kept", 51)
+    assert acd.call("CA-alive")["keep_waiting"] == "1"
+
+
+def wait_until(condition, timeout_s: float = 60.0) -> None:
+    deadline, pause = time.monotonic() + timeout_s, threading.Event()
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        pause.wait(0.01)
+
+
+def test_many_processes_at_once_never_double_offer_or_lose_a_call(acd, redis_url, monkeypatch):
+    """Callers, agents and tickers in separate threads, each with its own connection (as
+    separate processes would): the decisions, replayed, show no agent offered two calls and no
+    call offered to two agents, and every call ends served (or abandoned by its caller)."""
+    monkeypatch.setattr(acd_module, "OFFER_TIMEOUT_S", 0.05)    # some offers time out mid-race: RONA too
+    agents = {f"agent-{n}": ["damaged", "lost", "delayed"][n % 3] for n in range(6)}
+    asleep = "agent-0"                                          # never answers: each offer to it times out
+    for agent_id, category in agents.items():
+        acd.register_agent(agent_id, languages=[ZH], categories=[category])
+    sids = [f"CA{n}" for n in range(60)]
+    hang_ups = set(sids[::6])
+    started = time.monotonic()
+    done, failures = threading.Event(), []
+
+    def clock() -> float:
+        return time.monotonic() - started
+
+    def own() -> Distributor:
+        return Distributor(redis.Redis.from_url(redis_url), wrap_up_s=0)
+
+    def guarded(work):
+        def run():
+            try:
+                work()
+            except Exception as error:  # reported by the test thread below
+                failures.append(error)
+        return threading.Thread(target=run)
+
+    def callers(part: int):
+        acd = own()
+        for n, sid in enumerate(sids[part::3]):
+            line = skill(ZH, ["damaged", "lost", "delayed"][n % 3])
+            acd.enqueue(sid, line, clock(), priority=("vip",) if n % 4 == 0 else ())
+            if sid in hang_ups:
+                acd.abandon(sid, clock())                       # waiting, or already ringing
+
+    def agent(agent_id: str):
+        acd = own()
+        while not done.is_set():
+            state = acd.agent(agent_id)
+            if state["state"] == AgentState.OFFERED.value and agent_id != asleep:
+                try:
+                    acd.accept(agent_id, state["call"], clock())
+                    acd.finish(agent_id, clock())
+                except AcdError:
+                    pass                                        # the offer moved on (RONA) or the caller hung up
+            elif state["state"] in (AgentState.OFFLINE.value, AgentState.NOT_RESPONDING.value):
+                acd.set_state(agent_id, AgentState.AVAILABLE, clock())
+            else:
+                acd.tick(clock())
+
+    acd.set_state(asleep, AgentState.AVAILABLE, clock())        # the longest idle: it gets the first "damaged" call
+    threads = [guarded(lambda p=p: callers(p)) for p in range(3)]
+    threads += [guarded(lambda a=a: agent(a)) for a in agents]
+    for thread in threads:
+        thread.start()
+
+    def settled() -> bool:
+        statuses = [acd.redis.hget(f"hotline:acd:call:{sid}", "status") for sid in sids]
+        return failures != [] or all(
+            s == b"connected" or (s == b"abandoned" and sid in hang_ups) for sid, s in zip(sids, statuses, strict=True))
+
+    try:
+        wait_until(settled)
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join(30)
+    assert failures == []
+
+    offered_to, held_by, accepted = {}, {}, []
+    for decision in reversed(acd.decisions(100_000)):
+        kind, agent_id, sid = decision["decision"], decision.get("agent"), decision.get("call")
+        if kind == "offered":
+            assert agent_id not in offered_to, decision         # never two calls at once
+            assert sid not in held_by, decision                 # never two agents, never after being served
+            offered_to[agent_id], held_by[sid] = sid, agent_id
+        elif kind == "accepted":
+            assert offered_to.get(agent_id) == sid, decision
+            accepted.append(sid)
+        elif kind in ("rona", "offer_withdrawn"):
+            assert offered_to.pop(agent_id) == sid and held_by.pop(sid) == agent_id, decision
+        elif kind == "finished":
+            assert offered_to.pop(agent_id) == sid, decision  # the call stays in held_by: served
+    connected = [sid for sid in sids if acd.call(sid)["status"] == CallStatus.CONNECTED.value]
+    assert sorted(accepted) == sorted(connected)                # each served exactly once
+    assert set(sids) - set(connected) <= hang_ups               # nobody else left unserved
+    assert acd.waiting_sids() == [] and acd.redis.zcard("hotline:acd:offers") == 0
+    for line in ("damaged", "lost", "delayed"):
+        assert acd.waiting_count(skill(ZH, line)) == 0
+    assert asleep not in held_by.values() and "rona" in [d["decision"] for d in acd.decisions(100_000)]
+    assert all(acd.redis.ttl(f"hotline:acd:call:{sid}") > 0 for sid in sids)
