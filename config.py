@@ -72,6 +72,11 @@ SETTINGS: dict[str, tuple[object, object, str]] = {
     "VIP_NUMBERS": ("", parse_str, "comma-separated caller numbers that get priority in the queue"),
     "QUEUE_ANNOUNCE_SECONDS": ("30", parse_int, "how often a waiting caller hears their position"),
     "QUEUE_MAX_WAIT_SECONDS": ("600", parse_int, "after this wait the caller is offered a callback that keeps their place"),
+    "QUEUE_STALE_SECONDS": ("180", parse_int, "a waiting caller whose hold music has not been fetched for this long has "
+                            "gone (the carrier's hang-up never came): they leave the line"),
+    "CALL_IDLE_END_SECONDS": ("900", parse_int, "a call with no step in the IVR for this long has ended unreported"),
+    "DATABASE_POOL_SIZE": ("10", parse_int, "database connections each process keeps (and as many again on demand)"),
+    "DATABASE_POOL_TIMEOUT": ("3", parse_int, "seconds a request waits for a database connection before it gives up"),
     "AVERAGE_HANDLE_SECONDS": ("180", parse_int, "the handling time used to estimate a caller's wait"),
     "NOTICE_RULE_MIN_PARCELS": ("0", parse_int, "start notice calls by themselves when this many parcels are held at "
                                 "one place for one reason (0: only by `flask notices start`)"),

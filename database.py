@@ -17,9 +17,12 @@ class Base(DeclarativeBase):
     pass
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool_size: int = 10, pool_timeout: float = 3) -> Engine:
+    """pool_size connections kept, as many again on demand; a request that finds them all in use
+    waits pool_timeout seconds at most, then fails (and the webhook apologises) rather than hang."""
+    pool = {"pool_size": pool_size, "max_overflow": pool_size, "pool_timeout": pool_timeout}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -30,14 +33,22 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
+
+
+def pool_status(engine: Engine) -> dict:
+    """Connections in use and the most there can be; `exhausted` when a request would wait."""
+    pool = engine.pool
+    limit = pool.size() + pool._max_overflow  # QueuePool keeps its overflow limit only here
+    in_use = pool.checkedout()
+    return {"in_use": in_use, "limit": limit, "exhausted": in_use >= limit}
 
 
 def create_tables(engine: Engine) -> None:
     # Importing the model modules registers their tables on Base.metadata.
     import callqueue.models  # noqa: F401
+    import calls.records  # noqa: F401
     import console.models  # noqa: F401
-    import ivr.records  # noqa: F401
     import network.models  # noqa: F401
     import notices.models  # noqa: F401
     import tickets.models  # noqa: F401
@@ -60,7 +71,8 @@ def schema_problems(engine: Engine) -> list[str]:
 
 
 def init_app(app) -> None:
-    engine = make_engine(app.config["DATABASE_URL"])
+    engine = make_engine(app.config["DATABASE_URL"], app.config["DATABASE_POOL_SIZE"],
+                         app.config["DATABASE_POOL_TIMEOUT"])
     # RQ runs each job in a forked child: it must open its own connections, not share ours.
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     app.extensions["db_engine"] = engine

@@ -5,7 +5,7 @@ from flask import Blueprint, current_app, jsonify
 from rq import Worker
 from sqlalchemy import text
 
-from database import get_session
+from database import get_session, pool_status
 from redis_conn import get_redis
 
 bp = Blueprint("health", __name__)
@@ -22,7 +22,10 @@ def _database() -> dict:
     problems = current_app.extensions["schema_problems"]
     if problems:
         raise RuntimeError(f"schema out of date, missing {', '.join(problems[:5])}")
-    return {"select": get_session().execute(text("SELECT 1")).scalar()}
+    pool = pool_status(current_app.extensions["db_engine"])
+    if pool["exhausted"]:  # asking for a connection now would wait: say so at once
+        raise RuntimeError(f"connection pool exhausted ({pool['in_use']} of {pool['limit']} in use)")
+    return {"select": get_session().execute(text("SELECT 1")).scalar(), "pool": pool}
 
 
 @bp.get("/health")

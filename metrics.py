@@ -33,11 +33,17 @@ class StoredFigures:
     def collect(self):
         from callqueue.models import Callback, CallbackStatus
         from callqueue.routing import distributor
+        from calls.records import CallRecord
         from clock import to_naive_utc
-        from database import new_session
-        from ivr.records import CallRecord
+        from database import new_session, pool_status
         from redis_conn import get_redis
 
+        pool = GaugeMetricFamily("hotline_db_pool_connections", "This process's database connections",
+                                 labels=["kind"])
+        status = pool_status(self.app.extensions["db_engine"])
+        pool.add_metric(["in_use"], status["in_use"])
+        pool.add_metric(["limit"], status["limit"])
+        yield pool
         with self.app.app_context():
             session = new_session()
             try:

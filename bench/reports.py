@@ -36,7 +36,7 @@ def timed(function, repeat: int = 3) -> float:
 
 
 def load(engine, calls: int, tickets: int, year_start: datetime, rng: random.Random) -> None:
-    from ivr.records import CallRecord
+    from calls.records import CallRecord
     from tickets.categories import ComplaintCategory, Demand
     from tickets.models import Ticket, TicketStatus
 
@@ -97,9 +97,9 @@ def run(app, args) -> dict:
     from sqlalchemy import func, select
 
     from callqueue.routing import distributor
+    from calls.records import CallRecord
+    from calls.store import CallStore
     from database import new_session
-    from ivr.records import CallRecord
-    from ivr.sessions import CallSessions
     from redis_conn import get_redis
     from reports import figures
     from reports.live import wallboard
@@ -113,7 +113,7 @@ def run(app, args) -> dict:
     day = figures.day(date(2026, 6, 15), zone)
     start, end = day.utc_bounds()
     now = datetime(2026, 6, 15, 6, tzinfo=zone)
-    acd, sessions = distributor(get_redis(), app.config), CallSessions(get_redis(), 60)
+    acd, sessions = distributor(get_redis(), app.config), CallStore(get_redis(), 60)
     result = {
         "call_records": args.calls, "tickets": args.tickets, "load_s": load_s,
         "baseline_day_count_ms": timed(lambda: session.scalar(select(func.count(CallRecord.id)).where(

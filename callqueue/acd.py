@@ -29,7 +29,7 @@ from enum import Enum
 
 from redis.exceptions import ResponseError
 
-from ivr.keys import key_for
+from keys import key_for
 
 OFFER_TIMEOUT_S = 15          # about three rings: then the offer goes to the next agent (RONA)
 KEPT_PLACE_TRIES = 3          # callbacks to a caller who kept their place, before the place is given up

@@ -26,7 +26,7 @@ def _local(moment) -> str:
 
 
 def _schedule(callback) -> None:
-    from ivr.edge import schedule_callback_job
+    from callqueue.jobs import schedule_callback_job
 
     schedule_callback_job(callback)
 

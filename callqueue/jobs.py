@@ -28,10 +28,11 @@ from rq import Queue
 from rq.job import Job, JobStatus
 from sqlalchemy import func, select
 
-from callqueue.models import FINISHED, Callback, CallbackAttempt, CallbackStatus, DoNotCall
+from callqueue.lifecycle import CallbackMoved, move
+from callqueue.models import Callback, CallbackAttempt, CallbackStatus, DoNotCall
 from callqueue.pacing import Pacer
 from clock import from_naive_utc, to_naive_utc
-from ivr.keys import key_for
+from keys import key_for
 from masking import mask_phone
 from tracking.service import normalise_phone
 
@@ -80,6 +81,19 @@ def schedule_callback(queue: Queue, callback: Callback, job: str | None = None, 
                          job_id=job, result_ttl=86400)
 
 
+def schedule_callback_job(callback: Callback) -> None:
+    """Hand a stored callback to the job scheduler; with Redis down it stays safe in SQL and the
+    recovery pass schedules it when Redis is back."""
+    from redis.exceptions import RedisError
+
+    from redis_conn import get_redis
+
+    try:
+        schedule_callback(get_queue(get_redis()), callback)
+    except RedisError:
+        log.exception("callback %s stored but not scheduled", callback.id)
+
+
 def on_do_not_call(session, phone: str) -> bool:
     return session.get(DoNotCall, normalise_phone(phone)) is not None
 
@@ -114,36 +128,38 @@ def dial_callback(callback_id: int) -> str:
         if not get_redis().set(claim_key(callback.id, number), "claimed", nx=True, ex=CLAIM_TTL_S):
             return "duplicate"
         now = to_naive_utc(moment)
-        if on_do_not_call(session, callback.phone):
-            callback.status = CallbackStatus.CANCELLED
-        elif callback.expires_at and now > callback.expires_at:
-            callback.status = CallbackStatus.EXPIRED
-        if callback.status in FINISHED:
-            session.commit()
-            return callback.status.value
-        # Added by id, not appended to callback.history: that would load every earlier attempt.
-        attempt = CallbackAttempt(callback_id=callback.id, number=number, started_at=now)
-        session.add(attempt)
-        callback.attempts = number
-        if _reserves_agent_first(callback, current_app.config):
-            callback.status = CallbackStatus.AWAITING_AGENT
-            session.commit()
-            _join_agent_line(session, callback, moment.timestamp())
-            log.info("callback %s attempt %d waits for an agent", callback.id, number)
-            return callback.status.value
-        callback.status = CallbackStatus.DIALLING
-        session.commit()
+        try:
+            if on_do_not_call(session, callback.phone):
+                move(session, callback, "cancel")
+                return callback.status.value
+            if callback.expires_at and now > callback.expires_at:
+                move(session, callback, "expire")
+                return callback.status.value
+            # Added by id, not appended to callback.history: that would load every earlier attempt.
+            attempt = CallbackAttempt(callback_id=callback.id, number=number, started_at=now)
+            session.add(attempt)
+            if _reserves_agent_first(callback, current_app.config):
+                move(session, callback, "await_agent", attempts=number)
+                _join_agent_line(session, callback, moment.timestamp())
+                log.info("callback %s attempt %d waits for an agent", callback.id, number)
+                return callback.status.value
+            move(session, callback, "dial", attempts=number)
+        except CallbackMoved:
+            return "duplicate"  # another worker took this attempt
         base = current_app.config["PUBLIC_BASE_URL"] or f"http://127.0.0.1:{current_app.config['PORT']}"
         try:
             attempt.call_sid = get_telephony().place_call(
                 to=callback.phone, url=f"{base}/voice/callback/{callback.id}",
                 status_callback=f"{base}/voice/status",
             )
-            callback.status = CallbackStatus.RINGING
-            session.commit()
         except Exception as error:  # the carrier refused: that attempt failed, the callback goes on
             callback.last_error = str(error)[:200]
             finish_attempt(session, callback, attempt, "carrier_error", now)
+        else:
+            try:
+                move(session, callback, "ring")
+            except CallbackMoved:  # settled meanwhile (recovery found the attempt stale)
+                log.warning("callback %s attempt %d placed after it was settled", callback.id, number)
         log.info("callback %s attempt %d to %s: %s", callback.id, number, mask_phone(callback.phone),
                  callback.status.value)
         return callback.status.value
@@ -187,8 +203,7 @@ def agent_reserved_dialled(session, acd_sid: str, dialled_sid: str | None, now: 
         finish_attempt(session, callback, callback.history[-1], "failed", now)
         return
     callback.history[-1].call_sid = dialled_sid
-    callback.status = CallbackStatus.RINGING
-    session.commit()
+    move(session, callback, "ring")
 
 
 def _over_pace(session, connection, config) -> bool:
@@ -209,18 +224,20 @@ def finish_attempt(session, callback: Callback, attempt: CallbackAttempt, outcom
 
     attempt.outcome, attempt.ended_at = outcome, now
     config = current_app.config
+    due = None
     if outcome == "completed":
-        callback.status = CallbackStatus.COMPLETED
+        trigger = "reach"
     elif callback.attempts >= config["CALLBACK_MAX_ATTEMPTS"]:
-        callback.status = CallbackStatus.FAILED
+        trigger = "give_up"
     else:
         hours = current_app.extensions["calling_hours"]
-        due = hours.next_opening(from_naive_utc(now) + timedelta(minutes=config["CALLBACK_RETRY_MINUTES"]))
-        if callback.expires_at and to_naive_utc(due) > callback.expires_at:
-            callback.status = CallbackStatus.EXPIRED
-        else:
-            callback.status, callback.due_at = CallbackStatus.SCHEDULED, to_naive_utc(due)
-    session.commit()
+        due = to_naive_utc(hours.next_opening(from_naive_utc(now) + timedelta(minutes=config["CALLBACK_RETRY_MINUTES"])))
+        trigger = "expire" if callback.expires_at and due > callback.expires_at else "retry"
+    try:
+        move(session, callback, trigger, **({"due_at": due} if trigger == "retry" else {}))
+    except CallbackMoved:
+        log.warning("callback %s: attempt %d already settled", callback.id, attempt.number)
+        return
     if callback.status is CallbackStatus.SCHEDULED:
         schedule_callback(get_queue(get_redis()), callback)
 

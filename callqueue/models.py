@@ -21,9 +21,6 @@ class CallbackStatus(str, PyEnum):
     CANCELLED = "cancelled"    # do-not-call, or withdrawn
 
 
-FINISHED = (CallbackStatus.COMPLETED, CallbackStatus.EXPIRED, CallbackStatus.FAILED, CallbackStatus.CANCELLED)
-
-
 class Callback(Base):
     __tablename__ = "callbacks"
 

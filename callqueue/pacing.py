@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from ivr.keys import key_for
+from keys import key_for
 
 WINDOW_S = 1.05
 SLOTS_KEY = key_for("pacing", "placed")

@@ -1,41 +1,9 @@
-"""Between calls and the ACD: which line a caller joins, with what priority, and how an
-accepted offer is connected (the waiting call redirected, or the customer called back)."""
+"""Between calls and the ACD: how an accepted offer is connected (the waiting call redirected,
+or the customer called back), and the ACD's names for scheduled callbacks."""
 from __future__ import annotations
 
-from datetime import timedelta
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from callqueue.acd import Distributor, Offer, skill
-from clock import to_naive_utc
-from ivr.keys import key_for
-from ivr.records import CallRecord
-from tickets.models import Ticket, TicketStatus
-from tracking.service import normalise_phone
-
-REPEAT_WINDOW = timedelta(hours=24)
-
-
-def priority_for(session: Session, phone: str, now, vip_numbers: set[str]) -> tuple[str, ...]:
-    """escalated: an escalated ticket of this phone; vip: a listed number; repeat_caller: called in 24 h."""
-    phone = normalise_phone(phone)
-    reasons = []
-    if phone and session.scalar(select(Ticket.id).where(
-            Ticket.phone == phone, Ticket.status == TicketStatus.ESCALATED).limit(1)):
-        reasons.append("escalated")
-    if phone in vip_numbers:
-        reasons.append("vip")
-    since = to_naive_utc(now - REPEAT_WINDOW)
-    if phone and session.scalar(select(CallRecord.id).where(
-            CallRecord.from_phone.in_([phone, "+86" + phone]), CallRecord.started_at >= since).limit(1)):
-        reasons.append("repeat_caller")
-    return tuple(reasons)
-
-
-def line_for(call: dict) -> str:
-    """The skill a caller needs: their language, and the complaint category if they chose one."""
-    return skill(call["language"], call["state"].get("vars", {}).get("category", ""))
+from callqueue.acd import Distributor, Offer
+from keys import key_for
 
 
 def connect(offer: Offer, call_phone: str, telephony, base_url: str) -> str:

@@ -1,4 +1,5 @@
 """The ACD's clock: every second, offers unanswered too long move on (RONA) and wrap-ups end;
+every SWEEP_EVERY seconds, calls whose end the carrier never reported are ended (calls.service);
 every minute, tickets that missed an SLA are escalated, callbacks recovered, and (when
 NOTICE_RULE_MIN_PARCELS is set) batches of parcels held by one cause get notice calls.
 `python app.py` runs it as a thread; in production run `python -m callqueue.ticker` once."""
@@ -9,6 +10,7 @@ import threading
 
 log = logging.getLogger(__name__)
 SLA_CHECK_EVERY = 60
+SWEEP_EVERY = 5
 
 
 def tick_once(app, beat: int) -> None:
@@ -23,6 +25,12 @@ def tick_once(app, beat: int) -> None:
         now = app.config["CLOCK"]()
         acd = distributor(get_redis(), app.config)
         acd.tick(now.timestamp())
+        if beat % SWEEP_EVERY == 0:
+            from calls import get_calls  # the floor above: the clock drives every floor
+
+            swept = get_calls().sweep()
+            if swept:
+                log.info("swept %d calls whose end was never reported", swept)
         if beat % SLA_CHECK_EVERY == 0:
             session = new_session()
             try:
@@ -38,7 +46,7 @@ def tick_once(app, beat: int) -> None:
 def notify_batches(app, session, now) -> None:
     from datetime import timedelta
 
-    from ivr.edge import schedule_callback_job
+    from callqueue.jobs import schedule_callback_job
     from notices.campaign import apply_rule
 
     booked = apply_rule(session, app.config["NOTICE_RULE_MIN_PARCELS"], now=now,

@@ -13,12 +13,12 @@ from werkzeug.exceptions import HTTPException
 
 from callqueue.acd import AcdError, AgentState, Offer
 from callqueue.callbacks import SLOTS, book_callback
-from callqueue.jobs import agent_reserved_dialled
+from callqueue.jobs import agent_reserved_dialled, schedule_callback_job
 from callqueue.routing import connect, kept_place_key, scheduled_callback_attempt
+from calls import get_calls
 from clock import to_naive_utc
 from console.auth import current_user, find_user, login_required
-from database import get_session
-from ivr.edge import CallEdge, schedule_callback_job
+from database import close_session, get_session
 from ivr.telephony import get_telephony
 from logs import mask_text
 from masking import mask_phone
@@ -120,8 +120,7 @@ def me():
 
 
 def _agent_view(agent_id: str) -> dict:
-    acd = CallEdge().distributor()
-    agent = acd.agent(agent_id)
+    agent = get_calls().acd().agent(agent_id)
     call_sid = agent.get("call") or ""
     view = {"user": _user_json(current_user()), "state": agent["state"], "offer": None}
     if call_sid:
@@ -131,11 +130,11 @@ def _agent_view(agent_id: str) -> dict:
 
 def screen_pop(call_sid: str) -> dict:
     """What an agent sees as a call is offered: who, which parcel, what they said, their history."""
-    edge = CallEdge()
-    acd_call = edge.distributor().call(call_sid)
-    call = edge.sessions().load(call_sid) or {}
-    variables = call.get("state", {}).get("vars", {})
-    phone = normalise_phone(acd_call.get("phone") or call.get("from", ""))
+    calls = get_calls()
+    acd_call = calls.acd().call(call_sid)
+    call = calls.load(call_sid)
+    variables = call.flow_vars if call else {}
+    phone = normalise_phone(acd_call.get("phone") or (call.customer if call else ""))
     db = get_session()
     verified = variables.get("party") in ("recipient", "sender")
     parcel = find_parcel(db, variables["waybill"]) if verified and variables.get("waybill") else None
@@ -153,7 +152,7 @@ def screen_pop(call_sid: str) -> dict:
             "scans": [{"at": s.at.isoformat(timespec="minutes"), "location": s.location, "status": s.status.value}
                       for s in parcel.scans],
         },
-        "ivr": [turn for turn in call.get("transcript", [])],
+        "ivr": call.transcript if call else [],
         "earlier_tickets": [{"number": t.number, "category": t.category.value, "status": t.status.value}
                             for t in earlier],
     }
@@ -165,7 +164,7 @@ def set_state():
     body = _body()
     state = AgentState(_field(body, "state", [s.value for s in (AgentState.AVAILABLE, AgentState.BREAK,
                                                                  AgentState.OFFLINE)]))
-    CallEdge().distributor().set_state(current_user().username, state, _now())
+    get_calls().acd().set_state(current_user().username, state, _now())
     return jsonify(_agent_view(current_user().username))
 
 
@@ -174,8 +173,7 @@ def set_state():
 def accept():
     body = _body()
     call_sid = _field(body, "call_sid")
-    edge = CallEdge()
-    acd = edge.distributor()
+    acd = get_calls().acd()
     agent_id = current_user().username
     acd.accept(agent_id, call_sid, _now())
     acd_call = acd.call(call_sid)
@@ -208,7 +206,7 @@ def finish():
     disposition = _field(body, "disposition", ["resolved", "ticket_opened", "callback_booked", "transferred",
                                                "no_action"])
     notes = str(body.get("notes", ""))[:2000]
-    acd = CallEdge().distributor()
+    acd = get_calls().acd()
     agent_id = current_user().username
     call_sid = acd.agent(agent_id).get("call", "")
     acd.finish(agent_id, _now())
@@ -329,9 +327,8 @@ def schedule_callback():
     phone = normalise_phone(_field(body, "phone"))
     if not 7 <= len(phone) <= 12:
         raise BadRequest("phone must have 7 to 12 digits")
-    edge = CallEdge()
     callback, moved = book_callback(get_session(), phone=phone, slot=_field(body, "slot", SLOTS),
-                                    now=edge.now(), hours=current_app.extensions["calling_hours"],
+                                    now=current_app.config["CLOCK"](), hours=current_app.extensions["calling_hours"],
                                     reason=f"agent:{current_user().username}",
                                     window=timedelta(days=current_app.config["CALLBACK_WINDOW_DAYS"]))
     schedule_callback_job(callback)
@@ -341,8 +338,8 @@ def schedule_callback():
 def _wallboard() -> dict:
     from reports.live import wallboard
 
-    edge = CallEdge()
-    return wallboard(get_session(), edge.distributor(), edge.sessions(), edge.now(),
+    calls = get_calls()
+    return wallboard(get_session(), calls.acd(), calls.store, calls.now(),
                      current_app.extensions["calling_hours"].zone)
 
 
@@ -353,14 +350,21 @@ def wallboard_now():
 
 
 def _server_sent(produce) -> Response:
-    """Server-sent events: produce() as JSON whenever it changes (polled), for ?seconds=."""
-    limit = float(request.args.get("seconds", 3600))
+    """Server-sent events: produce() as JSON whenever it changes (polled), for ?seconds=. The
+    database session is given back after each poll: none is held across the stream's life."""
+    try:
+        limit = float(request.args.get("seconds", 3600))
+    except ValueError:
+        raise BadRequest("seconds must be a number") from None
 
     @stream_with_context
     def stream():
         last, started = None, time.monotonic()
         while time.monotonic() - started < limit:
-            data = json.dumps(produce(), ensure_ascii=False)
+            try:
+                data = json.dumps(produce(), ensure_ascii=False)
+            finally:
+                close_session()
             if data != last:
                 last = data
                 yield f"data: {data}\n\n"

@@ -7,10 +7,9 @@ import uuid
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 
+from calls import get_calls
 from console.auth import current_user, login_required
-from ivr.edge import CallEdge
 from ivr.media import run_stream, sock, stream_token
-from ivr.views import new_call
 
 bp = Blueprint("softphone", __name__)
 SOFTPHONE_NUMBER = "softphone"
@@ -32,12 +31,11 @@ def page():
 @login_required()
 def place():
     """Start a call: its session, and the token its stream must present."""
-    edge = CallEdge()
+    calls = get_calls()
     user = current_user()
-    call = new_call(edge, "hotline", "inbound", {"contact_phone": user.phone}, sid="CA" + uuid.uuid4().hex,
-                    caller=user.phone or SOFTPHONE_NUMBER, called=SOFTPHONE_NUMBER)
-    edge.sessions().save(call)
-    return jsonify(call_sid=call["sid"], token=stream_token(current_app.config["TWILIO_AUTH_TOKEN"], call["sid"]),
+    call = calls.start(calls.new_call("hotline", "inbound", {"contact_phone": user.phone}, sid="CA" + uuid.uuid4().hex,
+                                      caller=user.phone or SOFTPHONE_NUMBER, called=SOFTPHONE_NUMBER, media=True))
+    return jsonify(call_sid=call.sid, token=stream_token(current_app.config["TWILIO_AUTH_TOKEN"], call.sid),
                    stream="/softphone/media")
 
 
@@ -45,15 +43,35 @@ def place():
 @login_required()
 def ended(call_sid: str):
     """The stream closed: what the carrier would do next (queue for an agent, or hang up)."""
-    edge = CallEdge()
-    call = edge.sessions().load(call_sid)
-    if call is None:
+    calls = get_calls()
+    if calls.load(call_sid) is None:
         abort(404)
-    after = call.pop("after_stream", None) or {"type": "hangup"}
-    if after["type"] == "transfer":
-        edge.join_queue(call)
-    edge.sessions().save(call)
+    after = calls.stream_closed(call_sid)
+    if after["type"] == "gather":  # no keypad page to go on from a broken stream: the call ends
+        after = {"type": "hangup"}
+    if after["type"] == "hangup":
+        calls.ended(call_sid, "completed")
     return jsonify(next=after["type"], queue=after.get("queue"))
+
+
+@bp.post("/softphone/calls/<call_sid>/hangup")
+@login_required()
+def hangup(call_sid: str):
+    """The softphone's caller hung up (also while waiting for an agent): what the carrier's
+    status callback does for a phone call."""
+    get_calls().ended(call_sid, "completed")
+    return jsonify(ended=call_sid)
+
+
+@bp.post("/softphone/calls/<call_sid>/queue")
+@login_required()
+def queue(call_sid: str):
+    """A softphone caller waiting for an agent: their place, polled (the sign of life the
+    carrier's hold music fetches give a phone call)."""
+    waiting = get_calls().queue_status(call_sid)
+    if waiting is None:
+        return jsonify(waiting=False)
+    return jsonify(waiting=True, ahead=waiting.ahead, minutes=waiting.minutes)
 
 
 @sock.route("/softphone/media", bp=bp)

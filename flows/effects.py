@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from callqueue.callbacks import book_callback as store_callback
 from callqueue.hours import CallingHours
+from callqueue.lifecycle import move
 from callqueue.models import Callback, CallbackStatus, DoNotCall
 from clock import from_naive_utc, to_naive_utc
 from network import deliveries, pickups
@@ -358,8 +359,8 @@ def opt_out(ctx: EffectContext, v: dict) -> Outcome:
         ctx.session.add(DoNotCall(phone=phone, added_at=to_naive_utc(ctx.now), reason="survey opt-out"))
     for pending in ctx.session.scalars(select(Callback).where(
             Callback.phone == callback.phone, Callback.kind == "survey",
-            Callback.status == CallbackStatus.SCHEDULED)):
-        pending.status = CallbackStatus.CANCELLED
+            Callback.status == CallbackStatus.SCHEDULED)).all():
+        move(ctx.session, pending, "cancel")
     ctx.session.commit()
     return "done", {}
 

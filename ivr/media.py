@@ -10,6 +10,7 @@ hang-up) we close the socket and Twilio requests <Connect action>, /voice/stream
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -21,12 +22,9 @@ from flask import Blueprint, abort, current_app, request
 from flask_sock import Sock
 from twilio.request_validator import RequestValidator
 
-from clock import to_naive_utc
-from database import get_session
+from calls import CallService, CallSession, get_calls
+from calls.service import outcome
 from flows.engine import WAITING_ACTIONS
-from flows.runner import resolve_effects
-from ivr.edge import CallEdge, outcome
-from ivr.records import save_stream_end
 from metrics import RECOGNISER_SECONDS
 from speech.audio import TELEPHONE_RATE, mulaw_decode
 from speech.numbers import grammar_words, normalise
@@ -41,7 +39,39 @@ log = logging.getLogger(__name__)
 
 CHUNK_BYTES = TELEPHONE_RATE  # one second of audio per media message
 SILENT_WALL_CLOCK_FACTOR = 3  # a caller whose audio stops altogether times out this much later
+IDLE_CLOSE_S = 60             # a socket with no message at all for this long is a dead line
+POLICY_VIOLATION = 1008       # websocket close code for a message that breaks the protocol
 TIMEOUT = {"event": "timeout"}
+
+
+class StreamProtocolError(ValueError):
+    """A message that breaks the Media Streams protocol: the socket is closed with 1008."""
+
+
+def parse_message(raw) -> dict:
+    try:
+        message = json.loads(raw)
+    except (TypeError, ValueError):
+        raise StreamProtocolError("a message that is not JSON") from None
+    if not isinstance(message, dict):
+        raise StreamProtocolError("a message that is not a JSON object")
+    return message
+
+
+def _part(message: dict, name: str) -> dict:
+    part = message.get(name, {})
+    if not isinstance(part, dict):
+        raise StreamProtocolError(f"'{name}' is not an object")
+    return part
+
+
+def caller_audio(message: dict):
+    """The 16-bit samples of a `media` message's mu-law payload."""
+    payload = _part(message, "media").get("payload")
+    try:
+        return mulaw_decode(base64.b64decode(payload, validate=True))
+    except (TypeError, ValueError, binascii.Error):
+        raise StreamProtocolError("a media payload that is not base64") from None
 
 
 def stream_token(auth_token: str, call_sid: str) -> str:
@@ -74,11 +104,12 @@ class StreamCall:
     """One call's conversation over the socket; `converse` runs until the flow leaves it."""
 
     ws: object
-    call: dict
+    call: CallSession
     stream_sid: str
-    voice: object          # the edge's helpers (ivr.views.CallEdge)
+    calls: CallService
     model: object
     pending_marks: set = field(default_factory=set)
+    playing_ms: int = 0  # prompt audio sent that the caller has not heard yet, on their audio clock
 
     # --- sending ---
 
@@ -86,69 +117,82 @@ class StreamCall:
         self.ws.send(json.dumps({"streamSid": self.stream_sid, **message}, ensure_ascii=False))
 
     def speak(self, play: dict) -> None:
-        text = self.voice.words(self.call, play)
-        audio = self.voice.audio(text, self.call["language"])
+        text = self.calls.words(self.call, play)
+        audio = self.calls.audio(text, self.call.language)
         for start in range(0, len(audio), CHUNK_BYTES):
             payload = base64.b64encode(audio[start:start + CHUNK_BYTES]).decode()
             self.send({"event": "media", "media": {"payload": payload}})
-        name = f"say:{len(self.call['transcript'])}:{text}"
+        self.playing_ms += len(audio) * 1000 // TELEPHONE_RATE
+        name = f"say:{len(self.call.transcript)}:{text}"
         self.pending_marks.add(name)
         self.send({"event": "mark", "mark": {"name": name}})
-        self.call["transcript"].append({"heard": text})
+        self.call.transcript.append({"heard": text})
 
     # --- the conversation ---
 
-    def converse(self, state: dict, actions: list[dict]) -> dict | None:
+    def converse(self, actions: list[dict]) -> dict | None:
         """Speak and listen until the flow transfers or hangs up (returns that action),
         or the caller hangs up (returns None)."""
         while True:
-            state, actions = resolve_effects(self.voice.engine, state, actions, self.voice.context(self.call))
-            self.call["state"] = state
             *plays, last = actions
             for play in plays:
                 self.speak(play)
             if last["type"] not in WAITING_ACTIONS:
                 return last
             self.speak(last["prompt"])
-            self.call["waiting"] = last
             event = self.listen(last) if last["type"] == "gather" else self.record(last)
             if event is None:
                 return None
-            self.voice.note_event(self.call, event)
-            state, actions = self.voice.engine.step(state, event)
+            actions = self.calls.step(self.call, event)
+            if not self.calls.save(self.call):
+                return None  # the carrier reported the hang-up meanwhile
 
     def incoming(self, waiting: dict):
         """The caller's side of the socket while a step waits: `dtmf` and `media` messages (marks
-        are booked here), TIMEOUT when the caller's audio stops altogether; ends at `stop`."""
+        are booked here), TIMEOUT when the caller's audio stops altogether; ends at `stop`, or
+        when the line has been dead for IDLE_CLOSE_S."""
         self.send({"event": "mark", "mark": {"name": f"listen:{waiting['step']}"}})
         last_message = time.monotonic()
         while True:
             raw = self.ws.receive(timeout=0.5)
             if raw is None:
-                if time.monotonic() - last_message > waiting["timeout"] * SILENT_WALL_CLOCK_FACTOR:
+                silent = time.monotonic() - last_message
+                if silent > IDLE_CLOSE_S:
+                    log.warning("media stream for %s idle for %d s: closed", self.call.sid, silent)
+                    return
+                if silent > waiting["timeout"] * SILENT_WALL_CLOCK_FACTOR:
                     yield TIMEOUT
                 continue
             last_message = time.monotonic()
-            message = json.loads(raw)
+            message = parse_message(raw)
             kind = message.get("event")
             if kind == "stop":
                 return
             if kind == "mark":
-                self.pending_marks.discard(message.get("mark", {}).get("name"))
+                self.pending_marks.discard(_part(message, "mark").get("name"))
+                if not self.pending_marks:
+                    self.playing_ms = 0  # the carrier says every prompt has played
             elif kind in ("dtmf", "media"):
                 yield message
+
+    def quiet_for(self, pcm) -> int:
+        """Milliseconds of this frame that count as the caller's silence: those after the prompt
+        has played on the caller's audio clock, whether or not the carrier returns marks."""
+        frame_ms = len(pcm) * 1000 // TELEPHONE_RATE
+        played = min(self.playing_ms, frame_ms)
+        self.playing_ms -= played
+        return frame_ms - played
 
     def listen(self, gather: dict) -> dict | None:
         """The caller's answer to one prompt: keys, words, silence, or None when they hang up."""
         speech = self._recognizer(gather)
         digits, quiet_ms = "", 0
         for message in self.incoming(gather):
-            kind = message.get("event")
             if message is TIMEOUT:
                 return {"type": "timeout"}
-            if kind == "dtmf":
+            if message.get("event") == "dtmf":
                 self._barge_in()
-                digit = message.get("dtmf", {}).get("digit", "")
+                digit = str(_part(message, "dtmf").get("digit", ""))[:1]
                 if gather.get("num_digits") == 1:
                     return {"type": "digits", "value": digit}
                 if digit == gather.get("finish_on_key", "#"):
@@ -157,24 +201,25 @@ class StreamCall:
                 quiet_ms = 0
                 if len(digits) >= gather.get("max_digits", 32):
                     return {"type": "digits", "value": digits}
-            elif kind == "media":
-                pcm = mulaw_decode(base64.b64decode(message["media"]["payload"]))
-                if speech is not None:
-                    started = time.perf_counter()
-                    result = speech.accept(pcm.tobytes())
-                    if result is not None:
-                        RECOGNISER_SECONDS.observe(time.perf_counter() - started)
-                    if speech.heard_speech:
-                        self._barge_in()
-                    if result is not None and result.alternatives:
-                        return self._speech_event(gather, result)
-                    if result is not None:  # an empty utterance (noise): listen afresh
-                        speech = self._recognizer(gather)
-                # The timeout runs on the caller's audio clock, from the end of the prompt.
-                if not self.pending_marks and not (speech and speech.heard_speech):
-                    quiet_ms += len(pcm) * 1000 // TELEPHONE_RATE
-                    if quiet_ms >= gather["timeout"] * 1000:
-                        return {"type": "digits", "value": digits} if digits else {"type": "timeout"}
+                continue
+            pcm = caller_audio(message)
+            quiet = self.quiet_for(pcm)
+            if speech is not None:
+                started = time.perf_counter()
+                result = speech.accept(pcm.tobytes())
+                if result is not None:
+                    RECOGNISER_SECONDS.observe(time.perf_counter() - started)
+                if speech.heard_speech:
+                    self._barge_in()
+                if result is not None and result.alternatives:
+                    return self._speech_event(gather, result)
+                if result is not None:  # an empty utterance (noise): listen afresh
+                    speech = self._recognizer(gather)
+            # The timeout runs on the caller's audio clock, from the end of the prompt.
+            if not (speech and speech.heard_speech):
+                quiet_ms += quiet
+                if quiet_ms >= gather["timeout"] * 1000:
+                    return {"type": "digits", "value": digits} if digits else {"type": "timeout"}
         return None
 
     def record(self, action: dict) -> dict | None:
@@ -186,50 +231,52 @@ class StreamCall:
         for message in self.incoming(action):
             if message is TIMEOUT:
                 return {"type": "timeout"}
-            if message["event"] == "dtmf":
-                if message.get("dtmf", {}).get("digit") == "#" and recording.heard_speech:
+            if message.get("event") == "dtmf":
+                if _part(message, "dtmf").get("digit") == "#" and recording.heard_speech:
                     break
                 continue
-            pcm = mulaw_decode(base64.b64decode(message["media"]["payload"]))
+            pcm = caller_audio(message)
+            quiet = self.quiet_for(pcm)
             if recording.accept(pcm):
                 break
             if recording.heard_speech:
                 self._barge_in()
-            elif not self.pending_marks:
-                quiet_ms += len(pcm) * 1000 // TELEPHONE_RATE
+            else:
+                quiet_ms += quiet
                 if quiet_ms >= action["timeout"] * 1000:
                     return {"type": "timeout"}
         else:
             return None  # the caller hung up mid-message
-        number = sum(1 for e in self.call["events"] if e["event"] == "recording") + 1
-        path = recording.save(self.voice.recordings_dir / f"{self.call['sid']}-{number}.wav")
+        number = sum(1 for e in self.call.events if e["event"] == "recording") + 1
+        path = recording.save(self.calls.recordings_dir / f"{self.call.sid}-{number}.wav")
         text = recording.transcript()
-        self.call["transcript"].append({"said": text or f"<{recording.seconds:.0f} s>"})
+        self.call.transcript.append({"said": text or f"<{recording.seconds:.0f} s>"})
         return {"type": "recording", "value": path.name, "text": text, "seconds": round(recording.seconds, 1)}
 
     def _barge_in(self) -> None:
         if self.pending_marks:
             self.send({"event": "clear"})
             self.pending_marks.clear()
+        self.playing_ms = 0
 
     def _recognizer(self, gather: dict):
         if self.model is None:
             return None
-        language = self.call["language"]
+        language = self.call.language
         if gather.get("speech"):
             words = grammar_words(language, gather["speech"])
         else:
-            words = [w for ws in self.voice.menu_words(language, gather["step"]).values() for w in ws]
+            words = [w for ws in self.calls.menu_words(language, gather["step"]).values() for w in ws]
         return StreamRecognizer(self.model, words) if words else None
 
     def _speech_event(self, gather: dict, result) -> dict:
-        language = self.call["language"]
+        language = self.call.language
         recognised = result.text
-        self.call["transcript"].append({"said": recognised})
+        self.call.transcript.append({"said": recognised})
         self.send({"event": "mark", "mark": {"name": f"recognised:{recognised}"}})
         if gather.get("speech") == "waybill":
-            candidates = rank(result.alternatives, language, self.voice.parcel_lookup(),
-                              normalise_phone(self.call["from"]))
+            candidates = rank(result.alternatives, language, self.calls.parcel_lookup(),
+                              normalise_phone(self.call.customer))
             best = candidates[0].waybill if candidates else ""
             return {"type": "speech", "value": best, "heard": recognised,
                     "candidates": [c.as_dict() for c in candidates[:3]]}
@@ -237,7 +284,7 @@ class StreamCall:
             return {"type": "speech", "value": "".join(filter(str.isdigit, normalise(recognised, language))),
                     "heard": recognised}
         for alternative in result.alternatives:
-            key = self.voice.key_for_words(language, gather["step"], alternative)
+            key = self.calls.key_for_words(language, gather["step"], alternative)
             if key is not None:
                 return {"type": "digits", "value": key, "heard": alternative}
         return {"type": "digits", "value": "?", "heard": recognised}
@@ -250,38 +297,55 @@ def media(ws):
 
 
 def run_stream(ws) -> None:
-    """Converse with a call over a Media Streams socket (the carrier's, or the browser softphone's)."""
-    edge = CallEdge()
+    """Converse with a call over a Media Streams socket (the carrier's, or the browser softphone's).
+    A message that breaks the protocol closes the socket with a policy error, never a 500."""
+    calls = get_calls()
+    try:
+        stream = _open(ws, calls)
+    except StreamProtocolError as error:
+        _refuse(ws, f"media stream refused: {error}")
+        return
+    if stream is None:
+        return
+    final, broken = None, None
+    try:
+        actions = calls.begin(stream.call)
+        calls.save(stream.call)  # the flow has started: the screen pop and a reopened stream see it
+        final = stream.converse(actions)
+    except StreamProtocolError as error:
+        broken = error
+    finally:
+        # Whatever happened, keep what the call did so far (into its record, if the carrier has
+        # already reported the hang-up: the ended call never comes back to life).
+        if final is not None:
+            stream.call.after_stream = final
+            stream.call.outcome = outcome(stream.call.state, [final])
+        live = calls.save(stream.call)
+    if broken is not None:
+        _refuse(ws, f"media stream of {stream.call.sid} closed: {broken}")
+    elif final is not None and live:
+        ws.close()
+
+
+def _open(ws, calls: CallService) -> StreamCall | None:
+    """The call this socket is for, from its `start` message and the token the call was given."""
     start = _await_start(ws)
     if start is None:
-        return
-    call_sid = start.get("callSid", "")
-    token = start.get("customParameters", {}).get("token", "")
+        return None
+    call_sid = str(start.get("callSid", ""))
+    token = _part(start, "customParameters").get("token", "")
     expected = stream_token(current_app.config["TWILIO_AUTH_TOKEN"], call_sid)
-    sessions = edge.sessions()
-    call = sessions.load(call_sid) if hmac.compare_digest(token, expected) else None
-    if call is None:
-        log.warning("media stream for %s refused: unknown call or bad token", call_sid)
-        ws.close(reason=1008, message="unknown call or bad token")
-        return
-    stream = StreamCall(ws, call, start.get("streamSid", ""), edge, edge.speech_models.get(call["language"]))
-    if call["state"]:
-        state, actions = call["state"], [call["waiting"]]  # a stream reopened mid-call
-    else:
-        edge.note_event(call, {"type": "start"})
-        state, actions = edge.engine.start(call["flow"], call["vars"])
-    try:
-        final = stream.converse(state, actions)
-    finally:
-        # Whatever happened, keep what the call did so far; if the carrier has already reported
-        # the hang-up, into the call's record (never bringing the ended call back to life).
-        if not sessions.update(stream.call):
-            save_stream_end(get_session(), stream.call, to_naive_utc(edge.now()))
-    if final is not None:
-        stream.call["after_stream"] = final
-        stream.call["outcome"] = outcome(stream.call["state"], [final])
-        sessions.update(stream.call)
-        ws.close()
+    if not isinstance(token, str) or not hmac.compare_digest(token.encode(), expected.encode()):
+        raise StreamProtocolError("bad token")
+    call = calls.load(call_sid)
+    if call is None or not call.media:
+        raise StreamProtocolError("no live call that runs on a media stream")
+    return StreamCall(ws, call, str(start.get("streamSid", "")), calls, calls.speech_models.get(call.language))
+
+
+def _refuse(ws, reason: str) -> None:
+    log.warning(reason)
+    ws.close(reason=POLICY_VIOLATION, message=reason[:120])
 
 
 def _await_start(ws) -> dict | None:
@@ -290,7 +354,7 @@ def _await_start(ws) -> dict | None:
         raw = ws.receive(timeout=10)
         if raw is None:
             return None
-        message = json.loads(raw)
+        message = parse_message(raw)
         if message.get("event") == "start":
-            return {**message.get("start", {}), "streamSid": message.get("streamSid", "")}
+            return {**_part(message, "start"), "streamSid": message.get("streamSid", "")}
     return None

@@ -10,7 +10,7 @@ import time
 import uuid
 
 from callqueue.pacing import Pacer
-from ivr.keys import key_for
+from keys import key_for
 
 SIMULATOR_OUTBOX = key_for("simulator", "outbound")
 

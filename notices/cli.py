@@ -9,9 +9,9 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from callqueue.cli import echo_dry_run
+from callqueue.jobs import schedule_callback_job
 from clock import to_naive_utc
 from database import new_session
-from ivr.edge import schedule_callback_job
 from masking import mask_waybill
 from notices import campaign
 from notices.announcements import add_announcement

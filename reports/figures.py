@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callqueue.models import Callback, CallbackStatus
+from calls.records import CallRecord
 from clock import to_naive_utc
-from ivr.records import CallRecord
 from tickets.models import Ticket
 from tracking.models import Parcel
 from tracking.status import ParcelStatus

@@ -5,14 +5,15 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 
+from calls.records import CallRecord
+from calls.session import Phase
 from clock import from_naive_utc, to_naive_utc
-from ivr.records import CallRecord
 from tickets.sla import breached_count
 
 SERVICE_LEVEL_THRESHOLD_S = 20  # the 80/20 convention: answered within 20 seconds
 
 
-def wallboard(session, acd, sessions, now: datetime, zone, threshold_s: int = SERVICE_LEVEL_THRESHOLD_S) -> dict:
+def wallboard(session, acd, calls, now: datetime, zone, threshold_s: int = SERVICE_LEVEL_THRESHOLD_S) -> dict:
     midnight = to_naive_utc(datetime.combine(now.astimezone(zone).date(), time(0), zone))
     today = (CallRecord.started_at >= midnight, CallRecord.started_at < midnight + timedelta(days=1))
     stamp = now.timestamp()
@@ -35,7 +36,7 @@ def wallboard(session, acd, sessions, now: datetime, zone, threshold_s: int = SE
     keyed_after_speech = sum(1 for r in records if r.last_step == "key_waybill" or any(
         e.get("step") == "key_waybill" for e in r.events))
     return {
-        "in_ivr": max(0, sessions.live_count() - waiting),
+        "in_ivr": calls.count(Phase.IVR, stamp),
         "waiting": waiting,
         "lines": dict(sorted(lines.items())),
         "agents": dict(sorted(states.items())),

@@ -44,7 +44,7 @@ def test_health_reports_each_part(client):
     report = response.get_json()
     assert response.status_code == 200
     assert report["redis"] == {"ok": True, "ping": True}
-    assert report["database"] == {"ok": True, "select": 1}
+    assert report["database"] == {"ok": True, "select": 1, "pool": {"in_use": 0, "limit": 20, "exhausted": False}}
     assert report["flows"] == {"ok": True, "error": None}
     assert report["worker"] == {"ok": False, "workers": 0, "error": "no RQ worker is running"}
     assert report["status"] == "degraded"

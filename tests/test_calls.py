@@ -6,8 +6,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from callqueue.models import Callback, CallbackStatus
+from calls.records import CallRecord
 from database import new_session
-from ivr.records import CallRecord
 from tickets.models import Ticket, TicketStatus
 from tracking.demo import DEMO_CALLER, OTHER_PHONE
 
@@ -107,7 +107,7 @@ def test_zero_reaches_an_agent_from_a_menu_that_does_not_offer_it(call):
 def test_agent_key_enqueues_with_position_and_estimate(call):
     result = call("0")
     assert result.queue == "agents"
-    assert "您前面还有1位客户，预计等待3分钟。" in result.turns[-1]["heard"]  # no agents yet: one assumed
+    assert "下一位就是您，预计等待3分钟。" in result.turns[-1]["heard"]  # alone in line; no agents yet: one assumed
 
 
 def test_complaint_becomes_ticket_with_four_core_items(call, app, clock):
@@ -217,7 +217,7 @@ def test_after_the_maximum_wait_the_caller_keeps_their_place_unless_they_hold_on
     assert "已为您保留排队位置，轮到您时我们会立即回电" in quiet.turns[-1]["heard"] and quiet.ended_by == "hangup"
     clock.now += timedelta(minutes=1)  # the second caller arrives later
     holding = caller("13900000002", "0", "2")
-    assert "您前面还有2位客户" in holding.turns[-1]["heard"]     # asked once, then the usual announcements
+    assert "您前面还有1位客户" in holding.turns[-1]["heard"]  # the kept place ahead; asked once, then as usual
     assert holding.ended_by == "caller"                          # and hangs up in the end
     with app.app_context():
         acd = distributor(get_redis(), app.config)

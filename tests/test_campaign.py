@@ -34,7 +34,7 @@ def closed_ticket(app, clock):
 
 def start_campaign(app, clock):
     with app.app_context():
-        from ivr.edge import schedule_callback_job
+        from callqueue.jobs import schedule_callback_job
 
         session = new_session()
         booked = campaign.run(session, now=clock(), hours=app.extensions["calling_hours"],

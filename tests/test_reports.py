@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from callqueue.models import Callback, CallbackStatus
+from calls.records import CallRecord
 from database import new_session
-from ivr.records import CallRecord
 from reports import figures
 from reports.export import export
 from tickets.categories import ComplaintCategory, Demand

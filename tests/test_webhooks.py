@@ -111,6 +111,10 @@ def test_database_failure_mid_call_is_spoken_not_a_500(client, demo_parcels, app
     assert response.status_code == 200
     body = response.get_data(as_text=True)
     assert "系统暂时出现问题" in body and "<Enqueue" in body
+    with app.app_context():
+        from calls import get_calls
+
+        assert get_calls().acd().call(INCOMING["CallSid"])["status"] == "waiting"  # an agent will be offered it
 
 
 def test_redis_down_is_spoken_not_a_500(make_app):
@@ -126,26 +130,27 @@ def test_get_is_not_allowed(client):
 
 def test_a_media_stream_ending_after_the_status_callback_completes_the_record(client, demo_parcels, app):
     """Twilio sends the hang-up's status callback and the stream's `stop` in no fixed order."""
+    from dataclasses import replace
+
+    from calls import get_calls
+    from calls.records import CallRecord, save_record, save_stream_end
     from clock import utcnow
     from database import new_session
-    from ivr.records import CallRecord, save_record, save_stream_end
-    from ivr.sessions import CallSessions
-    from redis_conn import get_redis
 
     sid = "CA" + "5" * 32
     signed_post(client, "/voice/incoming", {"CallSid": sid, "From": "13800138000"})
     with app.app_context():
-        sessions = CallSessions(get_redis(), 60)
-        stream_snapshot = sessions.load(sid)
-    stream_snapshot["events"].append({"type": "speech", "value": "1"})
-    stream_snapshot["transcript"].append({"said": "네"})
+        calls = get_calls()
+        stream_snapshot = calls.load(sid)
+    stream_snapshot.events.append({"type": "speech", "value": "1"})
+    stream_snapshot.transcript.append({"said": "네"})
     signed_post(client, "/voice/status", {"CallSid": sid, "CallStatus": "completed"})   # the status first
     with app.app_context():
-        assert not sessions.update(stream_snapshot)       # the ended call is not brought back to life
-        assert sessions.load(sid) is None
+        assert calls.store.change(sid, lambda call: None, 0) is None  # the ended call is not brought back to life
+        assert calls.load(sid) is None
         session = new_session()
         save_stream_end(session, stream_snapshot, utcnow().replace(tzinfo=None))
-        older = {**stream_snapshot, "events": stream_snapshot["events"][:-1], "transcript": []}
+        older = replace(stream_snapshot, events=stream_snapshot.events[:-1], transcript=[])
         record = save_record(session, older, utcnow().replace(tzinfo=None), "completed")  # a stale repeat
         record = session.get(CallRecord, record.id)
         assert {"said": "네"} in record.transcript and record.carrier_status == "completed"

@@ -2,7 +2,7 @@
 // the hotline's mu-law audio is played back; keypad presses go as DTMF.
 const $ = (id) => document.getElementById(id);
 const RATE = 8000, FRAME = 160;
-let socket = null, audio = null, callSid = null, streamSid = null, playAt = 0, sources = [];
+let socket = null, audio = null, callSid = null, streamSid = null, playAt = 0, sources = [], waitTimer = null;
 
 function muLawEncode(sample) {           // 16-bit linear -> G.711 mu-law byte
   const BIAS = 0x84, CLIP = 32635;
@@ -94,10 +94,36 @@ async function call() {
   };
   socket.onclose = async () => {
     const next = await (await fetch(`/softphone/calls/${callSid}/ended`, {method: "POST"})).json();
-    $("status").textContent = next.next === "transfer" ? `排队等待坐席 waiting for an agent (${next.queue})` : "已挂断 ended";
     document.querySelectorAll("[data-key]").forEach((b) => { b.disabled = true; });
-    $("hangup").disabled = true;
+    if (next.next === "transfer") {
+      await waitForAgent();
+    } else {
+      $("status").textContent = "已挂断 ended";
+      $("hangup").disabled = true;
+    }
   };
+}
+
+// Waiting for an agent: the place in line, polled (each poll also tells the hotline the caller is still there).
+async function waitForAgent() {
+  const poll = async () => {
+    const place = await (await fetch(`/softphone/calls/${callSid}/queue`, {method: "POST"})).json();
+    if (!place.waiting) {
+      stopWaiting();
+      $("status").textContent = "已离开排队 left the queue";
+      return;
+    }
+    $("status").textContent = place.ahead ? `排队等待坐席，前面还有${place.ahead}位 waiting for an agent`
+      : "排队等待坐席，下一位就是您 you are next";
+  };
+  await poll();
+  waitTimer = setInterval(poll, 10000);
+}
+
+function stopWaiting() {
+  clearInterval(waitTimer);
+  waitTimer = null;
+  $("hangup").disabled = true;
 }
 
 document.querySelectorAll("[data-key]").forEach((button) => button.addEventListener("click", () => {
@@ -107,7 +133,16 @@ document.querySelectorAll("[data-key]").forEach((button) => button.addEventListe
 $("call").addEventListener("click", () => call().catch((error) => {
   $("error").textContent = error.message; $("error").hidden = false;
 }));
-$("hangup").addEventListener("click", () => { send("stop", {stop: {callSid}}); socket.close(); });
+$("hangup").addEventListener("click", async () => {
+  if (waitTimer !== null) {
+    stopWaiting();
+    await fetch(`/softphone/calls/${callSid}/hangup`, {method: "POST"});
+    $("status").textContent = "已挂断 ended";
+    return;
+  }
+  send("stop", {stop: {callSid}});
+  socket.close();
+});
 $("login").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = new FormData(event.target);

@@ -1,4 +1,4 @@
-"""Redis keys, built in one place with the hotline's namespace."""
+"""Redis keys, built in one place with the hotline's namespace (shared by every floor)."""
 
 PREFIX = "hotline"
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, DateTime, Integer, String, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from calls.session import CallSession
 from database import Base
 
 
@@ -32,32 +34,41 @@ class CallRecord(Base):
     transcript: Mapped[list] = mapped_column(JSON, default=list)
 
 
-def save_record(session: Session, call: dict, ended_at: datetime, carrier_status: str) -> CallRecord:
-    """Upsert the record of a finished call from its session (a repeated status callback is harmless)."""
-    record = session.scalar(select(CallRecord).where(CallRecord.call_sid == call["sid"]))
+def save_record(session: Session, call: CallSession, ended_at: datetime, carrier_status: str) -> CallRecord:
+    """Upsert the record of a finished call from its session (a repeated status callback is harmless;
+    two writers racing to insert it end in one record)."""
+    try:
+        return _upsert(session, call, ended_at, carrier_status)
+    except IntegrityError:
+        session.rollback()  # the other writer inserted it first: update theirs
+        return _upsert(session, call, ended_at, carrier_status)
+
+
+def _upsert(session: Session, call: CallSession, ended_at: datetime, carrier_status: str) -> CallRecord:
+    record = session.scalar(select(CallRecord).where(CallRecord.call_sid == call.sid))
     if record is None:
-        record = CallRecord(call_sid=call["sid"])
+        record = CallRecord(call_sid=call.sid)
         session.add(record)
-    record.direction = call.get("direction", "inbound")
-    record.from_phone, record.to_phone = call["from"], call["to"]
-    record.language = call["language"]
-    record.started_at = datetime.fromisoformat(call["started_at"])
+    record.direction = call.direction
+    record.from_phone, record.to_phone = call.caller, call.called
+    record.language = call.language
+    record.started_at = datetime.fromisoformat(call.started_at)
     record.ended_at, record.carrier_status = ended_at, carrier_status
-    record.outcome = call.get("outcome") or "caller_hung_up"
-    record.last_step = call["state"].get("step") or ""
-    variables = call["state"].get("vars", {})
+    record.outcome = call.outcome or "caller_hung_up"
+    record.last_step = call.step
+    variables = call.flow_vars
     record.waybill, record.carrier = variables.get("waybill", ""), variables.get("carrier", "")
-    if len(call["events"]) >= len(record.events or []):
+    if len(call.events) >= len(record.events or []):
         # Snapshots of one call only grow: an older one (a status callback that overtook the
         # end of the call's media stream) never replaces a newer one.
-        record.events, record.transcript = call["events"], call["transcript"]
+        record.events, record.transcript = call.events, call.transcript
     session.commit()
     return record
 
 
-def save_stream_end(session: Session, call: dict, now: datetime) -> CallRecord:
+def save_stream_end(session: Session, call: CallSession, now: datetime) -> CallRecord:
     """A Media Stream that closed after the carrier reported the call's end (the two race):
     the record gets what the stream did since; the carrier's end time and status stay."""
-    record = session.scalar(select(CallRecord).where(CallRecord.call_sid == call["sid"]))
+    record = session.scalar(select(CallRecord).where(CallRecord.call_sid == call.sid))
     ended_at, status = (record.ended_at, record.carrier_status) if record else (now, "completed")
     return save_record(session, call, ended_at, status)
