@@ -72,6 +72,10 @@ SETTINGS: dict[str, tuple[object, object, str]] = {
     "VIP_NUMBERS": ("", parse_str, "comma-separated caller numbers that get priority in the queue"),
     "QUEUE_ANNOUNCE_SECONDS": ("30", parse_int, "how often a waiting caller hears their position"),
     "QUEUE_MAX_WAIT_SECONDS": ("600", parse_int, "after this wait the caller is offered a callback that keeps their place"),
+    "OVERFLOW_NUMBER": ("", parse_str, "a number (a switchboard) callers are put through to when the agents' line "
+                        "itself is out of reach; empty: they hold and try again, then are promised a callback"),
+    "REJOIN_TRIES": ("24", parse_int, "5-second tries to reach the agents' line after a failure before a callback "
+                     "is promised instead"),
     "QUEUE_STALE_SECONDS": ("180", parse_int, "a waiting caller whose hold music has not been fetched for this long has "
                             "gone (the carrier's hang-up never came): they leave the line"),
     "CALL_IDLE_END_SECONDS": ("900", parse_int, "a call with no step in the IVR for this long has ended unreported"),

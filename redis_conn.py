@@ -7,6 +7,10 @@ from __future__ import annotations
 import os
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+RETRIES = 4
 
 
 def start_embedded(instance_path: str):
@@ -32,7 +36,12 @@ def get_redis() -> redis.Redis:
     if connection is None:
         url = current_app.config["REDIS_URL"]
         if url:
-            connection = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+            # A server restarting refuses connections for a few seconds: each command retries
+            # briefly (about 2 s in all) before the caller's fallback takes over.
+            connection = redis.Redis.from_url(
+                url, socket_timeout=5, socket_connect_timeout=2,
+                retry=Retry(ExponentialBackoff(cap=0.8, base=0.1), RETRIES),
+                retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError])
         else:
             connection = start_embedded(current_app.instance_path)
         current_app.extensions["redis"] = connection

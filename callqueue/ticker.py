@@ -1,5 +1,6 @@
 """The ACD's clock: every second, offers unanswered too long move on (RONA) and wrap-ups end;
-every SWEEP_EVERY seconds, calls whose end the carrier never reported are ended (calls.service);
+every SWEEP_EVERY seconds, call ends that could not be written are written and calls whose end
+the carrier never reported are ended (calls.service);
 every minute, tickets that missed an SLA are escalated, callbacks recovered, and (when
 NOTICE_RULE_MIN_PARCELS is set) batches of parcels held by one cause get notice calls.
 `python app.py` runs it as a thread; in production run `python -m callqueue.ticker` once."""
@@ -28,6 +29,7 @@ def tick_once(app, beat: int) -> None:
         if beat % SWEEP_EVERY == 0:
             from calls import get_calls  # the floor above: the clock drives every floor
 
+            get_calls().replay_ended()
             swept = get_calls().sweep()
             if swept:
                 log.info("swept %d calls whose end was never reported", swept)

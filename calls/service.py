@@ -12,6 +12,7 @@ No database session is held across a wait: each step opens one and closes it.
 """
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,9 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from callqueue.acd import AcdError, CallStatus, Distributor
+from callqueue.acd import AcdError, CallStatus, Distributor, skill
+from callqueue.callbacks import book_callback
 from callqueue.jobs import record_outcome, schedule_callback_job
 from callqueue.routing import distributor, kept_place_key, scheduled_callback_attempt
 from calls.queueing import line_for, priority_for
@@ -32,6 +36,7 @@ from clock import to_naive_utc
 from flows.effects import EffectContext
 from flows.engine import WAITING_ACTIONS
 from flows.runner import resolve_effects
+from keys import key_for
 from masking import mask_phone
 from speech.waybills import ParcelRef
 from tracking.service import parcels_by_keyed_digits
@@ -39,6 +44,7 @@ from tracking.service import parcels_by_keyed_digits
 log = logging.getLogger(__name__)
 
 FINAL_CALL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
+ENDED_LATER = key_for("calls", "ended_later")  # carrier reports of a call's end, to be written
 LOST = "lost"  # the carrier never reported the call's end: the sweep ended it
 # A caller who leaves the agents' line, by their status in it then.
 LEFT_LINE_OUTCOMES = {CallStatus.WAITING.value: "abandoned", CallStatus.OFFERED.value: "abandoned",
@@ -314,6 +320,71 @@ class CallService:
         self.save(call)
         return after
 
+    # --- after a failure ---
+
+    def rejoin(self, sid: str, customer: str) -> bool:
+        """A step failed (the database, say): put the caller in the ACD's line with nothing but
+        Redis. True when they are in line (or already were)."""
+        try:
+            self.acd().enqueue(sid, skill(self.config["HOTLINE_LANGUAGE"]), self.stamp(), phone=customer)
+        except AcdError:
+            pass  # already in line
+        except RedisError:
+            log.warning("call %s: the agents' line is out of reach", sid)
+            return False
+        return True
+
+    def promise_callback(self, sid: str, customer: str) -> bool:
+        """Nothing could bring the caller to an agent: book a callback in SQL (the recovery pass
+        schedules it once Redis is back). True when booked."""
+        try:
+            with self.db() as session:
+                callback, _ = book_callback(session, phone=customer, slot="soonest", now=self.now(),
+                                            hours=self.app.extensions["calling_hours"], reason="outage",
+                                            origin_call_sid=sid,
+                                            window=timedelta(days=self.config["CALLBACK_WINDOW_DAYS"]))
+                schedule_callback_job(callback)
+        except SQLAlchemyError:
+            log.exception("call %s: no callback could be booked either", sid)
+            return False
+        return True
+
+    def ended_later(self, form: dict) -> bool:
+        """The call's end could not be written now: keep the carrier's report in Redis for the
+        ticker to write (`replay_ended`). False if Redis is out of reach too."""
+        return self._later({"report": form})
+
+    def _later(self, entry: dict) -> bool:
+        try:
+            self.redis.rpush(ENDED_LATER, json.dumps(entry, ensure_ascii=False))
+        except RedisError:
+            return False
+        return True
+
+    def replay_ended(self, most: int = 100) -> int:
+        """Write what `ended` could not: carrier reports, and records of sessions already ended;
+        one that fails again goes back for later."""
+        written = 0
+        for _ in range(most):
+            raw = self.redis.lpop(ENDED_LATER)
+            if raw is None:
+                break
+            entry = json.loads(raw)
+            try:
+                if "report" in entry:
+                    report = entry["report"]
+                    self.ended(report["CallSid"], report["CallStatus"],
+                               machine=report.get("AnsweredBy", "").startswith("machine"))
+                else:
+                    with self.db() as session:
+                        save_record(session, CallSession.from_json(entry["session"]),
+                                    datetime.fromisoformat(entry["ended_at"]), entry["status"])
+            except (RedisError, SQLAlchemyError):
+                self.redis.rpush(ENDED_LATER, raw)
+                break
+            written += 1
+        return written
+
     # --- the end ---
 
     def ended(self, sid: str, carrier_status: str, machine: bool = False) -> None:
@@ -337,8 +408,14 @@ class CallService:
         if call is not None:
             if call.phase is Phase.QUEUED and in_line in LEFT_LINE_OUTCOMES:
                 call.outcome = LEFT_LINE_OUTCOMES[in_line]  # as if the queue's exit had come first
-            with self.db() as session:
-                save_record(session, call, now, carrier_status)
+            try:
+                with self.db() as session:
+                    save_record(session, call, now, carrier_status)
+            except SQLAlchemyError:
+                # The session has been taken for good: its record is kept in Redis until written.
+                log.exception("record of call %s kept to be written later", sid)
+                self._later({"session": call.to_json(), "ended_at": now.isoformat(), "status": carrier_status})
+                return
             log.info("call %s ended: %s", sid, call.outcome or "caller_hung_up")
 
     def sweep(self) -> int:

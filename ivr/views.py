@@ -14,7 +14,6 @@ from sqlalchemy import select
 from twilio.twiml.voice_response import Connect, VoiceResponse
 from werkzeug.exceptions import HTTPException
 
-from callqueue.acd import skill
 from callqueue.jobs import record_outcome
 from callqueue.models import Callback
 from calls import CallService, CallSession, get_calls
@@ -32,6 +31,7 @@ log = logging.getLogger(__name__)
 
 URLS = {"step": "/voice/step", "queue_wait": "/voice/queue-wait", "queue_exit": "/voice/queue-exit"}
 AGENT_QUEUE = "agents"
+REJOIN_PAUSE_S = 5
 OUTBOUND_FLOWS = {"survey": "satisfaction", "notice": "notice"}  # by callback kind; others: "callback"
 
 
@@ -250,28 +250,65 @@ def simulator_redirect():
 @bp.post("/status")
 @twilio_signature_required
 def status():
+    """The carrier's report of a call's end: written now, or kept to be written by the ticker; when
+    neither can be done the carrier is told so (503), never a silent 200."""
     _require("CallSid", "CallStatus")
-    if request.form["CallStatus"] in FINAL_CALL_STATUSES:
-        get_calls().ended(request.form["CallSid"], request.form["CallStatus"],
-                          machine=request.form.get("AnsweredBy", "").startswith("machine"))
+    if request.form["CallStatus"] not in FINAL_CALL_STATUSES:
+        return Response(status=204)
+    calls = get_calls()
+    try:
+        calls.ended(request.form["CallSid"], request.form["CallStatus"],
+                    machine=request.form.get("AnsweredBy", "").startswith("machine"))
+    except Exception:
+        log.exception("the end of call %s could not be written now", request.form["CallSid"])
+        if not calls.ended_later(request.form.to_dict()):
+            return Response("the call's end could not be recorded", status=503, mimetype="text/plain")
+        return Response(status=202)
     return Response(status=204)
+
+
+@bp.post("/rejoin")
+@twilio_signature_required
+def rejoin():
+    """A caller on hold after a failure tries again to reach the agents' line."""
+    return _after_failure(int(request.args.get("tries", "1") or 1))
+
+
+def _after_failure(tries: int) -> Response:
+    """The way on for a caller whose step failed: the app's own agents' line (Redis only); else
+    the overflow number; else hold and try again for a while; else a callback promised in SQL.
+    Never a Twilio queue nobody serves."""
+    calls = get_calls()
+    catalogue = calls.catalogue()
+    form = request.form
+    sid = form.get("CallSid", "")
+    customer = form.get("From", "") if form.get("Direction", "inbound") == "inbound" else form.get("To", "")
+    response = VoiceResponse()
+    if tries == 0:
+        response.say(catalogue.render("technical_problem", {}), language=catalogue.language)
+    if sid and calls.rejoin(sid, customer):
+        response.enqueue(AGENT_QUEUE, wait_url=URLS["queue_wait"], wait_url_method="POST",
+                         action=URLS["queue_exit"], method="POST")
+    elif current_app.config["OVERFLOW_NUMBER"]:
+        response.dial(current_app.config["OVERFLOW_NUMBER"])
+    elif tries < current_app.config["REJOIN_TRIES"]:
+        if tries:
+            response.say(catalogue.render("queue_waiting", {}), language=catalogue.language)
+        response.pause(length=REJOIN_PAUSE_S)
+        response.redirect(f"/voice/rejoin?tries={tries + 1}", method="POST")
+    elif customer and calls.promise_callback(sid, customer):
+        response.say(catalogue.render("outage_callback", {}), language=catalogue.language)
+        response.hangup()
+    else:
+        response.say(catalogue.render("outage_goodbye", {}), language=catalogue.language)
+        response.hangup()
+    return _twiml(response)
 
 
 @bp.errorhandler(Exception)
 def spoken_fallback(error):
-    """Never a 500 to the carrier: apologise and send the caller to an agent."""
+    """Never a 500 to the carrier: apologise and bring the caller to a person or a promise."""
     if isinstance(error, HTTPException):
         return error
     log.exception("voice webhook %s failed", request.path)
-    language = current_app.config["HOTLINE_LANGUAGE"]
-    catalogue = current_app.extensions["prompt_catalogues"][language]
-    try:  # a place in the ACD's line (Redis only: the database may be what failed)
-        get_calls().acd().enqueue(request.form["CallSid"], skill(language), get_calls().stamp(),
-                                  phone=request.form.get("From", ""))
-    except Exception:
-        log.exception("could not put call %s in the agents' line", request.form.get("CallSid", "?"))
-    response = VoiceResponse()
-    response.say(catalogue.render("technical_problem", {}), language=catalogue.language)
-    response.enqueue(AGENT_QUEUE, wait_url=URLS["queue_wait"], wait_url_method="POST", action=URLS["queue_exit"],
-                     method="POST")
-    return _twiml(response)
+    return _after_failure(0)
