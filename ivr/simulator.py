@@ -9,7 +9,18 @@ each question with the next input, in the order given: --dtmf KEYS (an empty val
 silence: the question times out), --say WORDS (rendered with TTS in a voice or rate unlike
 the hotline's) or --audio FILE.wav (any rate). On a Media Stream the caller's audio goes as
 20 ms mu-law frames, in real time or --fast. When the inputs run out at a question, the
-caller hangs up. At the end it posts the call's final status, as Twilio does.
+caller hangs up.
+
+Time on the line: a <Pause> takes its length, and so does a queue's wait music (the waitUrl's
+Say and Pause, fetched again each time it ends); in a queue the carrier checks every
+REDIRECT_POLL_S whether the hotline moved the call to an agent. <Say> and <Play> take no time
+(the simulator hears the words, not audio of them), and a <Gather> the caller does not answer
+times out at once. The caller waits in a queue --hold seconds, then hangs up. Time goes through
+SimulatedCall.sleep and .monotonic, so tests run it on a fake clock the hotline follows.
+
+However the call ends (the flow hangs up, the inputs or the hold run out, an error, Ctrl-C)
+the caller's hang-up reaches the hotline as Twilio sends it: the <Enqueue action> with
+QueueResult=hangup when the caller was queued, then the final status callback.
 """
 from __future__ import annotations
 
@@ -30,7 +41,13 @@ from twilio.request_validator import RequestValidator
 
 from speech.audio import frames
 
-MAX_REQUESTS = 200  # a flow that never ends is a bug the simulator reports, not a hang
+# A flow that loops without end is a bug the simulator reports, not a hang: this many TwiML
+# requests in a row with no time passing and no input used. A long hold passes time, so it never
+# trips this; polling the carrier (redirects, outbound calls) is not counted.
+MAX_REQUESTS_WITHOUT_PROGRESS = 200
+REDIRECT_POLL_S = 0.25  # how soon a queued caller hears the agent the hotline redirected them to
+OUTBOUND_POLL_S = 0.1  # how often the customer's phone asks the carrier for a call placed to it
+CLOCK_RESOLUTION_S = 1e-3  # a shorter time left to wait is rounding in the clock, not a wait
 TRAILING_SILENCE_S = 1.5  # after speaking, the caller is quiet so the recogniser hears the end
 STREAM_IDLE_LIMIT_S = 60  # a stream that sends nothing for this long is reported as an error
 # --fast: the caller's audio at 8x real time, which a server keeps up with; any faster and the
@@ -55,6 +72,14 @@ class CallFailed(Exception):
     pass
 
 
+class _HungUp(Exception):
+    """The call ended while queued: `by` is "hangup" (the hotline's <Hangup>) or "caller"."""
+
+    def __init__(self, by: str):
+        super().__init__(by)
+        self.by = by
+
+
 @dataclass
 class SimulatedCall:
     base_url: str
@@ -76,8 +101,12 @@ class SimulatedCall:
     connected_to: str | None = None
     direction: str = "inbound"
     answered_by: str | None = None  # outbound calls: "human" or "machine_start" (answering machine detection)
+    sleep: Callable[[float], None] = time.sleep
+    monotonic: Callable[[], float] = time.monotonic
     _heard: list[str] = field(default_factory=list)
-    _requests: int = 0
+    _fetches_without_progress: int = 0
+    _enqueued_at: float = 0.0
+    _hold_until: float = 0.0
 
     def params(self, **extra: str) -> dict:
         return {
@@ -88,14 +117,16 @@ class SimulatedCall:
         }
 
     def post(self, url: str, params: dict) -> tuple[int, str]:
-        self._requests += 1
-        if self._requests > MAX_REQUESTS:
-            raise CallFailed(f"more than {MAX_REQUESTS} requests: the flow does not end")
         url = urljoin(self.base_url + "/", url)
         signature = RequestValidator(self.auth_token).compute_signature(url, params)
         return self.transport(url, params, {"X-Twilio-Signature": signature})
 
     def fetch(self, url: str, **extra: str) -> ET.Element:
+        """The TwiML at `url`: the call's next step."""
+        self._fetches_without_progress += 1
+        if self._fetches_without_progress > MAX_REQUESTS_WITHOUT_PROGRESS:
+            raise CallFailed(f"{MAX_REQUESTS_WITHOUT_PROGRESS} requests in a row with no time passing and no "
+                             "input used: the flow does not end")
         status, body = self.post(url, self.params(**extra))
         if status != 200:
             raise CallFailed(f"HTTP {status} from {url}: {body[:200]}")
@@ -113,12 +144,27 @@ class SimulatedCall:
                 document = self._follow(document, keys)
         except CallFailed as error:
             self.ended_by, self.error = "error", str(error)
-        self._turn(None)
-        try:
-            self.post("/voice/status", self.params(CallStatus="completed"))
-        except CallFailed:
-            pass  # the hotline is gone: the call's error says so already
+        except KeyboardInterrupt:
+            self.ended_by = "caller"  # Ctrl-C: the person at the keyboard hung up
+            raise
+        finally:
+            # Every ending, an error's or an interrupt's too, is a hang-up the hotline must hear
+            # of, or the call stays live there (and queued for an agent).
+            self._turn(None)
+            try:
+                self.post("/voice/status", self.params(CallStatus="completed"))
+            except CallFailed:
+                pass  # the hotline is gone: the call's error says so already
         return self
+
+    def _take_input(self, keys: list) -> tuple[str, str]:
+        self._fetches_without_progress = 0  # the caller did something: the flow is moving
+        return keys.pop(0)
+
+    def _sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self.sleep(seconds)
+            self._fetches_without_progress = 0  # time passed: a loop of pauses is a caller waiting
 
     def _turn(self, pressed: str | None, said: str | None = None) -> None:
         if self._heard or pressed is not None or said is not None:
@@ -135,13 +181,13 @@ class SimulatedCall:
             if tag in ("Say", "Play"):
                 self._heard.append((verb.text or "").strip())
             elif tag == "Pause":
-                continue
+                self._sleep(float(verb.get("length", 1)))  # Twilio's default length is a second
             elif tag == "Gather":
                 self._heard += [(child.text or "").strip() for child in verb if child.tag in ("Say", "Play")]
                 if not keys:
                     self.ended_by = "caller"
                     return None
-                kind, key = keys.pop(0)
+                kind, key = self._take_input(keys)
                 if kind != "dtmf":
                     raise CallFailed(f"<Gather input=dtmf> cannot take --{kind}: key it instead")
                 if not key:  # silence: Twilio moves on to the verb after the Gather
@@ -155,7 +201,7 @@ class SimulatedCall:
                 if not keys:
                     self.ended_by = "caller"
                     return None
-                kind, value = keys.pop(0)
+                kind, value = self._take_input(keys)
                 if kind == "dtmf":  # no words: Twilio records nothing and goes on to the next verb
                     self._turn(value)
                     continue
@@ -196,51 +242,86 @@ class SimulatedCall:
     # --- waiting in a queue ---
 
     def _hold(self, enqueue: ET.Element, keys: list) -> ET.Element | None:
-        """Wait in the queue: hear each announcement, answer its keypad offer with the next input,
-        and go where the hotline redirects the call (its agent). With no input left, wait up to
-        hold_s for an agent, then hang up."""
-        deadline = time.monotonic() + self.hold_s
-        for _ in range(MAX_REQUESTS):
-            wait = self.fetch(enqueue.get("waitUrl", ""), QueuePosition="1", QueueTime="0")
-            for verb in wait:
-                answer = None
-                if verb.tag in ("Say", "Play"):
-                    self._heard.append((verb.text or "").strip())
-                elif verb.tag == "Gather":
-                    self._heard += [(c.text or "").strip() for c in verb if c.tag in ("Say", "Play")]
-                    if keys and keys[0][0] == "dtmf":
-                        key = keys.pop(0)[1]
-                        self._turn(key)
-                        if key:
-                            answer = self.fetch(verb.get("action", ""), Digits=key)
-                elif verb.tag == "Redirect":
-                    answer = self.fetch(verb.text or "")
-                if answer is not None:
-                    self._heard += [(v.text or "").strip() for v in answer if v.tag == "Say"]
-                    if any(v.tag == "Hangup" for v in answer):
-                        self._leave_queue(enqueue, "hangup")
-                        self.ended_by = "hangup"
-                        return None
-                    break  # the wait music starts over, as Twilio fetches waitUrl again
-            redirect = self._redirect()
-            if redirect:
-                return self.fetch(redirect)
-            if not keys and time.monotonic() >= deadline:
-                self._leave_queue(enqueue, "hangup")
-                self.ended_by = "caller"
-                return None
-            if not keys:
-                time.sleep(0.05)
-        raise CallFailed("still queued after the simulator's limit of requests")
+        """Wait in the queue: hear the wait music, answer its keypad offers with the next inputs,
+        and go where the hotline redirects the call (its agent). After hold_s, hang up."""
+        self._enqueued_at = self.monotonic()
+        self._hold_until = self._enqueued_at + self.hold_s
+        try:
+            while True:
+                music = self.fetch(enqueue.get("waitUrl", ""), QueuePosition="1", QueueTime=self._queue_time())
+                redirect = self._play_wait_music(music, keys, patient=True) or self._redirected()
+                if redirect:
+                    return self.fetch(redirect)
+        except _HungUp as hung_up:
+            self._leave_queue(enqueue)
+            self.ended_by = hung_up.by
+            return None
+        except BaseException:
+            # An error or Ctrl-C drops the line: the hotline still hears the caller leave the queue.
+            try:
+                self._leave_queue(enqueue)
+            except CallFailed:
+                pass  # the hotline is gone: the error being raised says so
+            raise
 
-    def _redirect(self) -> str | None:
+    def _play_wait_music(self, document: ET.Element, keys: list, *, patient: bool) -> str | None:
+        """Play one wait-music document to its end; returns where the hotline redirected the call,
+        if it did meanwhile. `patient`: the caller may hang up in it once hold_s has passed (not
+        while the hotline answers a key they pressed)."""
+        for verb in document:
+            if verb.tag in ("Say", "Play"):
+                self._heard.append((verb.text or "").strip())
+            elif verb.tag == "Pause":
+                redirect = self._pause_in_queue(float(verb.get("length", 1)), patient=patient)
+                if redirect:
+                    return redirect
+            elif verb.tag == "Gather":
+                self._heard += [(c.text or "").strip() for c in verb if c.tag in ("Say", "Play")]
+                if keys and keys[0][0] == "dtmf":
+                    key = self._take_input(keys)[1]
+                    self._turn(key)
+                    if key:  # the hotline's answer plays instead of the rest of the music
+                        answer = self.fetch(verb.get("action", ""), Digits=key)
+                        return self._play_wait_music(answer, keys, patient=False)
+            elif verb.tag == "Redirect":
+                return self._play_wait_music(self.fetch(verb.text or ""), keys, patient=patient)
+            elif verb.tag == "Hangup":
+                raise _HungUp("hangup")
+            else:
+                raise CallFailed(f"<{verb.tag}> in a queue's wait music")
+        return None
+
+    def _pause_in_queue(self, seconds: float, *, patient: bool) -> str | None:
+        """Let `seconds` pass in the queue, asking the carrier every REDIRECT_POLL_S whether the
+        hotline redirected the call, as Twilio cuts the wait music short for that; returns the
+        redirect. Raises _HungUp when the caller's hold time has run out (if `patient`)."""
+        end = self.monotonic() + seconds
+        if patient:
+            end = min(end, self._hold_until)
+        while True:
+            redirect = self._redirected()
+            if redirect:
+                return redirect
+            left = end - self.monotonic()
+            if left <= CLOCK_RESOLUTION_S:
+                break
+            self._sleep(min(left, REDIRECT_POLL_S))
+        if patient and self._hold_until - self.monotonic() <= CLOCK_RESOLUTION_S:
+            raise _HungUp("caller")
+        return None
+
+    def _queue_time(self) -> str:
+        return str(round(self.monotonic() - self._enqueued_at))
+
+    def _redirected(self) -> str | None:
         """Where the hotline sent this call (the local carrier's REST call update), if anywhere."""
         status, body = self.post("/voice/simulator/redirect", self.params())
         return body.strip() if status == 200 and body.strip() else None
 
-    def _leave_queue(self, enqueue: ET.Element, result: str) -> None:
+    def _leave_queue(self, enqueue: ET.Element) -> None:
+        """The caller hung up while queued: Twilio tells the <Enqueue action> before the status."""
         if enqueue.get("action"):
-            self.fetch(enqueue.get("action"), QueueResult=result, QueueTime="30")
+            self.fetch(enqueue.get("action"), QueueResult="hangup", QueueTime=self._queue_time())
 
     # --- Media Streams: the simulator plays Twilio's side of the websocket ---
 
@@ -312,7 +393,7 @@ class SimulatedCall:
                             send("stop", stop={"accountSid": ACCOUNT_SID, "callSid": self.sid})
                             self.ended_by = "caller"
                             return False
-                        pump, listening = self._answer(inputs.pop(0), send), True
+                        pump, listening = self._answer(self._take_input(inputs), send), True
         except websocket.WebSocketConnectionClosedException:
             return True
         finally:
@@ -393,16 +474,18 @@ def answer_outbound(base_url: str, auth_token: str, answer_as: str, inputs: list
                     script: dict | None = None, **call_options) -> SimulatedCall | dict | None:
     """The customer's phone: take the next call the hotline places and answer it as a human, an
     answering machine, or not at all (busy, no answer), or as `script` says for the number
-    called. Returns the call, or the status sent."""
-    probe = SimulatedCall(base_url, auth_token, "")
-    deadline = time.monotonic() + wait_s
+    called. Waits up to `wait_s` for a call. `call_options`: SimulatedCall fields (tests: a
+    transport and a clock). Returns the call, or the status sent."""
+    probe = SimulatedCall(base_url, auth_token, "", **call_options)
+    deadline = probe.monotonic() + wait_s
     while True:
         status, body = probe.post("/voice/simulator/outbound", probe.params())
         if status == 200:
             break
-        if time.monotonic() >= deadline:
+        left = deadline - probe.monotonic()
+        if left <= CLOCK_RESOLUTION_S:
             return None
-        time.sleep(0.1)
+        probe.sleep(min(left, OUTBOUND_POLL_S))
     placed = json.loads(body)
     if script is not None:
         answer_as, inputs = scripted_answer(script, placed["to"])
@@ -410,7 +493,7 @@ def answer_outbound(base_url: str, auth_token: str, answer_as: str, inputs: list
     start = path.path + (f"?{path.query}" if path.query else "")  # the hotline as this carrier reaches it
     if answer_as in ("busy", "no-answer"):
         call = SimulatedCall(base_url, auth_token, "+864008000000", placed["to"], sid=placed["sid"],
-                             direction="outbound-api")
+                             direction="outbound-api", **call_options)
         call.post(urlparse(placed["status_callback"]).path, call.params(CallStatus=answer_as))
         return {"call_sid": placed["sid"], "to": placed["to"], "status": answer_as}
     call = SimulatedCall(base_url, auth_token, "+864008000000", placed["to"], sid=placed["sid"],
@@ -466,7 +549,12 @@ def local_token(instance: str) -> str:
         sys.exit(f"no auth token: pass --auth-token, set TWILIO_AUTH_TOKEN, or run the app once to create {path}")
 
 
-def main(argv: list[str] | None = None) -> int:
+INTERRUPTED = 130  # the exit status of a command stopped by Ctrl-C (128 + SIGINT)
+
+
+def main(argv: list[str] | None = None, **call_options) -> int:
+    """The command line. `call_options`: SimulatedCall fields for the calls it places or answers
+    (tests: a transport and a clock)."""
     parser = argparse.ArgumentParser(prog="python -m ivr.simulator", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     call = commands.add_parser("call", help="place an inbound call to the hotline")
@@ -515,10 +603,13 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.calls):
             try:
                 answered = answer_outbound(args.base_url.rstrip("/"), args.auth_token or local_token(args.instance),
-                                           args.answer_as, list(args.inputs), wait_s=args.wait, script=script)
+                                           args.answer_as, list(args.inputs), wait_s=args.wait, script=script,
+                                           **call_options)
             except CallFailed as error:
                 print(json.dumps({"error": str(error)}, ensure_ascii=False))
                 return 1
+            except KeyboardInterrupt:
+                return INTERRUPTED  # a call being answered has sent its hang-up already
             if answered is None:
                 print(json.dumps({"error": "no outbound call came"}))
                 return 1
@@ -532,8 +623,13 @@ def main(argv: list[str] | None = None) -> int:
     token = args.auth_token or local_token(args.instance)
     result = SimulatedCall(
         args.base_url.rstrip("/"), token, args.caller, args.called, fast=args.fast, voice=args.voice,
-        rate=args.rate, snr_db=args.snr, language=args.language, hold_s=args.hold,
-    ).run(args.inputs)
+        rate=args.rate, snr_db=args.snr, language=args.language, hold_s=args.hold, **call_options,
+    )
+    interrupted = False
+    try:
+        result.run(args.inputs)
+    except KeyboardInterrupt:
+        interrupted = True  # the hang-up has been sent: report the call as far as it went
     if args.json:
         print(json.dumps(result.as_json(), ensure_ascii=False))
     else:
@@ -545,6 +641,8 @@ def main(argv: list[str] | None = None) -> int:
             elif turn["pressed"] is not None:
                 print(f"caller presses: {turn['pressed'] or '(silence)'}")
         print(f"-- call ended by {result.ended_by}" + (f": {result.error}" if result.error else ""))
+    if interrupted:
+        return INTERRUPTED
     return 1 if result.ended_by == "error" else 0
 
 

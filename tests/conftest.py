@@ -3,7 +3,7 @@ and `call`, which rings the hotline through the carrier simulator."""
 from __future__ import annotations
 
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -35,6 +35,10 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Let time pass: the simulator's `sleep` in tests, so the hotline sees the wait."""
+        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture

@@ -1,0 +1,174 @@
+"""The carrier simulator keeps Twilio's time and always hangs up: pauses and hold music take
+their length (on the test clock, which the hotline reads too), a long hold never trips the
+request limit, and every ending reaches the hotline as a status callback."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from urllib.parse import urlparse
+
+import pytest
+
+from ivr.simulator import MAX_REQUESTS_WITHOUT_PROGRESS, SimulatedCall, answer_outbound, main
+from tests.conftest import AUTH_TOKEN, client_transport
+from tracking.demo import DEMO_CALLER
+
+REDIRECT_POLL = "/voice/simulator/redirect"
+
+
+def fake_time(clock) -> dict:
+    """The simulator's sleep and monotonic clock on the test clock: sleeping moves the hotline's time."""
+    return {"sleep": clock.advance, "monotonic": lambda: clock().timestamp()}
+
+
+class Line:
+    """The carrier's line to the hotline: records every request (path, params) and hands it to
+    `answer`; `fail(path, params)` may instead raise (Ctrl-C) or return a response."""
+
+    def __init__(self, answer, fail=None):
+        self.answer, self.fail, self.requests = answer, fail, []
+
+    def __call__(self, url: str, params: dict, headers: dict) -> tuple[int, str]:
+        path = urlparse(url).path
+        self.requests.append((path, params))
+        failed = self.fail(path, params) if self.fail else None
+        return failed or self.answer(url, params, headers)
+
+    def paths(self, *, polls: bool = False) -> list[str]:
+        return [path for path, _ in self.requests if polls or path != REDIRECT_POLL]
+
+    def count(self, path: str) -> int:
+        return self.paths(polls=True).count(path)
+
+
+def twiml(documents: dict):
+    """A hotline that answers each path with fixed TwiML (and anything else with 204)."""
+    def answer(url, params, headers):
+        body = documents.get(urlparse(url).path)
+        return (200, f"<Response>{body}</Response>") if body is not None else (204, "")
+
+    return answer
+
+
+def queued_caller(app, clock, line_fail=None, hold_s=0.0, keys=("0",)):
+    """A caller asking for an agent (0) with nobody to answer; returns (call, line) unrun."""
+    line = Line(client_transport(app.test_client()), line_fail)
+    call = SimulatedCall("http://localhost", AUTH_TOKEN, DEMO_CALLER, transport=line, hold_s=hold_s,
+                         **fake_time(clock))
+    return call, line, list(keys)
+
+
+def ends_with_hangup(line: Line, *, queued: bool) -> None:
+    """The caller's hang-up as Twilio sends it: the Enqueue action (when queued), then the status."""
+    (*_, (exit_path, exit_params), (status_path, status_params)) = line.requests
+    assert (status_path, status_params["CallStatus"]) == ("/voice/status", "completed")
+    if queued:
+        assert (exit_path, exit_params["QueueResult"]) == ("/voice/queue-exit", "hangup")
+    assert line.count("/voice/status") == 1
+
+
+def test_a_pause_takes_its_length_on_the_clock(clock):
+    line = Line(twiml({"/voice/incoming": '<Say>请稍候</Say><Pause length="7"/><Pause/><Say>再见</Say><Hangup/>'}))
+    start = clock()
+    call = SimulatedCall("http://localhost", AUTH_TOKEN, DEMO_CALLER, transport=line, **fake_time(clock)).run([])
+    assert clock() - start == timedelta(seconds=8)  # 7 s, and Twilio's default of 1 s
+    assert (call.ended_by, call.turns) == ("hangup", [{"heard": "请稍候 再见", "pressed": None}])
+    assert line.paths() == ["/voice/incoming", "/voice/status"]
+
+
+def test_a_long_hold_hangs_up_on_time_with_no_request_limit(make_app, demo_parcels, clock):
+    app = make_app(QUEUE_ANNOUNCE_SECONDS=1)  # wait music of one second: a waitUrl fetch a second
+    hold_s = MAX_REQUESTS_WITHOUT_PROGRESS + 10
+    call, line, keys = queued_caller(app, clock, hold_s=hold_s)
+    start = clock()
+    call.run(keys)
+    assert (call.ended_by, call.error, call.queue) == ("caller", "", "agents")
+    assert clock() - start == timedelta(seconds=hold_s)
+    assert line.count("/voice/queue-wait") > MAX_REQUESTS_WITHOUT_PROGRESS
+    ends_with_hangup(line, queued=True)
+    assert line.requests[-2][1]["QueueTime"] == str(hold_s)
+    with app.app_context():
+        from callqueue.routing import distributor
+        from redis_conn import get_redis
+
+        assert distributor(get_redis(), app.config).call(call.sid)["status"] == "abandoned"
+
+
+def test_the_status_is_sent_when_the_inputs_run_out(app, demo_parcels, clock):
+    call, line, keys = queued_caller(app, clock, keys=("1",))  # track a parcel, then say nothing more
+    call.run(keys)
+    assert call.ended_by == "caller" and call.queue is None
+    assert line.paths()[-2:] == ["/voice/step", "/voice/status"]
+    ends_with_hangup(line, queued=False)
+
+
+def test_an_error_in_the_queue_still_hangs_up(app, demo_parcels, clock):
+    def second_wait_fails(path, params):
+        if path == "/voice/queue-wait" and params["QueueTime"] != "0":
+            return 500, "boom"
+        return None
+
+    call, line, keys = queued_caller(app, clock, second_wait_fails, hold_s=300)
+    call.run(keys)
+    assert call.ended_by == "error" and "HTTP 500 from /voice/queue-wait" in call.error
+    ends_with_hangup(line, queued=True)
+
+
+def test_ctrl_c_in_the_ivr_sends_the_status(app, demo_parcels, clock):
+    def interrupt_at_the_second_step(path, params):
+        if path == "/voice/step" and params.get("Digits") == "1234567890123":
+            raise KeyboardInterrupt
+
+    call, line, _ = queued_caller(app, clock, interrupt_at_the_second_step)
+    with pytest.raises(KeyboardInterrupt):
+        call.run(["1", "1234567890123#", "1"])
+    assert call.ended_by == "caller"
+    assert line.paths()[-2:] == ["/voice/step", "/voice/status"]
+    ends_with_hangup(line, queued=False)
+
+
+def test_ctrl_c_on_hold_leaves_the_queue_sends_the_status_and_exits_130(app, demo_parcels, clock, capsys):
+    start = clock()
+
+    def interrupt_after_a_minute(path, params):
+        if path == "/voice/queue-wait" and clock() - start >= timedelta(minutes=1):
+            raise KeyboardInterrupt
+
+    line = Line(client_transport(app.test_client()), interrupt_after_a_minute)
+    code = main(["call", "--base-url", "http://localhost", "--auth-token", AUTH_TOKEN, "--from", DEMO_CALLER,
+                 "--dtmf", "0", "--hold", "600", "--json"], transport=line, **fake_time(clock))
+    assert code == 130
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["ended_by"] == "caller" and printed["queue"] == "agents"
+    ends_with_hangup(line, queued=True)
+    with app.app_context():
+        from callqueue.routing import distributor
+        from redis_conn import get_redis
+
+        assert distributor(get_redis(), app.config).call(printed["call_sid"])["status"] == "abandoned"
+
+
+def test_a_flow_that_loops_without_time_passing_is_an_error(clock):
+    line = Line(twiml({"/voice/incoming": "<Redirect>/voice/loop</Redirect>",
+                       "/voice/loop": "<Say>again</Say><Redirect>/voice/loop</Redirect>"}))
+    call = SimulatedCall("http://localhost", AUTH_TOKEN, DEMO_CALLER, transport=line, **fake_time(clock)).run([])
+    assert call.ended_by == "error" and "the flow does not end" in call.error
+    assert line.count("/voice/loop") == MAX_REQUESTS_WITHOUT_PROGRESS - 1
+    ends_with_hangup(line, queued=False)
+
+
+def test_answer_waits_its_full_wait_for_an_outbound_call(app, clock):
+    line = Line(client_transport(app.test_client()))
+    start = clock()
+    assert answer_outbound("http://localhost", AUTH_TOKEN, "human", [], wait_s=40, transport=line,
+                           **fake_time(clock)) is None
+    assert clock() - start == timedelta(seconds=40)
+    assert line.count("/voice/simulator/outbound") > MAX_REQUESTS_WITHOUT_PROGRESS  # polling is never limited
+
+
+def test_the_answer_command_waits_its_full_wait(app, clock, capsys):
+    start = clock()
+    code = main(["answer", "--base-url", "http://localhost", "--auth-token", AUTH_TOKEN, "--wait", "40"],
+                transport=client_transport(app.test_client()), **fake_time(clock))
+    assert code == 1 and json.loads(capsys.readouterr().out) == {"error": "no outbound call came"}
+    assert clock() - start == timedelta(seconds=40)
