@@ -185,14 +185,19 @@ def _stop_on_sigterm(_signum, _frame) -> None:
 def main() -> None:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in the background
-    app = create_app()
+    try:
+        # The one-machine local mode: nothing else has the database open yet (the worker starts
+        # below), so it upgrades it. Every other entry point (gunicorn, the worker, the ticker, the
+        # CLI) refuses an out-of-date one and names `flask --app app db upgrade`.
+        app = create_app({"UPGRADE_DATABASE": True})
+    except database.SchemaOutOfDate as error:
+        sys.exit(f"cannot start: {error}")
     logs.configure(app.config["LOG_JSON"])
+    if app.extensions["db_upgrade"]:
+        log.info("%s (python app.py, the one-machine local mode, upgrades its own database; elsewhere run "
+                 "`%s` before starting)", app.extensions["db_upgrade"], database.UPGRADE_COMMAND)
     if app.extensions["flow_error"]:
         sys.exit(f"cannot start: {app.extensions['flow_error']}")
-    if app.extensions["schema_problems"]:
-        sys.exit(f"cannot start: the database at {app.config['DATABASE_URL']} was made by an older version "
-                 f"(it lacks {', '.join(app.extensions['schema_problems'][:5])}). Back it up and remove it, "
-                 "or point DATABASE_URL at a new one.")
     embedded = None
     if not app.config["REDIS_URL"]:
         embedded = redis_conn.start_embedded(app.instance_path)
