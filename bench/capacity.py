@@ -25,11 +25,14 @@ Method (printed with the figures as "method"):
    ("technical_problem"); a stream refused, dropped without a close frame, closed with an error
    code, handed back to the keypad (it broke mid-call), silent 5 s after it opened, or silent 30 s
    mid-call. Real time: the lag from the caller's last spoken frame to the hotline's
-   "recognised" mark, p99 under 3 s (its endpointer waits for silence, so about a second is normal).
+   "recognised" mark, p99 under 3 s (the endpointer waits for a short silence: about 0.4 s when
+   the server keeps up).
 6. speech_calls is the largest N with webhook p99 under 1 s, no errors and streams in real time;
-   the ramp stops at the first level that fails. What ran out there is read from evidence: the
+   the ramp stops at the first level that fails (its calls stay on a while, so that a pool's
+   checkout timeouts reach the log). What ran out there is read from evidence: the
    server's log (QueuePool timeouts, exceptions, worker timeouts), the connections each worker
-   held against its T threads (psutil), and CPU time (server, bench client, whole machine).
+   held against its T threads and to the database against its pool (psutil), and CPU time (the
+   server, this bench client, which shares the machine, and the whole machine).
 7. At the end every call hangs up cleanly (`stop` on the stream, the final /voice/status), then
    gunicorn and Redis are stopped, also on Ctrl-C or an error.
 """
@@ -201,6 +204,7 @@ class StreamCaller:
         self.played_until = 0.0
         self.opened = self.heard = time.monotonic()
         self.prompted = False
+        self.last = "nothing"  # the hotline's last message, for an error's detail
 
     def send(self, event: str, **body) -> None:
         self.sequence += 1
@@ -248,7 +252,7 @@ class StreamCaller:
             self.tally.error("stream unanswered", f"no prompt {FIRST_PROMPT_LIMIT_S:.0f} s after the stream opened")
             return True
         if now - self.heard > STALL_LIMIT_S:
-            self.tally.error("stream stalled", f"nothing from the hotline for {STALL_LIMIT_S:.0f} s")
+            self.tally.error("stream stalled", f"nothing from the hotline for {STALL_LIMIT_S:.0f} s after {self.last}")
             return True
         return False
 
@@ -263,6 +267,7 @@ class StreamCaller:
     def _on_message(self, message: dict, now: float) -> None:
         self.heard = now
         event = message.get("event")
+        self.last = f"{event} {message.get('mark', {}).get('name', '')[:80]}".strip()
         if event == "media":  # a prompt's audio: it plays after whatever is still playing
             seconds = len(message["media"]["payload"]) * 3 / 4 / 8000
             self.played_until = max(self.played_until, now) + seconds
