@@ -74,6 +74,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["prompt_cache"] = PromptCache(Path(app.instance_path) / "prompts")
 
     import console.api
+    import console.security
+    import console.sessions
     import console.softphone
     import console.views
     import health
@@ -93,6 +95,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(console.api.bp)
     app.register_blueprint(console.views.bp)
     app.register_blueprint(console.softphone.bp)
+    console.sessions.init_app(app)   # console logins in Redis: a cookie holds only the session id
+    console.security.init_app(app)   # security headers on every response
     app.cli.add_command(agents_cli)
     app.cli.add_command(callbacks_cli)
     app.cli.add_command(campaign_cli)

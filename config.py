@@ -48,7 +48,17 @@ SETTINGS: dict[str, tuple[object, object, str]] = {
     "HOTLINE_BRAND": ("顺达快递", parse_str, "brand spoken in the greeting"),
     "HOTLINE_LANGUAGE": ("zh-CN", parse_str, "hotline language: zh-CN, en-US or ko-KR"),
     "PORT": ("5000", parse_int, "port of `python app.py`"),
-    "SECRET_KEY": ("", parse_str, "Flask session key; empty: a random key kept in instance/"),
+    "SECRET_KEY": ("", parse_str, "keys the console's session records in Redis: the same secret on every web process; "
+                   "empty: a random key kept in instance/"),
+    "SESSION_IDLE_MINUTES": ("30", parse_int, "a console login unused this long ends"),
+    "SESSION_LIFETIME_HOURS": ("12", parse_int, "a console login ends this long after it began, however busy"),
+    "LOGIN_LOCKOUT_MINUTES": ("15", parse_int, "failed console logins are counted over this window, and a locked "
+                              "username or address waits out its rest"),
+    "LOGIN_MAX_FAILURES": ("5", parse_int, "failed logins to one username within the window before it is locked"),
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": ("30", parse_int, "failed logins from one address (any usernames) within the "
+                                       "window before it is locked"),
+    "TRUSTED_PROXY_COUNT": ("0", parse_int, "reverse proxies in front of the app whose X-Forwarded-For and "
+                            "X-Forwarded-Proto are believed (login throttling counts the client's address)"),
     "SLA_FIRST_RESPONSE_MINUTES": ("60", parse_int, "ticket first-response limit"),
     "SLA_CLOSURE_HOURS": ("24", parse_int, "ticket closure limit"),
     "CALLING_HOURS": ("08:30-18:00", parse_str, "hours callbacks may be placed, local time"),
@@ -88,6 +98,10 @@ SETTINGS: dict[str, tuple[object, object, str]] = {
     "SEED_DEMO_ON_FIRST_RUN": ("true", parse_bool, "`python app.py` loads demo parcels into an empty database"),
 }
 
+# Console security limits: 0 would lock every login out (or end every session at once).
+AT_LEAST_ONE = ("SESSION_IDLE_MINUTES", "SESSION_LIFETIME_HOURS", "LOGIN_LOCKOUT_MINUTES", "LOGIN_MAX_FAILURES",
+                "LOGIN_MAX_FAILURES_PER_ADDRESS")
+
 
 def load_config(environ: dict[str, str]) -> dict[str, object]:
     config: dict[str, object] = {}
@@ -97,6 +111,9 @@ def load_config(environ: dict[str, str]) -> dict[str, object]:
     if config["HOTLINE_LANGUAGE"] not in LANGUAGES:
         raise ConfigError(f"HOTLINE_LANGUAGE={config['HOTLINE_LANGUAGE']!r}: choose one of {', '.join(LANGUAGES)}")
     config["PUBLIC_BASE_URL"] = str(config["PUBLIC_BASE_URL"]).rstrip("/")
+    for name in AT_LEAST_ONE:
+        if config[name] < 1:
+            raise ConfigError(f"{name}={config[name]} must be at least 1")
     calling_hours(config)  # refuse a bad calendar at start, not at the first callback
     agent_hours(config)
     return config

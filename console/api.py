@@ -1,11 +1,14 @@
 """The console's JSON API: what the agent console and dashboard pages call, and what the
-simulated agents use. State-changing requests must be JSON (a cross-site form cannot send it)."""
+simulated agents use. State-changing requests must be JSON (a cross-site form cannot send it) and,
+from a browser, come from our own pages (console.security); who may do what is console.policy's."""
 from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request, session, stream_with_context
 from sqlalchemy import select
@@ -17,7 +20,10 @@ from callqueue.jobs import agent_reserved_dialled, schedule_callback_job
 from callqueue.routing import connect, kept_place_key, scheduled_callback_attempt
 from calls import get_calls
 from clock import to_naive_utc
-from console.auth import current_user, find_user, login_required
+from config import LANGUAGES
+from console import policy
+from console.auth import LoginLocked, WrongLogin, current_user, log_in, log_out, login_required
+from console.security import same_origin_required
 from database import close_session, get_session
 from ivr.telephony import get_telephony
 from logs import mask_text
@@ -34,12 +40,17 @@ from tickets import (
     file_complaint,
 )
 from tickets.models import Ticket
-from tracking.carriers import normalise_waybill
+from tracking.carriers import CARRIERS, normalise_waybill
 from tracking.service import find_parcel, normalise_phone
 
 log = logging.getLogger(__name__)
 bp = Blueprint("console_api", __name__, url_prefix="/console/api")
+bp.before_request(same_origin_required)
 EVENT_POLL_S = 1.0
+MAX_EVENT_SECONDS = 3600
+# Years a report may cover: any the hotline can have records for (a period in year 1 or 9999 has no
+# UTC bounds).
+REPORT_YEARS = range(2000, 2100)
 
 
 class BadRequest(ValueError):
@@ -57,13 +68,25 @@ def _body() -> dict:
     return {}
 
 
-def _field(body: dict, name: str, choices=None) -> str:
+def _field(body: dict, name: str, choices=None, limit: int | None = None) -> str:
     value = body.get(name)
     if not isinstance(value, str) or not value.strip():
         raise BadRequest(f"{name} is required")
     if choices is not None and value not in choices:
         raise BadRequest(f"{name} must be one of {', '.join(choices)}")
+    if limit is not None and len(value.strip()) > limit:
+        raise BadRequest(f"{name} is longer than {limit} characters")
     return value.strip()
+
+
+def _arg(name: str, *, choices=None, default: str = "", pattern: str = "", example: str = "") -> str:
+    """A query parameter: one of `choices`, or whole-matching `pattern` (an `example` in the error)."""
+    value = request.args.get(name, default)
+    if choices is not None and value not in choices:
+        raise BadRequest(f"{name} must be one of {', '.join(c or '(empty)' for c in choices)}")
+    if pattern and not re.fullmatch(pattern, value, re.ASCII):
+        raise BadRequest(f"{name} must look like {example}")
+    return value
 
 
 @bp.errorhandler(BadRequest)
@@ -82,6 +105,16 @@ def http_error(error):
     return jsonify(error=error.description), error.code
 
 
+@bp.errorhandler(WrongLogin)
+def wrong_login(_error):
+    return jsonify(error="wrong username or password"), 401
+
+
+@bp.errorhandler(LoginLocked)
+def login_locked(error):
+    return jsonify(error=str(error), retry_after_s=error.retry_after_s), 429, {"Retry-After": str(error.retry_after_s)}
+
+
 def _local(moment) -> str:
     """A stored (UTC) time as agents read it: the hotline's local time, to the minute."""
     return current_app.extensions["calling_hours"].stamp(moment)
@@ -94,17 +127,13 @@ def _now() -> float:
 @bp.post("/login")
 def login():
     body = _body()
-    user = find_user(_field(body, "username"))
-    if user is None or not user.check_password(_field(body, "password")):
-        return jsonify(error="wrong username or password"), 401
-    session.clear()
-    session["user_id"] = user.id
+    user = log_in(_field(body, "username", limit=64), _field(body, "password", limit=256))
     return jsonify(user=_user_json(user))
 
 
 @bp.post("/logout")
 def logout():
-    session.clear()
+    log_out()
     return jsonify(ok=True)
 
 
@@ -138,7 +167,8 @@ def screen_pop(call_sid: str) -> dict:
     db = get_session()
     verified = variables.get("party") in ("recipient", "sender")
     parcel = find_parcel(db, variables["waybill"]) if verified and variables.get("waybill") else None
-    earlier = db.scalars(select(Ticket).where(Ticket.phone == phone).order_by(Ticket.id.desc()).limit(5)).all()
+    earlier = db.scalars(select(Ticket).where(Ticket.phone == phone, policy.readable_tickets(current_user()))
+                         .order_by(Ticket.id.desc()).limit(5)).all()
     return {
         "caller": mask_phone(phone),
         "kept_place": acd_call.get("callback") == "1",
@@ -218,10 +248,8 @@ def finish():
 @login_required()
 def tickets():
     now = to_naive_utc(current_app.config["CLOCK"]())
-    query = select(Ticket).order_by(Ticket.closure_due).limit(200)
-    if current_user().role != "supervisor":  # suggestions (建议) go to the supervisors' list
-        query = query.where(Ticket.category != ComplaintCategory.SUGGESTION)
-    rows = get_session().scalars(query).all()
+    rows = get_session().scalars(select(Ticket).where(policy.readable_tickets(current_user()))
+                                 .order_by(Ticket.closure_due).limit(200)).all()
     return jsonify(tickets=[{
         "id": t.id, "number": t.number, "category": t.category.value, "status": t.status.value,
         "owner": t.owner, "waybill": t.waybill, "phone": mask_phone(t.phone),
@@ -236,10 +264,7 @@ def _ticket_fields(body: dict, required: bool) -> dict:
     fields = {}
     for name, limit in (("name", 64), ("phone", 20), ("waybill", 32)):
         if required or name in body:
-            value = _field(body, name)
-            if len(value) > limit:
-                raise BadRequest(f"{name} is longer than {limit} characters")
-            fields[name] = value
+            fields[name] = _field(body, name, limit=limit)
     if "phone" in fields:
         fields["phone"] = normalise_phone(fields["phone"])
         if not 7 <= len(fields["phone"]) <= 12:
@@ -252,20 +277,31 @@ def _ticket_fields(body: dict, required: bool) -> dict:
 
 
 def _ticket_json(ticket: Ticket) -> dict:
+    """A ticket the current user may read, with the actions they may take on it."""
+    may_change = policy.may_change_ticket(current_user(), ticket)
     return {
         "id": ticket.id, "number": ticket.number, "category": ticket.category.value, "status": ticket.status.value,
         "owner": ticket.owner, "name": ticket.name, "waybill": ticket.waybill, "phone": mask_phone(ticket.phone),
         "demand": ticket.demand.value, "channel": ticket.channel, "survey_score": ticket.survey_score,
-        "actions": [trigger for trigger, (sources, _) in TRANSITIONS.items() if ticket.status in sources],
+        "may_change": may_change,
+        "actions": [trigger for trigger, (sources, _) in TRANSITIONS.items() if may_change and ticket.status in sources],
         "history": [{"at": _local(e.at), "action": e.action, "detail": e.detail}
                     for e in ticket.history],
     }
 
 
-def _ticket(ticket_id: int) -> Ticket:
-    ticket = get_session().get(Ticket, ticket_id)
+def _readable_ticket(ticket_id: int) -> Ticket | None:
+    return get_session().scalar(select(Ticket).where(Ticket.id == ticket_id, policy.readable_tickets(current_user())))
+
+
+def _ticket(ticket_id: int, change: bool = False) -> Ticket:
+    """The ticket, if the current user may read it (404 otherwise, as for none) and, with
+    `change`, change it (403)."""
+    ticket = _readable_ticket(ticket_id)
     if ticket is None:
         abort(404, description=f"no ticket {ticket_id}")
+    if change and not policy.may_change_ticket(current_user(), ticket):
+        abort(403, description=f"ticket {ticket.number} is {ticket.owner}'s")
     return ticket
 
 
@@ -283,9 +319,13 @@ def create_ticket():
                                      sla=current_app.extensions["sla_policy"], **fields)
     if created:
         apply(db, ticket, "assign", now=now, actor=actor)
+    # The agent's note belongs to the complaint they took, also when it joins an open ticket they
+    # may not otherwise change; they then learn only its number.
     notes = str(body.get("notes", ""))[:500]
     if notes:
         edit_ticket(db, ticket, {}, now=now, actor=actor, notes=notes)
+    if not created and _readable_ticket(ticket.id) is None:
+        return jsonify(created=False, id=ticket.id, number=ticket.number)
     return jsonify(created=created, **_ticket_json(ticket)), 201 if created else 200
 
 
@@ -303,7 +343,7 @@ def update_ticket(ticket_id: int):
     unknown = set(body) - {"name", "phone", "demand", "notes"}
     if unknown:
         raise BadRequest(f"cannot change {', '.join(sorted(unknown))}")
-    ticket = _ticket(ticket_id)
+    ticket = _ticket(ticket_id, change=True)
     edit_ticket(get_session(), ticket, _ticket_fields(body, required=False),
                 now=to_naive_utc(current_app.config["CLOCK"]()), actor=current_user().username,
                 notes=str(body.get("notes", ""))[:500])
@@ -314,7 +354,7 @@ def update_ticket(ticket_id: int):
 @login_required()
 def ticket_action(ticket_id: int, trigger: str):
     body = _body()
-    ticket = _ticket(ticket_id)
+    ticket = _ticket(ticket_id, change=True)
     apply(get_session(), ticket, trigger, now=to_naive_utc(current_app.config["CLOCK"]()),
           actor=current_user().username, detail=str(body.get("notes", ""))[:500])
     return jsonify(id=ticket.id, status=ticket.status.value, owner=ticket.owner)
@@ -327,10 +367,14 @@ def schedule_callback():
     phone = normalise_phone(_field(body, "phone"))
     if not 7 <= len(phone) <= 12:
         raise BadRequest("phone must have 7 to 12 digits")
-    callback, moved = book_callback(get_session(), phone=phone, slot=_field(body, "slot", SLOTS),
-                                    now=current_app.config["CLOCK"](), hours=current_app.extensions["calling_hours"],
-                                    reason=f"agent:{current_user().username}",
-                                    window=timedelta(days=current_app.config["CALLBACK_WINDOW_DAYS"]))
+    slot = _field(body, "slot", SLOTS)
+    try:
+        callback, moved = book_callback(get_session(), phone=phone, slot=slot, now=current_app.config["CLOCK"](),
+                                        hours=current_app.extensions["calling_hours"],
+                                        reason=f"agent:{current_user().username}",
+                                        window=timedelta(days=current_app.config["CALLBACK_WINDOW_DAYS"]))
+    except ValueError as error:  # a number the hotline will not call (callqueue's destination rules)
+        raise BadRequest(f"no callback booked: {mask_text(str(error))}") from None
     schedule_callback_job(callback)
     return jsonify(id=callback.id, due_at=callback.due_at.isoformat(timespec="minutes") + "Z", moved=moved)
 
@@ -344,23 +388,26 @@ def _wallboard() -> dict:
 
 
 @bp.get("/wallboard")
-@login_required("supervisor")
+@login_required(policy.may_see_figures)
 def wallboard_now():
     return jsonify(_wallboard())
 
 
 def _server_sent(produce) -> Response:
-    """Server-sent events: produce() as JSON whenever it changes (polled), for ?seconds=. The
-    database session is given back after each poll: none is held across the stream's life."""
+    """Server-sent events: produce() as JSON whenever it changes (polled), for ?seconds=, while
+    the session stands (a logout or a timeout ends the stream too). The database session is given
+    back after each poll: none is held across the stream's life."""
     try:
-        limit = float(request.args.get("seconds", 3600))
+        limit = float(request.args.get("seconds", MAX_EVENT_SECONDS))
     except ValueError:
         raise BadRequest("seconds must be a number") from None
+    if not (math.isfinite(limit) and 0 < limit <= MAX_EVENT_SECONDS):
+        raise BadRequest(f"seconds must be more than 0 and at most {MAX_EVENT_SECONDS}")
 
     @stream_with_context
     def stream():
         last, started = None, time.monotonic()
-        while time.monotonic() - started < limit:
+        while time.monotonic() - started < limit and current_app.session_interface.is_live(current_app, session):
             try:
                 data = json.dumps(produce(), ensure_ascii=False)
             finally:
@@ -374,35 +421,33 @@ def _server_sent(produce) -> Response:
 
 
 @bp.get("/wallboard/events")
-@login_required("supervisor")
+@login_required(policy.may_see_figures)
 def wallboard_events():
     return _server_sent(_wallboard)
 
 
 @bp.get("/reports/<kind>")
-@login_required("supervisor")
+@login_required(policy.may_see_figures)
 def download_report(kind: str):
     """The same reports as `flask report`, for supervisors: ?date=YYYY-MM-DD or ?week=YYYY-Www, &format=."""
     from reports import figures
     from reports.export import FORMATS, MIMETYPES, export
 
-    fmt = request.args.get("format", "html")
-    if fmt not in FORMATS:
-        raise BadRequest(f"format must be one of {', '.join(FORMATS)}")
+    if kind not in ("daily", "weekly"):
+        abort(404, description="reports are daily or weekly")
+    fmt = _arg("format", choices=FORMATS, default="html")
+    language = _arg("language", choices=("", *LANGUAGES)) or None
+    carrier = _arg("carrier", choices=("", *sorted(CARRIERS))) or None
     zone = current_app.extensions["calling_hours"].zone
+    when = (_arg("date", pattern=r"\d{4}-\d{2}-\d{2}", example="2026-11-24") if kind == "daily"
+            else _arg("week", pattern=r"\d{4}-W\d{2}", example="2026-W48"))
+    if int(when[:4]) not in REPORT_YEARS:
+        raise BadRequest(f"reports cover the years {REPORT_YEARS.start} to {REPORT_YEARS.stop - 1}")
     try:
-        if kind == "daily":
-            from datetime import date
-
-            period = figures.day(date.fromisoformat(request.args.get("date", "")), zone)
-        elif kind == "weekly":
-            period = figures.week(request.args.get("week", ""), zone)
-        else:
-            abort(404, description="reports are daily or weekly")
+        period = figures.day(date.fromisoformat(when), zone) if kind == "daily" else figures.week(when, zone)
     except ValueError as error:
         raise BadRequest(str(error)) from None
-    body = export(figures.build(get_session(), period, language=request.args.get("language") or None,
-                                carrier=request.args.get("carrier") or None), fmt)
+    body = export(figures.build(get_session(), period, language=language, carrier=carrier), fmt)
     return Response(body, mimetype=MIMETYPES[fmt], headers={
         "Content-Disposition": f'attachment; filename="report-{period.label}.{fmt}"'})
 

@@ -1,6 +1,7 @@
 """The browser softphone: anyone logged in calls the hotline from a browser. The page sends
 the microphone as 8 kHz mu-law 20 ms frames and keypad presses as DTMF over the same Media
-Streams protocol the carrier uses, and plays the hotline's audio back."""
+Streams protocol the carrier uses, and plays the hotline's audio back. Who placed each call is
+kept beside its session: only they may act on it (console.policy)."""
 from __future__ import annotations
 
 import uuid
@@ -8,8 +9,12 @@ import uuid
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 
 from calls import get_calls
+from console import policy
 from console.auth import current_user, login_required
+from console.security import same_origin_required
 from ivr.media import run_stream, sock, stream_token
+from keys import key_for
+from redis_conn import get_redis
 
 bp = Blueprint("softphone", __name__)
 SOFTPHONE_NUMBER = "softphone"
@@ -20,6 +25,21 @@ def logged_in():
     """The API and the websocket handshake need a console login (the page offers one)."""
     if request.endpoint != "softphone.page" and current_user() is None:
         abort(401)
+
+
+bp.before_request(same_origin_required)
+
+
+def _placed_by_key(call_sid: str) -> str:
+    return key_for("softphone-placed-by", call_sid)
+
+
+def _own_call(call_sid: str) -> str:
+    """The call's sid if the current user placed it; 404 otherwise (as for no call at all)."""
+    placed_by = get_redis().get(_placed_by_key(call_sid))
+    if not policy.may_use_call(current_user(), placed_by.decode() if placed_by else None):
+        abort(404)
+    return call_sid
 
 
 @bp.get("/softphone")
@@ -33,7 +53,10 @@ def place():
     """Start a call: its session, and the token its stream must present."""
     calls = get_calls()
     user = current_user()
-    call = calls.start(calls.new_call("hotline", "inbound", {"contact_phone": user.phone}, sid="CA" + uuid.uuid4().hex,
+    sid = "CA" + uuid.uuid4().hex
+    # Stored first, for as long as the call's session lives: the call is never without its owner.
+    get_redis().set(_placed_by_key(sid), user.id, ex=current_app.config["CALL_SESSION_TTL_SECONDS"])
+    call = calls.start(calls.new_call("hotline", "inbound", {"contact_phone": user.phone}, sid=sid,
                                       caller=user.phone or SOFTPHONE_NUMBER, called=SOFTPHONE_NUMBER, media=True))
     return jsonify(call_sid=call.sid, token=stream_token(current_app.config["TWILIO_AUTH_TOKEN"], call.sid),
                    stream="/softphone/media")
@@ -44,7 +67,7 @@ def place():
 def ended(call_sid: str):
     """The stream closed: what the carrier would do next (queue for an agent, or hang up)."""
     calls = get_calls()
-    if calls.load(call_sid) is None:
+    if calls.load(_own_call(call_sid)) is None:
         abort(404)
     after = calls.stream_closed(call_sid)
     if after["type"] == "gather":  # no keypad page to go on from a broken stream: the call ends
@@ -59,7 +82,7 @@ def ended(call_sid: str):
 def hangup(call_sid: str):
     """The softphone's caller hung up (also while waiting for an agent): what the carrier's
     status callback does for a phone call."""
-    get_calls().ended(call_sid, "completed")
+    get_calls().ended(_own_call(call_sid), "completed")
     return jsonify(ended=call_sid)
 
 
@@ -68,7 +91,7 @@ def hangup(call_sid: str):
 def queue(call_sid: str):
     """A softphone caller waiting for an agent: their place, polled (the sign of life the
     carrier's hold music fetches give a phone call)."""
-    waiting = get_calls().queue_status(call_sid)
+    waiting = get_calls().queue_status(_own_call(call_sid))
     if waiting is None:
         return jsonify(waiting=False)
     return jsonify(waiting=True, ahead=waiting.ahead, minutes=waiting.minutes)

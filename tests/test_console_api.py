@@ -11,7 +11,7 @@ PASSWORD = "s3cret-pass"
 
 @pytest.fixture
 def staffed(app, runner, demo_parcels):
-    for name, role, skills in (("wang", "agent", "damaged"), ("boss", "supervisor", "")):
+    for name, role, skills in (("wang", "agent", "damaged,delayed"), ("boss", "supervisor", "")):
         assert runner.invoke(args=["agents", "add", name, "--role", role, "--skills", skills,
                                    "--password", PASSWORD]).exit_code == 0
     return app
@@ -27,7 +27,7 @@ def test_login_and_roles(staffed):
     assert login(client, password="wrong").status_code == 401
     assert login(client, username="nobody").status_code == 401
     assert login(client).get_json()["user"] == {"username": "wang", "role": "agent", "name": "wang",
-                                                 "languages": ["zh-CN"], "categories": ["damaged"]}
+                                                 "languages": ["zh-CN"], "categories": ["damaged", "delayed"]}
     assert client.get("/console/api/me").get_json()["state"] == "offline"
     client.post("/console/api/logout", json={})
     assert client.get("/console/api/me").status_code == 401

@@ -1,6 +1,6 @@
 // The agent console: talks to /console/api, stays live through server-sent events.
-const W = window.WORDS;
 const $ = (id) => document.getElementById(id);
+const W = JSON.parse($("words").textContent);  // the page's words, as data (no inline script)
 
 async function api(path, body) {
   const response = await fetch(`/console/api/${path}`, body === undefined ? {} : {
@@ -79,6 +79,7 @@ function renderTicket(ticket) {
   $("ticket-waybill").textContent = ticket.waybill;
   $("ticket-phone").textContent = ticket.phone;
   list($("ticket-history"), ticket.history.map((h) => `${h.at} ${W.events[h.action] || W[h.action] || h.action} ${h.detail}`));
+  $("edit-ticket").hidden = !ticket.may_change;  // another agent's ticket: read only
   $("ticket-actions").replaceChildren(...ticket.actions.map((action) => {
     const button = Object.assign(document.createElement("button"), {textContent: W[action] || action});
     button.dataset.action = action;
@@ -103,6 +104,8 @@ function start(view) {
   loadTickets().catch(showError);
   const events = new EventSource("/console/api/events");
   events.onmessage = (message) => { render(JSON.parse(message.data)); loadTickets().catch(showError); };
+  // Refused when the login has ended (logged out elsewhere, idle, too old): back to the login form.
+  events.onerror = () => { if (events.readyState === EventSource.CLOSED) location.reload(); };
 }
 
 $("login").addEventListener("submit", async (event) => {
@@ -142,7 +145,7 @@ $("new-ticket").addEventListener("submit", async (event) => {
     const ticket = await api("tickets", form);
     $("new-ticket-result").textContent = `${ticket.created ? W.created : W.linked}: ${ticket.number}`;
     event.target.reset();
-    renderTicket(ticket);
+    if (ticket.history) renderTicket(ticket);  // joined another group's ticket: only its number
     await loadTickets();
   } catch (error) { showError(error); }
 });

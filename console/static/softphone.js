@@ -22,6 +22,11 @@ function muLawDecode(byte) {             // G.711 mu-law byte -> 16-bit linear
   return sign ? 0x84 - magnitude : magnitude - 0x84;
 }
 
+// The hotline takes changes only as JSON or from its own pages (the browser adds the Origin).
+function post(path) {
+  return fetch(path, {method: "POST", headers: {"Content-Type": "application/json"}, body: "{}"});
+}
+
 function send(event, body = {}) {
   if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({event, streamSid, ...body}));
 }
@@ -66,7 +71,7 @@ async function microphone() {
 
 async function call() {
   audio = new AudioContext({sampleRate: RATE});
-  const response = await fetch("/softphone/calls", {method: "POST"});
+  const response = await post("/softphone/calls");
   if (!response.ok) throw new Error(`HTTP ${response.status}`);
   const placed = await response.json();
   callSid = placed.call_sid;
@@ -93,7 +98,7 @@ async function call() {
     }
   };
   socket.onclose = async () => {
-    const next = await (await fetch(`/softphone/calls/${callSid}/ended`, {method: "POST"})).json();
+    const next = await (await post(`/softphone/calls/${callSid}/ended`)).json();
     document.querySelectorAll("[data-key]").forEach((b) => { b.disabled = true; });
     if (next.next === "transfer") {
       await waitForAgent();
@@ -107,7 +112,7 @@ async function call() {
 // Waiting for an agent: the place in line, polled (each poll also tells the hotline the caller is still there).
 async function waitForAgent() {
   const poll = async () => {
-    const place = await (await fetch(`/softphone/calls/${callSid}/queue`, {method: "POST"})).json();
+    const place = await (await post(`/softphone/calls/${callSid}/queue`)).json();
     if (!place.waiting) {
       stopWaiting();
       $("status").textContent = "已离开排队 left the queue";
@@ -136,7 +141,7 @@ $("call").addEventListener("click", () => call().catch((error) => {
 $("hangup").addEventListener("click", async () => {
   if (waitTimer !== null) {
     stopWaiting();
-    await fetch(`/softphone/calls/${callSid}/hangup`, {method: "POST"});
+    await post(`/softphone/calls/${callSid}/hangup`);
     $("status").textContent = "已挂断 ended";
     return;
   }

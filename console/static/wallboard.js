@@ -24,7 +24,10 @@ function start() {
   const today = new Date().toLocaleDateString("sv-SE", {timeZone: "Asia/Shanghai"});
   $("daily").href = `/console/api/reports/daily?date=${today}&format=html`;
   $("daily-xlsx").href = `/console/api/reports/daily?date=${today}&format=xlsx`;
-  new EventSource("/console/api/wallboard/events").onmessage = (message) => render(JSON.parse(message.data));
+  const events = new EventSource("/console/api/wallboard/events");
+  events.onmessage = (message) => render(JSON.parse(message.data));
+  // Refused when the login has ended (logged out elsewhere, idle, too old): back to the login form.
+  events.onerror = () => { if (events.readyState === EventSource.CLOSED) location.reload(); };
 }
 
 $("login").addEventListener("submit", async (event) => {
