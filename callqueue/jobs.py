@@ -6,10 +6,13 @@ delivered twice finds the claim and does nothing. Recovery (at start-up and from
 closes the gaps a killed worker or a lost Redis leaves:
   scheduled, job missing, or its job failed or started long ago (a worker killed between its
   claim and its dial)               -> scheduled again (a claim without a dial is released)
-  dialling for over STALE_DIALLING  -> the call may have gone out: that attempt ends as
-                                       "unknown" and the next attempt is scheduled, so no
-                                       attempt is ever dialled twice and no callback is lost
-  ringing for over STALE_RINGING    -> no outcome ever came: likewise
+  dialling for over STALE_DIALLING  -> the worker died between dialling and saving: the
+                                       carrier's call list says whether the call went out; if
+                                       it did the attempt waits for its outcome (which finds it
+                                       by the attempt its URLs carry), if not it is dialled
+                                       afresh: each attempt reaches the customer once
+  ringing for over STALE_RINGING    -> no outcome ever came: the attempt ends as "unknown" and
+                                       the next is scheduled
   awaiting an agent for over STALE_AWAITING_AGENT -> out of the ACD's line, retried later
   a scheduled job overdue by SCHEDULER_STALL -> queued (RQ's scheduler died holding its lock)
 A callback whose source is in CALLBACK_AGENT_FIRST does not dial at once: it joins the ACD's
@@ -148,9 +151,11 @@ def dial_callback(callback_id: int) -> str:
             return "duplicate"  # another worker took this attempt
         base = current_app.config["PUBLIC_BASE_URL"] or f"http://127.0.0.1:{current_app.config['PORT']}"
         try:
+            # The attempt rides on both URLs, so its outcome finds it even if this worker dies
+            # before the call's SID is saved.
             attempt.call_sid = get_telephony().place_call(
-                to=callback.phone, url=f"{base}/voice/callback/{callback.id}",
-                status_callback=f"{base}/voice/status",
+                to=callback.phone, url=f"{base}/voice/callback/{callback.id}?attempt={number}",
+                status_callback=f"{base}/voice/status?callback={callback.id}&attempt={number}",
             )
         except Exception as error:  # the carrier refused: that attempt failed, the callback goes on
             callback.last_error = str(error)[:200]
@@ -242,9 +247,25 @@ def finish_attempt(session, callback: Callback, attempt: CallbackAttempt, outcom
         schedule_callback(get_queue(get_redis()), callback)
 
 
-def record_outcome(session, call_sid: str, outcome: str, now: datetime) -> Callback | None:
-    """The carrier reported how a callback's call ended (a status callback or the answer)."""
+def attempt_of(session, call_sid: str, callback_id: int | None = None,
+               number: int | None = None) -> CallbackAttempt | None:
+    """The attempt a carrier's call belongs to: by its SID, or by the callback and attempt its URLs
+    carry (when the worker that placed it died before saving the SID, which is then saved)."""
     attempt = session.scalar(select(CallbackAttempt).where(CallbackAttempt.call_sid == call_sid))
+    if attempt is None and callback_id is not None and number is not None:
+        attempt = session.scalar(select(CallbackAttempt).where(
+            CallbackAttempt.callback_id == callback_id, CallbackAttempt.number == number,
+            CallbackAttempt.call_sid == ""))
+        if attempt is not None:
+            attempt.call_sid = call_sid
+            session.commit()
+    return attempt
+
+
+def record_outcome(session, call_sid: str, outcome: str, now: datetime, callback_id: int | None = None,
+                   number: int | None = None) -> Callback | None:
+    """The carrier reported how a callback's call ended (a status callback or the answer)."""
+    attempt = attempt_of(session, call_sid, callback_id, number)
     if attempt is None or attempt.outcome:
         return None  # not a callback, or already settled (a repeated status callback)
     if outcome not in RETRY_OUTCOMES and outcome != "completed":
@@ -306,10 +327,34 @@ def recover_callbacks(session, queue: Queue, connection, now: datetime) -> int:
                     scheduled_callback_sid(callback.id, attempt.number), from_naive_utc(now).timestamp()):
                 finish_attempt(session, callback, attempt, "no_agent", now)
                 repaired += 1
+        elif callback.status is CallbackStatus.DIALLING:
+            attempt = callback.history[-1] if callback.history else None
+            if attempt is not None and now - attempt.started_at > STALE_DIALLING:
+                _reconcile(session, connection, callback, attempt)
+                repaired += 1
         else:
             attempt = callback.history[-1] if callback.history else None
-            limit = STALE_DIALLING if callback.status is CallbackStatus.DIALLING else STALE_RINGING
-            if attempt is not None and now - attempt.started_at > limit:
+            if attempt is not None and now - attempt.started_at > STALE_RINGING:
                 finish_attempt(session, callback, attempt, "unknown", now)
                 repaired += 1
     return repaired
+
+
+def _reconcile(session, connection, callback: Callback, attempt: CallbackAttempt) -> None:
+    """A worker died while dialling this attempt: ask the carrier whether the call went out. If it
+    did, the attempt waits for its outcome like any other; if not, the attempt never happened
+    and is dialled afresh. Either way the customer is called once."""
+    from ivr.telephony import get_telephony
+
+    placed = get_telephony().find_call(to=callback.phone, since=from_naive_utc(attempt.started_at))
+    if placed is not None:
+        attempt.call_sid = placed
+        move(session, callback, "ring")
+        log.info("callback %s attempt %d: the carrier placed it; waiting for its outcome", callback.id, attempt.number)
+        return
+    session.delete(attempt)
+    move(session, callback, "retry", attempts=attempt.number - 1, due_at=attempt.started_at)
+    connection.delete(claim_key(callback.id, attempt.number))
+    schedule_callback(get_queue(connection), callback, f"{job_id(callback)}-redial-{uuid.uuid4().hex[:8]}",
+                      at=from_naive_utc(attempt.started_at))
+    log.info("callback %s attempt %d never reached the carrier: dialled again", callback.id, attempt.number)

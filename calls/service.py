@@ -349,10 +349,10 @@ class CallService:
             return False
         return True
 
-    def ended_later(self, form: dict) -> bool:
-        """The call's end could not be written now: keep the carrier's report in Redis for the
-        ticker to write (`replay_ended`). False if Redis is out of reach too."""
-        return self._later({"report": form})
+    def ended_later(self, **report) -> bool:
+        """The call's end could not be written now: keep the carrier's report (`ended`'s arguments)
+        in Redis for the ticker to write (`replay_ended`). False if Redis is out of reach too."""
+        return self._later({"report": report})
 
     def _later(self, entry: dict) -> bool:
         try:
@@ -372,9 +372,7 @@ class CallService:
             entry = json.loads(raw)
             try:
                 if "report" in entry:
-                    report = entry["report"]
-                    self.ended(report["CallSid"], report["CallStatus"],
-                               machine=report.get("AnsweredBy", "").startswith("machine"))
+                    self.ended(**entry["report"])
                 else:
                     with self.db() as session:
                         save_record(session, CallSession.from_json(entry["session"]),
@@ -387,13 +385,15 @@ class CallService:
 
     # --- the end ---
 
-    def ended(self, sid: str, carrier_status: str, machine: bool = False) -> None:
+    def ended(self, sid: str, carrier_status: str, machine: bool = False,
+              attempt: tuple[int, int] | None = None) -> None:
         """The carrier reported the call's end. Idempotent, and right whatever came before it:
         the caller leaves the agents' line (never offered afterwards), the session ends for good
-        and its record is written; a callback's attempt gets its outcome."""
+        and its record is written; a callback's attempt (by the call's SID, or the callback and
+        attempt numbers its URLs carried) gets its outcome."""
         now = to_naive_utc(self.now())
         with self.db() as session:
-            record_outcome(session, sid, "machine" if machine else carrier_status, now)
+            record_outcome(session, sid, "machine" if machine else carrier_status, now, *(attempt or ()))
         acd = self.acd()
         kept = self.redis.getdel(kept_place_key(sid))
         if kept and carrier_status != "completed":  # the customer called back for a reserved agent did not answer

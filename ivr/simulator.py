@@ -101,6 +101,7 @@ class SimulatedCall:
     connected_to: str | None = None
     direction: str = "inbound"
     answered_by: str | None = None  # outbound calls: "human" or "machine_start" (answering machine detection)
+    status_url: str = "/voice/status"  # where the call's end is reported (an outbound call's own status callback)
     sleep: Callable[[float], None] = time.sleep
     monotonic: Callable[[], float] = time.monotonic
     _heard: list[str] = field(default_factory=list)
@@ -152,7 +153,7 @@ class SimulatedCall:
             # of, or the call stays live there (and queued for an agent).
             self._turn(None)
             try:
-                self.post("/voice/status", self.params(CallStatus="completed"))
+                self.post(self.status_url, self.params(CallStatus="completed"))
             except CallFailed:
                 pass  # the hotline is gone: the call's error says so already
         return self
@@ -470,6 +471,12 @@ def scripted_answer(script: dict, number: str) -> tuple[str, list]:
                                       [("say", w) for w in entry.get("say", [])])
 
 
+def local_path(url: str) -> str:
+    """A URL the hotline gave, as this carrier reaches the hotline (its path and query)."""
+    parts = urlparse(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
 def answer_outbound(base_url: str, auth_token: str, answer_as: str, inputs: list, *, wait_s: float = 10.0,
                     script: dict | None = None, **call_options) -> SimulatedCall | dict | None:
     """The customer's phone: take the next call the hotline places and answer it as a human, an
@@ -489,16 +496,15 @@ def answer_outbound(base_url: str, auth_token: str, answer_as: str, inputs: list
     placed = json.loads(body)
     if script is not None:
         answer_as, inputs = scripted_answer(script, placed["to"])
-    path = urlparse(placed["url"])
-    start = path.path + (f"?{path.query}" if path.query else "")  # the hotline as this carrier reaches it
+    start, status_url = local_path(placed["url"]), local_path(placed["status_callback"])
     if answer_as in ("busy", "no-answer"):
         call = SimulatedCall(base_url, auth_token, "+864008000000", placed["to"], sid=placed["sid"],
                              direction="outbound-api", **call_options)
-        call.post(urlparse(placed["status_callback"]).path, call.params(CallStatus=answer_as))
+        call.post(status_url, call.params(CallStatus=answer_as))
         return {"call_sid": placed["sid"], "to": placed["to"], "status": answer_as}
     call = SimulatedCall(base_url, auth_token, "+864008000000", placed["to"], sid=placed["sid"],
                          direction="outbound-api", answered_by="human" if answer_as == "human" else "machine_start",
-                         **call_options)
+                         status_url=status_url, **call_options)
     return call.run(inputs, start_url=start)
 
 

@@ -1,13 +1,15 @@
 """Placing outbound calls: Twilio's REST API when credentials are set, else the simulator.
 
-Both clients take the same arguments and return the new call's SID; every call waits for a
-pacing slot first (OUTBOUND_CALLS_PER_SECOND, shared by all workers).
+Both clients take the same arguments and return the new call's SID, and can say whether a call
+to a number was placed since a moment (the carrier's call list); every call waits for a pacing
+slot first (OUTBOUND_CALLS_PER_SECOND, shared by all workers).
 """
 from __future__ import annotations
 
 import json
 import time
 import uuid
+from datetime import datetime
 
 from callqueue.pacing import Pacer
 from keys import key_for
@@ -32,6 +34,14 @@ class TwilioTelephony:
         """Send a live call to new TwiML (e.g. from the queue to its agent)."""
         self.client.calls(call_sid).update(url=url, method="POST")
 
+    def find_call(self, *, to: str, since: datetime) -> str | None:
+        """The SID of a call placed to `to` since `since` (UTC), if the carrier has one: how a
+        worker that died between dialling and saving learns whether the call went out."""
+        for call in self.client.calls.list(to=to, limit=20):
+            if call.date_created is not None and call.date_created >= since:
+                return call.sid
+        return None
+
 
 class SimulatedTelephony:
     """Hands outbound calls to the local carrier simulator through a Redis list."""
@@ -41,13 +51,26 @@ class SimulatedTelephony:
 
     def place_call(self, *, to: str, url: str, status_callback: str) -> str:
         sid = "CA" + uuid.uuid4().hex
-        self.redis.rpush(SIMULATOR_OUTBOX, json.dumps(
-            {"sid": sid, "to": to, "url": url, "status_callback": status_callback, "placed_at": time.time()}
-        ))
+        placed_at = time.time()
+        pipe = self.redis.pipeline()  # the carrier's own call list and its outbox, together
+        pipe.rpush(SIMULATOR_OUTBOX, json.dumps(
+            {"sid": sid, "to": to, "url": url, "status_callback": status_callback, "placed_at": placed_at}))
+        pipe.zadd(simulator_calls_key(to), {sid: placed_at})
+        pipe.expire(simulator_calls_key(to), 7 * 24 * 3600)
+        pipe.execute()
         return sid
 
     def redirect(self, call_sid: str, url: str) -> None:
         self.redis.set(simulator_redirect_key(call_sid), url, ex=3600)
+
+    def find_call(self, *, to: str, since: datetime) -> str | None:
+        placed = self.redis.zrangebyscore(simulator_calls_key(to), since.timestamp(), "+inf",
+                                          start=0, num=1)
+        return placed[0].decode() if placed else None
+
+
+def simulator_calls_key(to: str) -> str:
+    return key_for("simulator:calls", to)
 
 
 def simulator_redirect_key(call_sid: str) -> str:
@@ -73,6 +96,9 @@ class PacedTelephony:
 
     def redirect(self, call_sid: str, url: str) -> None:
         self.carrier.redirect(call_sid, url)
+
+    def find_call(self, *, to: str, since: datetime) -> str | None:
+        return self.carrier.find_call(to=to, since=since)
 
 
 def get_telephony() -> PacedTelephony:

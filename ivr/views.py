@@ -14,7 +14,7 @@ from sqlalchemy import select
 from twilio.twiml.voice_response import Connect, VoiceResponse
 from werkzeug.exceptions import HTTPException
 
-from callqueue.jobs import record_outcome
+from callqueue.jobs import attempt_of, record_outcome
 from callqueue.models import Callback
 from calls import CallService, CallSession, get_calls
 from calls.service import FINAL_CALL_STATUSES
@@ -96,10 +96,12 @@ def callback_answered(callback_id: int):
     """An outbound callback answered: a person is greeted and brought to an agent; an answering
     machine gets a short message, and the attempt counts as not reached (it will be retried)."""
     _require("CallSid")
+    sid, number = request.form["CallSid"], request.args.get("attempt", type=int)
     if request.form.get("AnsweredBy", "").startswith("machine"):
         calls = get_calls()
-        record_outcome(get_session(), request.form["CallSid"], "machine", to_naive_utc(calls.now()))
+        record_outcome(get_session(), sid, "machine", to_naive_utc(calls.now()), callback_id, number)
         return _twiml(spoken(calls.catalogue(), "machine_message", {"brand": current_app.config["HOTLINE_BRAND"]}))
+    attempt_of(get_session(), sid, callback_id, number)  # the SID, if the worker that dialled died unsaved
     callback = get_session().get(Callback, callback_id)
     flow = OUTBOUND_FLOWS.get(callback.kind if callback is not None else "", "callback")
     return _start(flow, "outbound", {"callback_id": callback_id})
@@ -256,12 +258,13 @@ def status():
     if request.form["CallStatus"] not in FINAL_CALL_STATUSES:
         return Response(status=204)
     calls = get_calls()
+    report = {"sid": request.form["CallSid"], "carrier_status": request.form["CallStatus"],
+              "machine": request.form.get("AnsweredBy", "").startswith("machine"), "attempt": _callback_attempt()}
     try:
-        calls.ended(request.form["CallSid"], request.form["CallStatus"],
-                    machine=request.form.get("AnsweredBy", "").startswith("machine"))
+        calls.ended(**report)
     except Exception:
         log.exception("the end of call %s could not be written now", request.form["CallSid"])
-        if not calls.ended_later(request.form.to_dict()):
+        if not calls.ended_later(**report):
             return Response("the call's end could not be recorded", status=503, mimetype="text/plain")
         return Response(status=202)
     return Response(status=204)
@@ -272,6 +275,12 @@ def status():
 def rejoin():
     """A caller on hold after a failure tries again to reach the agents' line."""
     return _after_failure(int(request.args.get("tries", "1") or 1))
+
+
+def _callback_attempt() -> tuple[int, int] | None:
+    """(callback id, attempt number) that an outbound callback's status URL carries."""
+    callback_id, number = request.args.get("callback", type=int), request.args.get("attempt", type=int)
+    return (callback_id, number) if callback_id is not None and number is not None else None
 
 
 def _after_failure(tries: int) -> Response:

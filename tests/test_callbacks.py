@@ -10,7 +10,7 @@ from rq import Worker
 from callqueue.callbacks import book_callback, requested_time
 from callqueue.hours import CallingHours
 from callqueue.jobs import claim_key, dial_callback, get_queue, record_outcome, recover_callbacks, schedule_callback
-from callqueue.models import Callback, CallbackAttempt, CallbackStatus, DoNotCall
+from callqueue.models import Callback, CallbackStatus, DoNotCall
 from clock import to_naive_utc
 from database import new_session
 from ivr.telephony import SIMULATOR_OUTBOX
@@ -152,7 +152,7 @@ def test_real_worker_with_scheduler_dials_due_callback(app, booked):
     assert (status, attempts, history) == (CallbackStatus.RINGING, 1, [(1, "")])
     calls = outbox(app)
     assert [c["to"] for c in calls] == ["13800138000"]
-    assert calls[0]["url"].endswith(f"/voice/callback/{booked}")
+    assert calls[0]["url"].endswith(f"/voice/callback/{booked}?attempt=1")
 
 
 def test_a_job_delivered_twice_dials_once(app, booked):
@@ -176,27 +176,6 @@ def test_worker_killed_before_dialling_is_recovered_without_loss(app, booked, cl
         session.close()
         assert dial_callback(booked) == "ringing"
     assert len(outbox(app)) == 1
-
-
-def test_worker_killed_while_dialling_never_dials_that_attempt_again(app, booked, clock):
-    with app.app_context():
-        connection = get_redis()
-        session = new_session()
-        callback = session.get(Callback, booked)
-        callback.status, callback.attempts = CallbackStatus.DIALLING, 1   # died mid-dial: unknown
-        callback.history.append(CallbackAttempt(number=1, started_at=to_naive_utc(clock())))
-        session.commit()
-        later = to_naive_utc(clock()) + timedelta(minutes=5)
-        assert recover_callbacks(session, get_queue(connection), connection, later) == 1
-        session.close()
-    status, attempts, history, due = load(app, booked)
-    assert (status, attempts, history) == (CallbackStatus.SCHEDULED, 1, [(1, "unknown")])
-    assert due == later + timedelta(minutes=30)
-    with app.app_context():
-        assert f"callback-{booked}-attempt-2" in get_queue(get_redis()).scheduled_job_registry.get_job_ids()
-        assert dial_callback(booked) == "ringing"   # attempt 2, whichever job fires first
-        assert dial_callback(booked) == "skipped"
-    assert load(app, booked)[2] == [(1, "unknown"), (2, "")]
 
 
 @pytest.mark.parametrize("outcome", ["busy", "no-answer", "machine"])
@@ -501,3 +480,66 @@ def test_two_workers_cannot_both_take_an_attempt(app, clock):
             CallbackStatus.DIALLING, 1)
         first.close()
         second.close()
+
+
+class Killed(BaseException):
+    """The worker's process dies here (nothing after this line of it runs)."""
+
+
+def kill_at(monkeypatch, death: str) -> None:
+    """Make the next dial die at one point: before its DIALLING status is saved, before the carrier
+    is reached, or after the carrier placed the call but before its RINGING status is saved."""
+    import callqueue.jobs
+    import ivr.telephony
+
+    real_move, real_telephony = callqueue.jobs.move, ivr.telephony.get_telephony
+
+    def move(session, callback, trigger, **fields):
+        if (death, trigger) in (("claimed", "dial"), ("placed", "ring")):
+            raise Killed
+        return real_move(session, callback, trigger, **fields)
+
+    class DyingCarrier:
+        def place_call(self, **call):
+            raise Killed
+
+        def __getattr__(self, name):
+            return getattr(real_telephony(), name)
+
+    monkeypatch.setattr(callqueue.jobs, "move", move)
+    if death == "dialling":
+        monkeypatch.setattr(ivr.telephony, "get_telephony", DyingCarrier)
+    return lambda: (monkeypatch.setattr(callqueue.jobs, "move", real_move),
+                    monkeypatch.setattr(ivr.telephony, "get_telephony", real_telephony))
+
+
+@pytest.mark.parametrize("death", ["claimed", "dialling", "placed"])
+def test_a_worker_killed_at_any_point_of_a_dial_reaches_the_customer_once(app, clock, monkeypatch, death):
+    from tests.test_webhooks import signed_post
+
+    with app.app_context():
+        session = new_session()
+        callback, _ = book_callback(session, phone="13800138000", slot="soonest", now=clock(), hours=HOURS,
+                                    reason="test")
+        callback_id = callback.id
+        queue = get_queue(get_redis())
+        schedule_callback(queue, callback)
+        session.close()
+        get_redis().lpop(queue.key)  # the worker took the job from the queue, then died in it
+        revive = kill_at(monkeypatch, death)
+        with pytest.raises(Killed):
+            dial_callback(callback_id)
+        revive()
+        clock.now += timedelta(minutes=3)
+        session = new_session()  # the ticker's recovery pass, a while later
+        assert recover_callbacks(session, queue, get_redis(), to_naive_utc(clock())) == 1
+        session.close()
+        while queue.count:  # the jobs recovery queued, as a worker would run them
+            job = queue.dequeue_any([queue], None, connection=get_redis())[0]
+            job.perform()
+    [placed] = outbox(app)  # one call to the customer, whatever point the worker died at
+    status, attempts, history, _ = load(app, callback_id)
+    assert (status, attempts, history) == (CallbackStatus.RINGING, 1, [(1, "")])
+    signed_post(app.test_client(), f"/voice/status?callback={callback_id}&attempt=1",
+                {"CallSid": placed["sid"], "CallStatus": "completed"})
+    assert load(app, callback_id)[:3] == (CallbackStatus.COMPLETED, 1, [(1, "completed")])
