@@ -110,6 +110,7 @@ class StreamCall:
     model: object
     pending_marks: set = field(default_factory=set)
     playing_ms: int = 0  # prompt audio sent that the caller has not heard yet, on their audio clock
+    held: list = field(default_factory=list)  # messages read while draining, still to be handled
 
     # --- sending ---
 
@@ -134,6 +135,7 @@ class StreamCall:
         """Speak and listen until the flow transfers or hangs up (returns that action),
         or the caller hangs up (returns None)."""
         while True:
+            self.drain()
             *plays, last = actions
             for play in plays:
                 self.speak(play)
@@ -147,6 +149,14 @@ class StreamCall:
             if not self.calls.save(self.call):
                 return None  # the carrier reported the hang-up meanwhile
 
+    def drain(self) -> None:
+        """Before new prompts: drop the caller's audio that came while the hotline was busy (it
+        was sent before the prompt and answers nothing); keys, marks and `stop` are kept."""
+        while (raw := self.ws.receive(timeout=0)) is not None:
+            message = parse_message(raw)
+            if message.get("event") != "media":
+                self.held.append(message)
+
     def incoming(self, waiting: dict):
         """The caller's side of the socket while a step waits: `dtmf` and `media` messages (marks
         are booked here), TIMEOUT when the caller's audio stops altogether; ends at `stop`, or
@@ -154,7 +164,7 @@ class StreamCall:
         self.send({"event": "mark", "mark": {"name": f"listen:{waiting['step']}"}})
         last_message = time.monotonic()
         while True:
-            raw = self.ws.receive(timeout=0.5)
+            raw = self.held.pop(0) if self.held else self.ws.receive(timeout=0.5)
             if raw is None:
                 silent = time.monotonic() - last_message
                 if silent > IDLE_CLOSE_S:
@@ -164,7 +174,7 @@ class StreamCall:
                     yield TIMEOUT
                 continue
             last_message = time.monotonic()
-            message = parse_message(raw)
+            message = raw if isinstance(raw, dict) else parse_message(raw)
             kind = message.get("event")
             if kind == "stop":
                 return

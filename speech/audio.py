@@ -14,6 +14,14 @@ FRAME_MS = 20
 FRAME_BYTES = TELEPHONE_RATE * FRAME_MS // 1000  # one mu-law byte per sample
 MULAW_BIAS = 0x84
 MULAW_CLIP14 = 8159
+# A 20 ms frame louder than this (RMS of 16-bit samples) is the caller talking; telephone
+# line noise sits far below it, speech around 1,000-8,000.
+VOICE_RMS = 400
+
+
+def is_voice(samples: np.ndarray) -> bool:
+    """Is this stretch of 16-bit audio loud enough to be someone talking?"""
+    return len(samples) > 0 and float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) > VOICE_RMS
 
 
 def _decode_table() -> np.ndarray:

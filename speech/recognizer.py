@@ -3,15 +3,21 @@
 Restricted by a grammar (the words the step expects), so "一" is not heard as "衣".
 Vosk's endpointer (the model's trailing-silence rules) ends an utterance; `max_seconds`
 ends one that never stops. Vosk's C calls release the GIL, so calls in other threads go on.
+Until the caller makes a sound the decoder is not fed at all (a caller is silent most of a
+call, and decoding silence costs as much as decoding speech); the last PRE_ROLL_S of quiet
+audio goes in with the first loud frame, so no word loses its start.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 
-from speech.audio import TELEPHONE_RATE
+import numpy as np
+
+from speech.audio import TELEPHONE_RATE, is_voice
 
 UNKNOWN_WORD = "[unk]"
+PRE_ROLL_S = 0.3
 
 
 @dataclass(frozen=True)
@@ -41,10 +47,19 @@ class StreamRecognizer:
         self._recognizer.SetMaxAlternatives(alternatives)
         self._max_bytes = int(max_seconds * TELEPHONE_RATE * 2)
         self._fed = 0
+        self._quiet: list[bytes] | None = []  # the pre-roll, until the caller makes a sound
+        self._pre_roll_bytes = int(PRE_ROLL_S * TELEPHONE_RATE * 2)
         self.heard_speech = False
 
     def accept(self, pcm: bytes) -> Recognition | None:
         """Feed 16-bit PCM; a Recognition when the utterance has ended, else None."""
+        if self._quiet is not None:
+            self._quiet.append(pcm)
+            if not is_voice(np.frombuffer(pcm, dtype=np.int16)):
+                while sum(map(len, self._quiet)) > self._pre_roll_bytes:
+                    self._quiet.pop(0)
+                return None
+            pcm, self._quiet = b"".join(self._quiet), None
         self._fed += len(pcm)
         if self._recognizer.AcceptWaveform(pcm):
             return self._parse(self._recognizer.Result())

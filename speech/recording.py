@@ -8,12 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from speech.audio import TELEPHONE_RATE, write_wav
+from speech.audio import TELEPHONE_RATE, is_voice, write_wav
 from speech.recognizer import UNKNOWN_WORD
-
-# A 20 ms frame louder than this (RMS of 16-bit samples) is the caller talking; telephone
-# line noise sits far below it, speech around 1,000-8,000.
-VOICE_RMS = 400
 
 
 class CallRecording:
@@ -35,7 +31,7 @@ class CallRecording:
         """Feed 16-bit samples; True once the message has ended (silence after speech, or the limit)."""
         self._chunks.append(pcm)
         self._samples += len(pcm)
-        loud = len(pcm) > 0 and float(np.sqrt(np.mean(pcm.astype(np.float64) ** 2))) > VOICE_RMS
+        loud = is_voice(pcm)
         self.heard_speech = self.heard_speech or loud
         self._quiet = 0 if loud else self._quiet + len(pcm)
         if self._recognizer is not None and self._recognizer.AcceptWaveform(pcm.tobytes()):
