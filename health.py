@@ -1,14 +1,21 @@
-"""GET /health: Redis, database, RQ worker, flows and speech models, as JSON."""
+"""GET /health: Redis, database, RQ workers and their scheduler, flows and speech models, as JSON."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, current_app, jsonify
-from rq import Worker
 from sqlalchemy import text
 
+from callqueue.callbacks import not_yet_placed
+from callqueue.jobs import QUEUE_NAME
+from callqueue.worker import background_status
+from clock import to_naive_utc
 from database import get_session, pool_status
 from redis_conn import get_redis
 
 bp = Blueprint("health", __name__)
+# A callback still unplaced this long after its due time means no worker or scheduler is firing them.
+LATE_CALLBACK = timedelta(minutes=1)
 
 
 def _check(probe) -> dict:
@@ -25,18 +32,30 @@ def _database() -> dict:
     return {"select": get_session().execute(text("SELECT 1")).scalar(), "pool": pool}
 
 
+def _late_callbacks() -> dict:
+    now = to_naive_utc(current_app.config["CLOCK"]())
+    late = not_yet_placed(get_session(), due_before=now - LATE_CALLBACK)
+    if late:
+        raise RuntimeError(f"{late} callbacks over {LATE_CALLBACK.seconds} s late")
+    return {"late": 0}
+
+
 @bp.get("/health")
 def health():
     report = {
         "redis": _check(lambda: {"ping": get_redis().ping()}),
         "database": _check(lambda: _database()),
-        "worker": _check(lambda: {"workers": Worker.count(connection=get_redis())}),
+        "worker": _check(lambda: background_status(get_redis(), QUEUE_NAME)),
+        "callbacks": _check(lambda: _late_callbacks()),
         "flows": {"ok": current_app.extensions["flow_error"] is None,
                   "error": current_app.extensions["flow_error"]},
         "speech": current_app.extensions["speech_models"].status(),
     }
     if report["worker"]["ok"] and report["worker"]["workers"] == 0:
-        report["worker"] = {"ok": False, "workers": 0, "error": "no RQ worker is running"}
+        report["worker"].update(ok=False, error="no RQ worker is running")
+    elif report["worker"]["ok"] and not report["worker"]["scheduler"]["alive"]:
+        report["worker"].update(ok=False, error=report["worker"]["scheduler"]["error"])
     healthy = report["redis"]["ok"] and report["database"]["ok"] and report["flows"]["ok"]
-    report["status"] = "ok" if healthy and report["worker"]["ok"] else ("degraded" if healthy else "down")
+    running = report["worker"]["ok"] and report["callbacks"]["ok"]
+    report["status"] = "ok" if healthy and running else ("degraded" if healthy else "down")
     return jsonify(report), 200 if healthy else 503

@@ -1,7 +1,7 @@
 """GET /metrics for Prometheus.
 
 Figures that live in Redis or SQL (calls by outcome, queue sizes, agents by state, callbacks
-due and late) are read at scrape time, so every process reports the same truth. Timings
+due and late, RQ workers and the scheduler alive) are read at scrape time, so every process reports the same truth. Timings
 (webhook and recogniser latency) and TTS cache hits are this process's own; with several
 gunicorn workers, set PROMETHEUS_MULTIPROC_DIR as prometheus-client documents.
 """
@@ -31,8 +31,10 @@ class StoredFigures:
         self.app = app
 
     def collect(self):
-        from callqueue.models import Callback, CallbackStatus
+        from callqueue.callbacks import not_yet_placed
+        from callqueue.jobs import QUEUE_NAME
         from callqueue.routing import distributor
+        from callqueue.worker import background_status
         from calls.records import CallRecord
         from clock import to_naive_utc
         from database import new_session, pool_status
@@ -53,14 +55,19 @@ class StoredFigures:
                     calls.add_metric([outcome or "unknown"], count)
                 yield calls
                 now = to_naive_utc(self.app.config["CLOCK"]())
-                waiting = Callback.status.in_([CallbackStatus.SCHEDULED, CallbackStatus.DIALLING])
                 due = GaugeMetricFamily("hotline_callbacks", "Callbacks not yet placed", labels=["timing"])
-                due.add_metric(["due"], session.scalar(select(func.count(Callback.id)).where(waiting)) or 0)
-                due.add_metric(["late"], session.scalar(select(func.count(Callback.id)).where(
-                    waiting, Callback.due_at < now)) or 0)
+                due.add_metric(["due"], not_yet_placed(session))
+                due.add_metric(["late"], not_yet_placed(session, due_before=now))
                 yield due
             finally:
                 session.close()
+            background = background_status(get_redis(), QUEUE_NAME)
+            workers = GaugeMetricFamily("hotline_rq_workers", "RQ workers by heartbeat", labels=["state"])
+            workers.add_metric(["live"], background["workers"])
+            workers.add_metric(["stale"], background["stale_workers"])
+            yield workers
+            yield GaugeMetricFamily("hotline_rq_scheduler_alive", "1 while a scheduler holds the lock and heartbeats",
+                                    value=int(background["scheduler"]["alive"]))
             acd = distributor(get_redis(), self.app.config)
             agents = GaugeMetricFamily("hotline_agents", "Agents by state", labels=["state"])
             states: dict[str, int] = {}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from callqueue.hours import CallingHours
@@ -58,3 +58,12 @@ def book_callback(
     session.commit()
     return callback, due > requested
 
+
+
+def not_yet_placed(session: Session, due_before: datetime | None = None) -> int:
+    """Callbacks scheduled but not yet placed; with `due_before` (naive UTC), those due before it."""
+    query = select(func.count(Callback.id)).where(Callback.status.in_([CallbackStatus.SCHEDULED,
+                                                                         CallbackStatus.DIALLING]))
+    if due_before is not None:
+        query = query.where(Callback.due_at < due_before)
+    return session.scalar(query) or 0
