@@ -41,10 +41,25 @@ def _instance_secret(app: Flask, name: str) -> str:
         return file.read().strip()
 
 
+def _keep_files_private(instance_path: str) -> None:
+    """The instance folder holds callers' data and secrets (the SQLite database and its backups,
+    the embedded Redis's dump, callers' recorded messages, secret_key, carrier_token): the folder
+    is 0700 (one an earlier version made is tightened) and every file this process makes, or the
+    Redis server it starts, is 0600. A umask rather than a chmod per file: SQLite (its -wal and
+    -shm files), redis-server and the libraries create files of their own."""
+    os.umask(0o077)
+    os.makedirs(instance_path, mode=0o700, exist_ok=True)
+    os.chmod(instance_path, 0o700)
+
+
 def create_app(config: dict | None = None) -> Flask:
+    # Every entry point builds the app (gunicorn, the worker, the ticker, flask commands): so
+    # every process masks phone and waybill numbers in all its logs, whoever configured them,
+    # and keeps its files to itself.
+    logs.install_masking()
     config = config or {}
     app = Flask(__name__, instance_relative_config=True, instance_path=config.get("INSTANCE_PATH"))
-    os.makedirs(app.instance_path, exist_ok=True)
+    _keep_files_private(app.instance_path)
     app.config.update(from_environment())
     app.config.update(config)
     app.config.setdefault("CLOCK", utcnow)

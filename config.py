@@ -57,6 +57,8 @@ SETTINGS: dict[str, tuple[object, object, str]] = {
     "LOGIN_MAX_FAILURES": ("5", parse_int, "failed logins to one username within the window before it is locked"),
     "LOGIN_MAX_FAILURES_PER_ADDRESS": ("30", parse_int, "failed logins from one address (any usernames) within the "
                                        "window before it is locked"),
+    "METRICS_TOKEN": ("", parse_str, "bearer token for /metrics and the detailed /health; empty: only clients on "
+                      "this machine read them (anyone gets /health's status)"),
     "TRUSTED_PROXY_COUNT": ("0", parse_int, "reverse proxies in front of the app whose X-Forwarded-For and "
                             "X-Forwarded-Proto are believed (login throttling counts the client's address)"),
     "SLA_FIRST_RESPONSE_MINUTES": ("60", parse_int, "ticket first-response limit"),

@@ -38,9 +38,11 @@ class Base(DeclarativeBase):
 def make_engine(url: str, pool_size: int = 10, pool_timeout: float = 3) -> Engine:
     """pool_size connections kept, as many again on demand; a request that finds them all in use
     waits pool_timeout seconds at most, then fails (and the webhook apologises) rather than hang."""
-    pool = {"pool_size": pool_size, "max_overflow": pool_size, "pool_timeout": pool_timeout}
+    options = {"pool_size": pool_size, "max_overflow": pool_size, "pool_timeout": pool_timeout,
+               # Parameters are callers' phones and waybills: an error (and its traceback) shows the SQL only.
+               "hide_parameters": True}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **options)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -51,7 +53,7 @@ def make_engine(url: str, pool_size: int = 10, pool_timeout: float = 3) -> Engin
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **pool)
+    return create_engine(url, pool_pre_ping=True, **options)
 
 
 def pool_status(engine: Engine) -> dict:

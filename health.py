@@ -1,4 +1,6 @@
-"""GET /health: Redis, database, RQ workers and their scheduler, flows and speech models, as JSON."""
+"""GET /health: Redis, database, RQ workers and their scheduler, late callbacks, flows and speech
+models, as JSON, to monitoring clients (monitoring.py); to anyone else (a load balancer) only
+{"status": ...}, with the same code."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -11,6 +13,7 @@ from callqueue.jobs import QUEUE_NAME
 from callqueue.worker import background_status
 from clock import to_naive_utc
 from database import get_session, pool_status
+from monitoring import may_monitor
 from redis_conn import get_redis
 
 bp = Blueprint("health", __name__)
@@ -58,4 +61,4 @@ def health():
     healthy = report["redis"]["ok"] and report["database"]["ok"] and report["flows"]["ok"]
     running = report["worker"]["ok"] and report["callbacks"]["ok"]
     report["status"] = "ok" if healthy and running else ("degraded" if healthy else "down")
-    return jsonify(report), 200 if healthy else 503
+    return jsonify(report if may_monitor() else {"status": report["status"]}), 200 if healthy else 503

@@ -14,6 +14,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select
 
+from monitoring import monitoring_required
+
 bp = Blueprint("metrics", __name__)
 REGISTRY = CollectorRegistry()
 WEBHOOK_SECONDS = Histogram("hotline_webhook_seconds", "Time to answer a carrier webhook", ["endpoint"],
@@ -104,6 +106,7 @@ def init_app(app) -> None:
 
 
 @bp.get("/metrics")
+@monitoring_required
 def scrape():
     body = generate_latest(REGISTRY) + generate_latest(current_app.extensions["metrics_registry"])
     return Response(body, mimetype=CONTENT_TYPE_LATEST)

@@ -69,7 +69,9 @@ def run(app, stop: threading.Event, interval: float = 1.0) -> None:
 
 
 if __name__ == "__main__":
+    import logs
     from app import create_app
 
-    logging.basicConfig(level=logging.INFO)
-    run(create_app({"LOAD_SPEECH_MODELS": False}), threading.Event())
+    ticking_app = create_app({"LOAD_SPEECH_MODELS": False})
+    logs.configure(ticking_app.config["LOG_JSON"])
+    run(ticking_app, threading.Event())

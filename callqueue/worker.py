@@ -44,14 +44,15 @@ class SweepingScheduler(RQScheduler):
 
     def work(self) -> None:
         self._install_signal_handlers()
-        self.register_birth()
         last_heartbeat = 0.0
-        redis_down = False
+        born, redis_down = False, False
         while not self._stop_requested:
             try:
-                if redis_down:  # a restarted Redis may have lost our locks and our record
+                if not born or redis_down:  # a restarted Redis may have lost our locks and our record
                     self.register_birth()
                     self.acquire_locks()
+                    born = True
+                if redis_down:
                     log.warning("scheduler: Redis is back")
                     redis_down = False
                 if self.should_reacquire_locks:

@@ -7,6 +7,7 @@ Templates use str.format fields with a few spoken formats:
   {day:date}         a date as the language says it (`formats.date` in the catalogue)
   {when:datetime}    a date and time, likewise
   {opens:time}       a clock time "HH:MM" (`formats.time`)
+  {place}            any other value: read as written, once made speakable (`speakable`)
 Nested mappings in the YAML flatten to dotted keys ("status.in_transit"). `menu_words` gives,
 per menu step and key, the words a caller may say instead of pressing the key.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from datetime import datetime
 from pathlib import Path
 
@@ -33,6 +35,32 @@ def _flatten(data: dict, prefix: str = "") -> dict[str, str]:
         else:
             flat[name] = str(value)
     return flat
+
+
+MARKUP = re.compile(r"<[^>]*(?:>|$)|&#?\w+;")  # tags (an unclosed one to the end) and entities
+SPOKEN_PUNCTUATION = set("，。、！？；：,.!?;:'\"“”‘’()（）《》-—/·")
+MAX_SPOKEN_CHARS = 300  # about a minute and a half at the hotline's rate: enough for an announcement
+
+
+def speakable(text: str) -> str:
+    """Free text (scan locations, names, addresses, announcements) as the caller may hear it:
+    letters of any script, digits and common punctuation; markup, control characters and
+    symbols dropped, the length bounded.
+
+    Done here, where a value enters a prompt, rather than at import: every prompt, whether
+    synthesised or said by the carrier's <Say>, passes through this one place, whatever wrote
+    the value (a parcel or branch import, an announcement, an agent), and the stored data stays
+    as the source gave it for agents' screens and reports."""
+    kept = "".join(_spoken_character(ch) for ch in MARKUP.sub(" ", text))
+    # A leading "-" or "/" would be read as "minus" or "slash" before the place's name.
+    return " ".join(kept.split())[:MAX_SPOKEN_CHARS].strip(" -—/")
+
+
+def _spoken_character(ch: str) -> str:
+    kind = unicodedata.category(ch)[0]
+    if kind in "LN" or ch in SPOKEN_PUNCTUATION:  # letters and digits of any script
+        return ch
+    return "" if kind == "C" else " "  # control and format characters are invisible; symbols part words
 
 
 class _SpokenFormatter(string.Formatter):
@@ -66,6 +94,8 @@ class _SpokenFormatter(string.Formatter):
                 month_name=moment.strftime("%B"),
                 hour=getattr(moment, "hour", 0), minute=f"{getattr(moment, 'minute', 0):02d}",
             )
+        if isinstance(value, str) and not spec:
+            return speakable(value)
         return super().format_field(value, spec)
 
 

@@ -26,11 +26,24 @@ def rows(report: dict) -> list[tuple[str, str, object]]:
     return flat
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula: text from filters,
+# parcels or callers must never (OWASP CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(value: object) -> object:
+    """Text a spreadsheet would run as a formula, behind a ' that makes it text; numbers
+    (negative ones too) stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def to_csv(report: dict) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["section", "item", "value"])
-    writer.writerows(rows(report))
+    writer.writerows([inert(cell) for cell in row] for row in rows(report))
     return buffer.getvalue().encode("utf-8-sig")  # the BOM lets Excel read the Chinese
 
 
@@ -45,6 +58,9 @@ def to_xlsx(report: dict) -> bytes:
         for row_section, item, value in rows(report):
             if row_section == section:
                 sheet.append([item, value])
+                for cell in sheet[sheet.max_row]:
+                    if cell.data_type == "f":  # openpyxl writes text starting with = as a formula
+                        cell.data_type = "s"
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -12,10 +12,12 @@ import importlib.util
 import logging
 import os
 import shutil
+import stat
 import tempfile
 import urllib.request
 import zipfile
-from pathlib import Path
+import zlib
+from pathlib import Path, PurePosixPath
 
 import yaml
 
@@ -75,25 +77,45 @@ def fetch_model(language: str, instance_path: str, *, sha256: str | None = None,
                 while chunk := response.read(1 << 20):
                     digest.update(chunk)
                     out.write(chunk)
-        except OSError as error:
+        except (OSError, ValueError) as error:  # unreachable, refused, or not a URL at all
             raise ModelError(f"cannot download {entry['name']}: {error}") from None
         if digest.hexdigest() != expected:
             raise ModelError(f"{entry['name']}: SHA-256 {digest.hexdigest()} is not the expected {expected}")
         unpacked = Path(work) / "unpacked"
+        # Every entry is checked before any is unpacked, and all of it goes to the temporary folder,
+        # which is removed whatever happens: a refused or broken archive leaves nothing behind.
         try:
             with zipfile.ZipFile(archive) as zipped:
-                for member in zipped.namelist():
-                    if member.startswith("/") or ".." in Path(member).parts:
-                        raise ModelError(f"{entry['name']}: unsafe path {member!r} in the archive")
+                for member in zipped.infolist():
+                    problem = _unsafe_entry(member)
+                    if problem:
+                        raise ModelError(f"{entry['name']}: refused, the archive holds {problem}: {member.filename!r}")
                 zipped.extractall(unpacked)
         except zipfile.BadZipFile:
-            raise ModelError(f"{entry['name']}: not a zip archive") from None
+            raise ModelError(f"{entry['name']}: not a zip archive, or a damaged one") from None
+        except (zlib.error, RuntimeError, NotImplementedError, EOFError, OSError) as error:
+            # damaged data, an encrypted entry, an unknown compression, a full disk
+            raise ModelError(f"{entry['name']}: cannot unpack the archive: {error}") from None
         roots = [p for p in unpacked.iterdir() if is_model_dir(p)] or ([unpacked] if is_model_dir(unpacked) else [])
         if not roots:
             raise ModelError(f"{entry['name']}: the archive holds no Vosk model")
         shutil.move(str(roots[0]), target)
     progress(f"installed {target}")
     return target
+
+
+def _unsafe_entry(member: zipfile.ZipInfo) -> str | None:
+    """What makes an archive entry unsafe to unpack, or None: only plain files and folders inside
+    the model's folder are. (A zip has no hard links; a symbolic link is marked in its Unix mode.)"""
+    path = PurePosixPath(member.filename.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts:
+        return "a path outside the model's folder"
+    mode = member.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        return "a special file"
+    return None
 
 
 _LOADED: dict[str, object] = {}  # model path -> vosk.Model: each model loads once per process

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
 import threading
+from datetime import date
 
 import pytest
 from werkzeug.serving import make_server
@@ -123,3 +126,27 @@ def test_simulator_says_when_the_hotline_is_not_running():
          "--auth-token", "x", "--json"], capture_output=True, text=True, timeout=60)
     assert completed.returncode == 1
     assert "cannot reach the hotline at http://127.0.0.1:9/voice/incoming" in json.loads(completed.stdout)["error"]
+
+
+def test_instance_files_are_the_hotlines_alone(make_app, tmp_path):
+    import redis_conn
+    from database import new_session
+    from tracking.demo import seed_demo
+
+    os.umask(0o022)  # a usual login's umask: files would be world-readable
+    app = make_app(DATABASE_URL="", REDIS_URL="", SECRET_KEY="", TWILIO_AUTH_TOKEN="")
+    with app.app_context():
+        session = new_session()
+        seed_demo(session, date(2026, 11, 24))
+        session.close()
+        embedded = redis_conn.get_redis()
+        try:
+            embedded.set("hotline:probe", "1")
+            embedded.save()
+        finally:
+            redis_conn.stop_embedded(embedded)
+    instance = tmp_path / "instance"
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in instance.iterdir()}
+    assert stat.S_IMODE(instance.stat().st_mode) == 0o700
+    assert {"hotline.sqlite3", "redis.rdb", "secret_key", "carrier_token"} <= set(modes)
+    assert {name: mode for name, mode in modes.items() if mode & 0o077} == {}

@@ -16,15 +16,27 @@ def test_metrics_after_calls(call, client, runner):
     assert "hotline_tts_cache_total" in body and "hotline_recogniser_seconds" in body
 
 
-def test_logs_mask_numbers_the_code_forgot():
-    import json
-    import logging
 
-    from logs import JsonFormatter, MaskingFilter, mask_text
+ELSEWHERE = {"REMOTE_ADDR": "203.0.113.7"}
 
-    assert mask_text("call from +8613812345678 about SF1234567890123 and EE123456785CN") == \
-        "call from 138****5678 about SF*********0123 and EE*******85CN"
-    assert mask_text("ticket 2611240001, 3 parcels") == "ticket 2611240001, 3 parcels"
-    record = logging.LogRecord("x", logging.INFO, __file__, 1, "caller %s", ("13900001111",), None)
-    MaskingFilter().filter(record)
-    assert json.loads(JsonFormatter().format(record))["message"] == "caller 139****1111"
+
+def test_without_a_token_only_this_machine_reads_metrics_and_health_details(client, make_app):
+    assert client.get("/metrics").status_code == 200                     # the test client is 127.0.0.1
+    assert client.get("/metrics", environ_base=ELSEWHERE).status_code == 403
+    public = client.get("/health", environ_base=ELSEWHERE)
+    assert public.status_code == 200 and public.get_json() == {"status": "degraded"}   # no RQ worker here
+    assert "redis" in client.get("/health").get_json()
+    proxied = make_app(TRUSTED_PROXY_COUNT=1).test_client()              # a proxy on this machine
+    assert proxied.get("/metrics", headers={"X-Forwarded-For": "203.0.113.7"}).status_code == 403
+
+
+def test_with_a_token_metrics_and_health_details_need_it(make_app):
+    client = make_app(METRICS_TOKEN="scrape-token-123").test_client()
+    refused = client.get("/metrics")
+    assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith("Bearer")
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    bearer = {"Authorization": "Bearer scrape-token-123"}
+    scraped = client.get("/metrics", environ_base=ELSEWHERE, headers=bearer)
+    assert scraped.status_code == 200 and "hotline_agents" in scraped.get_data(as_text=True)
+    assert client.get("/health").get_json() == {"status": "degraded"}
+    assert "redis" in client.get("/health", environ_base=ELSEWHERE, headers=bearer).get_json()

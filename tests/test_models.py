@@ -4,9 +4,11 @@ from __future__ import annotations
 import hashlib
 import http.server
 import io
+import stat
 import threading
 import zipfile
 from functools import partial
+from pathlib import Path
 
 import pytest
 
@@ -59,7 +61,7 @@ def test_unsafe_paths_and_non_models_are_refused(served, tmp_path):
     base, folder = served
     evil = model_zip(extra={"../../escape.txt": b"x"})
     (folder / "evil.zip").write_bytes(evil)
-    with pytest.raises(ModelError, match="unsafe path"):
+    with pytest.raises(ModelError, match="refused, the archive holds a path outside the model's folder"):
         fetch_model("en-US", str(tmp_path / "i"), sha256=hashlib.sha256(evil).hexdigest(), url=f"{base}/evil.zip")
     empty = io.BytesIO()
     zipfile.ZipFile(empty, "w").writestr("readme.txt", "nothing")
@@ -67,6 +69,46 @@ def test_unsafe_paths_and_non_models_are_refused(served, tmp_path):
     with pytest.raises(ModelError, match="holds no Vosk model"):
         fetch_model("en-US", str(tmp_path / "i"), sha256=hashlib.sha256(empty.getvalue()).hexdigest(),
                     url=f"{base}/empty.zip")
+
+
+def link_zip(kind: int, target: str = "/etc/passwd") -> bytes:
+    """A model archive with one entry of Unix file type `kind` (a symbolic link, a FIFO)."""
+    buffer = io.BytesIO(model_zip())
+    with zipfile.ZipFile(buffer, "a") as archive:
+        link = zipfile.ZipInfo("vosk-model-small-en-us-0.15/conf/mfcc.conf")
+        link.external_attr = (kind | 0o777) << 16
+        archive.writestr(link, target)
+    return buffer.getvalue()
+
+
+def damaged_zip() -> bytes:
+    """A model archive whose first entry's compressed data is garbled (its CRC is not reached)."""
+    name = "vosk-model-small-en-us-0.15/am/final.mdl"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, b"acoustic model " * 2000)
+        archive.writestr("vosk-model-small-en-us-0.15/conf/model.conf", b"--beam=10")
+    data = bytearray(buffer.getvalue())
+    start = 30 + len(name)  # the local file header, then the data
+    data[start:start + 40] = bytes(byte ^ 0xFF for byte in data[start:start + 40])
+    return bytes(data)
+
+
+@pytest.mark.parametrize(("archive", "problem"), [
+    (link_zip(stat.S_IFLNK), "a symbolic link"),
+    (link_zip(stat.S_IFIFO, ""), "a special file"),
+    (model_zip(extra={"/etc/cron.d/model": b"x"}), "a path outside the model's folder"),
+    (model_zip(extra={"vosk-model-small-en-us-0.15/..\\..\\x": b"x"}), "a path outside the model's folder"),
+    (damaged_zip(), "cannot unpack the archive"),
+])
+def test_fetch_models_refuses_unsafe_archives_and_leaves_nothing(runner, served, app, archive, problem):
+    base, folder = served
+    (folder / "m.zip").write_bytes(archive)
+    result = runner.invoke(args=["speech", "fetch-models", "en-US", "--url", f"{base}/m.zip",
+                                 "--sha256", hashlib.sha256(archive).hexdigest()])
+    assert result.exit_code == 1 and problem in result.output and "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert list((Path(app.instance_path) / "models").iterdir()) == []
 
 
 def test_every_official_model_has_a_pinned_digest():

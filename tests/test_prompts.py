@@ -5,7 +5,7 @@ import pytest
 
 from config import LANGUAGES
 from flows.errors import PromptError
-from flows.prompts import PromptCatalogue, load_catalogues
+from flows.prompts import MAX_SPOKEN_CHARS, PromptCatalogue, load_catalogues
 
 
 @pytest.fixture(scope="module")
@@ -45,3 +45,17 @@ def test_templated_keys_are_known(catalogues):
 
 def test_greeting_names_the_brand(catalogues):
     assert catalogues["zh-CN"].render("greeting", {"brand": "中速快递"}) == "您好，中速快递客服，请问有什么可以帮您？"
+
+
+def test_free_text_is_made_speakable_where_it_enters_a_prompt():
+    catalogue = PromptCatalogue("x", {"at": "最新扫描在{place}。", "w": "{w:groups}", "d": "{d:datetime}"},
+                                {"datetime": "{month}/{day} {hour}:{minute}"})
+    assert catalogue.render("at", {"place": "-2+3<svg onload=alert(1)>"}) == "最新扫描在2 3。"
+    assert catalogue.render("at", {"place": "杭州\x07转运\u202e中心&nbsp;<b>（西湖区）</b>"}) == \
+        "最新扫描在杭州转运中心 （西湖区）。"
+    assert catalogue.render("at", {"place": "Zone A-3, Dock 12/B: 08:30-18:00"}) == \
+        "最新扫描在Zone A-3, Dock 12/B: 08:30-18:00。"
+    assert catalogue.render("at", {"place": "仓" * 1000}) == f"最新扫描在{'仓' * MAX_SPOKEN_CHARS}。"
+    # Formatted values keep what their format reads (a time zone's +08:00, a waybill's letters).
+    assert catalogue.render("d", {"d": "2026-11-25T09:05+08:00"}) == "11/25 9:05"
+    assert catalogue.render("w", {"w": "SF12"}) == "S F 1 2"

@@ -166,3 +166,24 @@ def test_reports_per_language_and_carrier(app, fixture_day, runner, tmp_path):
     result = runner.invoke(args=["report", "daily", "--date", "2026-11-24", "--language", "en-US", "--format", "csv",
                                  "--output", str(out)])
     assert result.exit_code == 0 and "calls,total,1" in out.read_text(encoding="utf-8-sig")
+
+
+def test_exports_never_hold_live_formulas(app, fixture_day):
+    from openpyxl import load_workbook
+
+    report = build(app, figures.day(date(2026, 11, 24), SHANGHAI))
+    report["scope"]["carrier"] = '=HYPERLINK("http://evil.example","SF")'
+    report["calls"]["average_handling_s"] = "@SUM(1+1)"
+    report["tickets"]["total"] = -3                               # a real negative number
+    report["satisfaction"].update(note="-2+3", tab="\t=1", plain="东莞→长沙")
+    table = list(csv.reader(io.StringIO(export(report, "csv").decode("utf-8-sig"))))
+    assert ["report", "carrier", '\'=HYPERLINK("http://evil.example","SF")'] in table
+    assert ["calls", "average_handling_s", "'@SUM(1+1)"] in table
+    assert ["satisfaction", "note", "'-2+3"] in table and ["satisfaction", "tab", "'\t=1"] in table
+    assert ["tickets", "total", "-3"] in table and ["satisfaction", "plain", "东莞→长沙"] in table
+    workbook = load_workbook(io.BytesIO(export(report, "xlsx")))
+    cells = {row[0].value: row[1] for row in workbook["report"].iter_rows(min_row=2)}
+    assert cells["carrier"].data_type == "s" and cells["carrier"].value.startswith("=HYPERLINK")
+    cells = {row[0].value: row[1] for row in workbook["tickets"].iter_rows(min_row=2)}
+    assert cells["total"].value == -3 and cells["total"].data_type == "n"
+    assert not [cell for sheet in workbook for row in sheet.iter_rows() for cell in row if cell.data_type == "f"]
