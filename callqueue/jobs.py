@@ -218,7 +218,7 @@ def _over_pace(session, connection, config) -> bool:
         Callback.status.in_([CallbackStatus.DIALLING, CallbackStatus.RINGING])))
     if in_progress >= config["OUTBOUND_MAX_CONCURRENT"]:
         return True
-    return Pacer(connection, config["OUTBOUND_CALLS_PER_SECOND"]).full()
+    return Pacer(connection, config["OUTBOUND_CALLS_PER_SECOND"], config["CLOCK"]).full()
 
 
 def finish_attempt(session, callback: Callback, attempt: CallbackAttempt, outcome: str, now: datetime) -> None:

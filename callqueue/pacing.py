@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
+from datetime import datetime
 
+from clock import utcnow
 from keys import key_for
 
 WINDOW_S = 1.05
@@ -30,21 +33,25 @@ return tostring(tonumber(oldest[2]) + window - now)
 
 
 class Pacer:
-    def __init__(self, connection, per_second: int):
+    """Slots are stamped by `clock` (the app's CLOCK, which tests move); a wait for a slot is
+    real time, bounded by time.monotonic."""
+
+    def __init__(self, connection, per_second: int, clock: Callable[[], datetime] = utcnow):
         self.redis = connection
         self.per_second = per_second
+        self.clock = clock
         self._take = connection.register_script(_TAKE_SLOT)
 
     def full(self) -> bool:
         """Is every slot of the current window taken? (Takes none.)"""
-        now = time.time()
+        now = self.clock().timestamp()
         return self.redis.zcount(SLOTS_KEY, now - WINDOW_S, "+inf") >= self.per_second
 
     def take(self, max_wait_s: float) -> float | None:
         """Take a slot, waiting for one up to max_wait_s: the slot's time, or None if none came."""
         deadline = time.monotonic() + max_wait_s
         while True:
-            now = time.time()
+            now = self.clock().timestamp()
             wait = float(self._take(keys=[SLOTS_KEY], args=[now, WINDOW_S, self.per_second, uuid.uuid4().hex]))
             if wait <= 0:
                 return now

@@ -111,4 +111,4 @@ def get_telephony() -> PacedTelephony:
         carrier = SimulatedTelephony(get_redis())
     else:
         carrier = TwilioTelephony(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], config["TWILIO_CALLER_ID"])
-    return PacedTelephony(carrier, Pacer(get_redis(), config["OUTBOUND_CALLS_PER_SECOND"]))
+    return PacedTelephony(carrier, Pacer(get_redis(), config["OUTBOUND_CALLS_PER_SECOND"], config["CLOCK"]))
