@@ -63,6 +63,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(from_environment())
     app.config.update(config)
     app.config.setdefault("CLOCK", utcnow)
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_REQUEST_BYTES"]
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "hotline.sqlite3")
     if not app.config["SECRET_KEY"]:

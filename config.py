@@ -96,6 +96,8 @@ SETTINGS: dict[str, tuple[object, object, str]] = {
     "AVERAGE_HANDLE_SECONDS": ("180", parse_int, "the handling time used to estimate a caller's wait"),
     "NOTICE_RULE_MIN_PARCELS": ("0", parse_int, "start notice calls by themselves when this many parcels are held at "
                                 "one place for one reason (0: only by `flask notices start`)"),
+    "MAX_REQUEST_BYTES": ("4194304", parse_int, "largest request body any route reads (413 beyond); carrier "
+                          "webhooks take at most 64 KiB, Media Streams messages 16 KiB"),
     "LOG_JSON": ("false", parse_bool, "log one JSON object per line (phones and waybills are always masked)"),
     "SEED_DEMO_ON_FIRST_RUN": ("true", parse_bool, "`python app.py` loads demo parcels into an empty database"),
 }

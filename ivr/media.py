@@ -41,6 +41,8 @@ CHUNK_BYTES = TELEPHONE_RATE  # one second of audio per media message
 SILENT_WALL_CLOCK_FACTOR = 3  # a caller whose audio stops altogether times out this much later
 IDLE_CLOSE_S = 60             # a socket with no message at all for this long is a dead line
 POLICY_VIOLATION = 1008       # websocket close code for a message that breaks the protocol
+# One second of base64 mu-law (the simulator's chunk) is under 11 KiB; Twilio sends 20 ms.
+MAX_MESSAGE_BYTES = 16 * 1024
 TIMEOUT = {"event": "timeout"}
 
 
@@ -95,6 +97,8 @@ def signed_upgrade():
 
 
 def init_app(app) -> None:
+    # A larger message closes the socket (1009) before it is kept in memory.
+    app.config.setdefault("SOCK_SERVER_OPTIONS", {"max_message_size": MAX_MESSAGE_BYTES})
     sock.init_app(app)
     app.register_blueprint(bp)
 

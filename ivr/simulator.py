@@ -120,7 +120,9 @@ class SimulatedCall:
     def post(self, url: str, params: dict) -> tuple[int, str]:
         url = urljoin(self.base_url + "/", url)
         signature = RequestValidator(self.auth_token).compute_signature(url, params)
-        return self.transport(url, params, {"X-Twilio-Signature": signature})
+        # Twilio gives every request its own token and repeats it only on a retry of that request.
+        return self.transport(url, params, {"X-Twilio-Signature": signature,
+                                            "I-Twilio-Idempotency-Token": str(uuid.uuid4())})
 
     def fetch(self, url: str, **extra: str) -> ET.Element:
         """The TwiML at `url`: the call's next step."""

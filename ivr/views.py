@@ -274,7 +274,7 @@ def status():
 @twilio_signature_required
 def rejoin():
     """A caller on hold after a failure tries again to reach the agents' line."""
-    return _after_failure(int(request.args.get("tries", "1") or 1))
+    return _after_failure(max(1, request.args.get("tries", 1, type=int)))
 
 
 def _callback_attempt() -> tuple[int, int] | None:

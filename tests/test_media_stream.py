@@ -15,7 +15,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
 from calls import CallSession, get_calls
-from ivr.media import POLICY_VIOLATION, StreamCall, stream_token
+from ivr.media import MAX_MESSAGE_BYTES, POLICY_VIOLATION, StreamCall, stream_token
 from tests.conftest import AUTH_TOKEN
 from tracking.demo import DEMO_CALLER
 
@@ -144,6 +144,19 @@ def test_a_malformed_message_mid_call_closes_the_socket_with_a_policy_error(live
     assert f"media stream of {sid} closed" in caplog.text
     with app.app_context():
         assert get_calls().load(sid).state  # what the call did so far was kept
+
+
+def test_a_message_over_16_kib_closes_the_socket_before_it_is_kept(live):
+    app, base = live
+    sid = "CA" + "e" * 32
+    ws = open_stream(base)
+    try:
+        start(ws, sid, stream_call(app, sid))
+        until_listening(ws)
+        ws.send(json.dumps({"event": "media", "media": {"payload": "A" * MAX_MESSAGE_BYTES}}))
+        assert close_code(ws) == websocket.STATUS_MESSAGE_TOO_BIG
+    finally:
+        hang_up(ws)
 
 
 def test_a_keypad_calls_token_opens_no_stream(live):

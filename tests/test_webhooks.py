@@ -1,17 +1,24 @@
 """Webhook edge: signatures, bad parameters, golden TwiML, status callbacks."""
 from __future__ import annotations
 
+import io
+
 import pytest
 from twilio.request_validator import RequestValidator
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
+from calls import get_calls
+from ivr.security import IDEMPOTENCY_HEADER, WEBHOOK_MAX_BYTES
 from tests.conftest import AUTH_TOKEN
 
 INCOMING = {"CallSid": "CA" + "1" * 32, "From": "13800138000", "To": "4008000000", "CallStatus": "ringing"}
 
 
-def signed_post(client, path, params, token=AUTH_TOKEN, url=None):
+def signed_post(client, path, params, token=AUTH_TOKEN, url=None, retry_of=None):
+    """A carrier webhook; `retry_of` gives it that I-Twilio-Idempotency-Token, as a retry has."""
     signature = RequestValidator(token).compute_signature(url or f"http://localhost{path}", params)
-    return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+    headers = {"X-Twilio-Signature": signature, **({IDEMPOTENCY_HEADER: retry_of} if retry_of else {})}
+    return client.post(path, data=params, headers=headers)
 
 
 def test_known_answer_signature():
@@ -155,3 +162,82 @@ def test_a_media_stream_ending_after_the_status_callback_completes_the_record(cl
         record = session.get(CallRecord, record.id)
         assert {"said": "네"} in record.transcript and record.carrier_status == "completed"
         session.close()
+
+
+class UnreadableBody(io.RawIOBase):
+    """A 200 MB request body that fails the test if the server reads any of it."""
+    size = 200 * 1024 * 1024
+    position = 0
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        self.position = self.size + offset if whence == io.SEEK_END else offset
+        return self.position
+
+    def tell(self):
+        return self.position
+
+    def readinto(self, buffer):
+        raise AssertionError("the body of an oversized request was read")
+
+
+def test_a_body_over_64_kib_is_refused_before_it_is_read_or_its_signature_checked(client):
+    response = client.post("/voice/incoming", input_stream=UnreadableBody(),
+                           content_type="application/x-www-form-urlencoded",
+                           headers={"X-Twilio-Signature": "anything="})
+    assert response.status_code == 413
+
+
+def test_a_chunked_body_is_cut_off_at_64_kib(app):
+    body = b"CallSid=CA1&From=" + b"1" * (WEBHOOK_MAX_BYTES + 1)
+    environ = EnvironBuilder("/voice/incoming", method="POST", input_stream=io.BytesIO(body),
+                             content_type="application/x-www-form-urlencoded",
+                             headers={"X-Twilio-Signature": "anything=", "Transfer-Encoding": "chunked"}).get_environ()
+    del environ["CONTENT_LENGTH"]  # as gunicorn hands on a chunked body: its end marked instead
+    environ["wsgi.input_terminated"] = True
+    _, status, _ = run_wsgi_app(app, environ)  # the test client would rebuild the environ
+    assert status.startswith("413")
+
+
+def test_a_retried_webhook_is_answered_as_the_first_and_applied_once(app, client, demo_parcels):
+    def press_1(sid, tokens):
+        """A caller at the menu whose press of 1 reaches the hotline once per token: retries
+        of one request share a token, new requests do not. The answers and what the call kept."""
+        signed_post(client, "/voice/incoming", {**INCOMING, "CallSid": sid})
+        answers = [signed_post(client, "/voice/step", {"CallSid": sid, "Digits": "1"}, retry_of=token).data
+                   for token in tokens]
+        with app.app_context():
+            return answers, get_calls().load(sid).events
+
+    once, once_kept = press_1("CA" + "a" * 32, ["token-a"])
+    retried, retried_kept = press_1("CA" + "b" * 32, ["token-b", "token-b", "token-b"])
+    _, twice_kept = press_1("CA" + "c" * 32, ["token-c", "token-d"])
+    assert retried == once * 3
+    assert retried_kept == once_kept
+    assert len(twice_kept) > len(once_kept)  # two requests are two presses: the comparison can fail
+
+
+def test_an_overlong_idempotency_token_is_a_400(client):
+    response = signed_post(client, "/voice/incoming", INCOMING, retry_of="x" * 201)
+    assert response.status_code == 400
+
+
+def test_a_url_with_chinese_and_spaces_validates_as_the_carrier_signed_it(client):
+    # The carrier requests and signs the URL percent-encoded; Flask routes on it decoded.
+    path = "/voice/connect/%E7%8E%8B%20%E5%B0%8F%E6%98%8E?note=a%20b"
+    params = {"CallSid": "CA" + "f" * 32}
+    assert signed_post(client, path, params).status_code != 403
+    decoded = "http://localhost/voice/connect/王 小明?note=a b"
+    assert signed_post(client, path, params, url=decoded).status_code == 403
+
+
+@pytest.mark.parametrize("query", ["tries=abc", "tries=", "tries=-7", "tries=99999999999999999999"])
+def test_a_bad_query_parameter_still_gets_twiml(client, query):
+    response = signed_post(client, f"/voice/rejoin?{query}", {"CallSid": INCOMING["CallSid"], "From": "13800138000"})
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).startswith('<?xml version="1.0" encoding="UTF-8"?><Response>')
