@@ -22,6 +22,7 @@ import logs
 import redis_conn
 import speech
 from callqueue import ticker
+from callqueue.destinations import from_config as destinations_from_config
 from clock import to_naive_utc, utcnow
 from config import agent_hours, calling_hours, from_environment
 from flows.engine import Engine
@@ -81,6 +82,7 @@ def create_app(config: dict | None = None) -> Flask:
         closure=timedelta(hours=app.config["SLA_CLOSURE_HOURS"]),
     )
     app.extensions["calling_hours"] = calling_hours(app.config)
+    app.extensions["callback_destinations"] = destinations_from_config(app.config)
     app.extensions["agent_hours"] = agent_hours(app.config)
     _load_flows(app)
 

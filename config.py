@@ -57,6 +57,12 @@ SETTINGS: dict[str, tuple[object, object, str]] = {
     "LOGIN_MAX_FAILURES": ("5", parse_int, "failed logins to one username within the window before it is locked"),
     "LOGIN_MAX_FAILURES_PER_ADDRESS": ("30", parse_int, "failed logins from one address (any usernames) within the "
                                        "window before it is locked"),
+    "IDENTITY_LOCKOUT_HOURS": ("24", parse_int, "wrong phone tails in the hotline's identity check are counted over "
+                               "this window, and a locked waybill or caller waits out its rest"),
+    "IDENTITY_MAX_FAILURES_PER_WAYBILL": ("5", parse_int, "wrong phone tails for one waybill (from any callers) within "
+                                          "the window before its self-service check is locked"),
+    "IDENTITY_MAX_FAILURES_PER_CALLER": ("10", parse_int, "wrong phone tails from one caller ID (on any waybills) "
+                                         "within the window before that caller's checks are locked"),
     "METRICS_TOKEN": ("", parse_str, "bearer token for /metrics and the detailed /health; empty: only clients on "
                       "this machine read them (anyone gets /health's status)"),
     "TRUSTED_PROXY_COUNT": ("0", parse_int, "reverse proxies in front of the app whose X-Forwarded-For and "
@@ -78,6 +84,10 @@ SETTINGS: dict[str, tuple[object, object, str]] = {
     "CALLBACK_AGENT_FIRST": ("", parse_str, "callback sources (ivr_request, agent, cli) that reserve an agent before "
                              "dialling; the others dial the customer into a short greeting, then the queue"),
     "CALLBACK_WINDOW_DAYS": ("3", parse_int, "how long a callback is followed before it expires"),
+    "CALLBACK_DESTINATIONS": (r"\+861[3-9]\d{9} \+86(?:10|2\d|(?!400|800)[3-9]\d\d)\d{7,8}", parse_str,
+                              "regular expressions, space-separated, for the E.164 numbers callbacks may go to "
+                              "(default: mainland mobiles; landlines by area code, not 400/800 numbers)"),
+    "CALLBACKS_PER_NUMBER_PER_DAY": ("3", parse_int, "callbacks booked to one number in 24 hours at most"),
     "OUTBOUND_CALLS_PER_SECOND": ("1", parse_int, "pacing of outbound calls (Twilio's default limit is 1 per second)"),
     "OUTBOUND_MAX_CONCURRENT": ("10", parse_int, "outbound calls ringing or in progress at once"),
     "WRAP_UP_SECONDS": ("30", parse_int, "an agent's wrap-up time after each call"),

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from callqueue.destinations import CallbackRefused, Destinations
 from callqueue.hours import CallingHours
 from callqueue.models import Callback, CallbackStatus, DoNotCall
 from clock import to_naive_utc
@@ -44,9 +45,12 @@ def why_not_callable(phone: str, do_not_call: set[str]) -> str | None:
 def book_callback(
     session: Session, *, phone: str, slot: str, now: datetime, hours: CallingHours,
     reason: str, origin_call_sid: str = "", window: timedelta = timedelta(days=3),
-    kind: str = "agent", ticket_id: int | None = None,
+    kind: str = "agent", ticket_id: int | None = None, destinations: Destinations | None = None,
 ) -> tuple[Callback, bool]:
-    """Store a callback due inside calling hours; (callback, moved out of the requested slot)."""
+    """Store a callback due inside calling hours; (callback, moved out of the requested slot).
+    With `destinations`, a number they refuse raises CallbackRefused (the worker checks again)."""
+    if destinations is not None and (why_not := destinations.why_not_now(session, phone, now)):
+        raise CallbackRefused(why_not)
     requested = requested_time(slot, now, hours)
     due = hours.next_opening(requested)
     callback = Callback(

@@ -6,6 +6,7 @@ machine handling, exactly-once dialling and pacing of every outbound call.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -14,15 +15,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callqueue.callbacks import book_callback, do_not_call_numbers, why_not_callable
+from callqueue.destinations import CallbackRefused, Destinations
 from callqueue.hours import CallingHours
 from callqueue.models import Callback, CallbackStatus
 from clock import from_naive_utc
 from importing import ImportReport, RowError, import_each, read_records, require, text_of
+from masking import mask_phone
 from tickets.models import Ticket, TicketStatus
 from tracking.carriers import normalise_waybill
 from tracking.models import Parcel, ScanEvent
 from tracking.service import normalise_phone
 from tracking.status import ParcelStatus
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -68,12 +73,19 @@ def plan(session: Session) -> Plan:
     return Plan(due, skipped)
 
 
-def run(session: Session, *, now: datetime, hours: CallingHours, window: timedelta, schedule) -> list[Callback]:
-    """Book a survey callback for every due contact (the soonest opening in calling hours)."""
+def run(session: Session, *, now: datetime, hours: CallingHours, window: timedelta, schedule,
+        destinations: Destinations | None = None) -> list[Callback]:
+    """Book a survey callback for every due contact (the soonest opening in calling hours);
+    a number the destinations refuse is left out."""
     booked = []
     for contact in plan(session).due:
-        callback, _ = book_callback(session, phone=contact.phone, slot="soonest", now=now, hours=hours,
-                                    reason=contact.reason, window=window, kind="survey", ticket_id=contact.ticket_id)
+        try:
+            callback, _ = book_callback(session, phone=contact.phone, slot="soonest", now=now, hours=hours,
+                                        reason=contact.reason, window=window, kind="survey",
+                                        ticket_id=contact.ticket_id, destinations=destinations)
+        except CallbackRefused as refused:
+            log.info("no survey call to %s: %s", mask_phone(contact.phone), refused)
+            continue
         schedule(callback)
         booked.append(callback)
     return booked
@@ -83,7 +95,7 @@ CONTACT_COLUMNS = ("phone",)
 
 
 def import_contacts(session: Session, path: Path, *, now: datetime, hours: CallingHours, window: timedelta,
-                    schedule) -> ImportReport:
+                    schedule, destinations: Destinations | None = None) -> ImportReport:
     """Survey contacts from a CSV or JSON file: `phone`, and optionally `waybill` (the delivery
     the survey is about) and `ticket` (a ticket number: the survey's score goes to that ticket).
     Each new contact gets a survey call at the next opening of calling hours; one already in
@@ -111,8 +123,12 @@ def import_contacts(session: Session, path: Path, *, now: datetime, hours: Calli
         reason = f"ticket_closed:{ticket.number}" if ticket else f"imported:{waybill or phone}"
         if reason in surveyed:
             return False
-        callback, _ = book_callback(session, phone=phone, slot="soonest", now=now, hours=hours, reason=reason,
-                                    window=window, kind="survey", ticket_id=ticket.id if ticket else None)
+        try:
+            callback, _ = book_callback(session, phone=phone, slot="soonest", now=now, hours=hours, reason=reason,
+                                        window=window, kind="survey", ticket_id=ticket.id if ticket else None,
+                                        destinations=destinations)
+        except CallbackRefused as refused:
+            raise RowError(str(refused)) from None
         schedule(callback)
         surveyed.add(reason)
         return True

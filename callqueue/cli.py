@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from callqueue import campaign
 from callqueue.callbacks import SLOTS, book_callback
+from callqueue.destinations import CallbackRefused
 from callqueue.models import Callback
 from database import new_session
 from importing import report_import
@@ -69,9 +70,12 @@ def book_command(phone: str, slot: str, kind: str) -> None:
         raise click.BadParameter("a phone number has 7 to 12 digits", param_hint="PHONE")
     session = new_session()
     try:
-        callback, moved = book_callback(session, phone=digits, slot=slot, now=current_app.config["CLOCK"](),
-                                        hours=current_app.extensions["calling_hours"], reason="cli", kind=kind,
-                                        window=_window())
+        try:
+            callback, moved = book_callback(session, phone=digits, slot=slot, now=current_app.config["CLOCK"](),
+                                            hours=current_app.extensions["calling_hours"], reason="cli", kind=kind,
+                                            window=_window(), destinations=current_app.extensions["callback_destinations"])
+        except CallbackRefused as refused:
+            raise click.ClickException(f"no callback booked: {refused}") from None
         _schedule(callback)
         note = " (moved to the next opening of calling hours)" if moved else ""
         click.echo(f"callback #{callback.id} to {mask_phone(digits)} at {_local(callback.due_at)}{note}")
@@ -108,7 +112,7 @@ def import_command(file: Path) -> None:
     try:
         report_import(file, lambda: campaign.import_contacts(
             session, file, now=current_app.config["CLOCK"](), hours=current_app.extensions["calling_hours"],
-            window=_window(), schedule=_schedule))
+            window=_window(), schedule=_schedule, destinations=current_app.extensions["callback_destinations"]))
     finally:
         session.close()
 
@@ -125,7 +129,8 @@ def run_command(dry_run: bool) -> None:
             echo_dry_run([(c.phone, c.reason) for c in plan.due],
                          [(c.phone, why, c.reason) for c, why in plan.skipped], when)
             return
-        booked = campaign.run(session, now=now, hours=hours, window=_window(), schedule=_schedule)
+        booked = campaign.run(session, now=now, hours=hours, window=_window(), schedule=_schedule,
+                              destinations=current_app.extensions["callback_destinations"])
         click.echo(f"{len(booked)} survey calls booked; {len(plan.skipped)} skipped")
     finally:
         session.close()

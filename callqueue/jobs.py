@@ -135,6 +135,12 @@ def dial_callback(callback_id: int) -> str:
             if on_do_not_call(session, callback.phone):
                 move(session, callback, "cancel")
                 return callback.status.value
+            if refused := current_app.extensions["callback_destinations"].why_not(callback.phone):
+                # Booked before the rules changed, or written straight to the database: never dialled.
+                log.warning("callback %s to %s cancelled: %s", callback.id, mask_phone(callback.phone), refused)
+                callback.last_error = refused
+                move(session, callback, "cancel")
+                return callback.status.value
             if callback.expires_at and now > callback.expires_at:
                 move(session, callback, "expire")
                 return callback.status.value

@@ -53,7 +53,8 @@ def notify_batches(app, session, now) -> None:
 
     booked = apply_rule(session, app.config["NOTICE_RULE_MIN_PARCELS"], now=now,
                         hours=app.extensions["calling_hours"], schedule=schedule_callback_job,
-                        window=timedelta(days=app.config["CALLBACK_WINDOW_DAYS"]))
+                        window=timedelta(days=app.config["CALLBACK_WINDOW_DAYS"]),
+                        destinations=app.extensions["callback_destinations"])
     if booked:
         log.info("notice rule: %d notice calls booked", len(booked))
 

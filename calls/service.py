@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from callqueue.acd import AcdError, CallStatus, Distributor, skill
 from callqueue.callbacks import book_callback
+from callqueue.destinations import CallbackRefused
 from callqueue.jobs import record_outcome, schedule_callback_job
 from callqueue.routing import distributor, kept_place_key, scheduled_callback_attempt
 from calls.queueing import line_for, priority_for
@@ -39,6 +40,7 @@ from flows.runner import resolve_effects
 from keys import key_for
 from masking import mask_phone
 from speech.waybills import ParcelRef
+from throttling import FailureLimits
 from tracking.service import parcels_by_keyed_digits
 
 log = logging.getLogger(__name__)
@@ -197,6 +199,11 @@ class CallService:
             sla=self.app.extensions["sla_policy"], hours=self.app.extensions["calling_hours"],
             schedule_callback=schedule_callback_job,
             callback_window=timedelta(days=self.config["CALLBACK_WINDOW_DAYS"]),
+            callback_destinations=self.app.extensions["callback_destinations"],
+            identity_failures=FailureLimits(
+                self.redis, "identity-failures", self.config["IDENTITY_LOCKOUT_HOURS"] * 3600,
+                {"waybill": self.config["IDENTITY_MAX_FAILURES_PER_WAYBILL"],
+                 "caller": self.config["IDENTITY_MAX_FAILURES_PER_CALLER"]}),
         )
 
     def note_event(self, call: CallSession, event: dict) -> None:
@@ -342,10 +349,14 @@ class CallService:
                 callback, _ = book_callback(session, phone=customer, slot="soonest", now=self.now(),
                                             hours=self.app.extensions["calling_hours"], reason="outage",
                                             origin_call_sid=sid,
-                                            window=timedelta(days=self.config["CALLBACK_WINDOW_DAYS"]))
+                                            window=timedelta(days=self.config["CALLBACK_WINDOW_DAYS"]),
+                                            destinations=self.app.extensions["callback_destinations"])
                 schedule_callback_job(callback)
         except SQLAlchemyError:
             log.exception("call %s: no callback could be booked either", sid)
+            return False
+        except CallbackRefused as refused:
+            log.warning("call %s: no callback promised: %s", sid, refused)
             return False
         return True
 

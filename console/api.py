@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from callqueue.acd import AcdError, AgentState, Offer
 from callqueue.callbacks import SLOTS, book_callback
+from callqueue.destinations import CallbackRefused
 from callqueue.jobs import agent_reserved_dialled, schedule_callback_job
 from callqueue.routing import connect, kept_place_key, scheduled_callback_attempt
 from calls import get_calls
@@ -372,8 +373,9 @@ def schedule_callback():
         callback, moved = book_callback(get_session(), phone=phone, slot=slot, now=current_app.config["CLOCK"](),
                                         hours=current_app.extensions["calling_hours"],
                                         reason=f"agent:{current_user().username}",
-                                        window=timedelta(days=current_app.config["CALLBACK_WINDOW_DAYS"]))
-    except ValueError as error:  # a number the hotline will not call (callqueue's destination rules)
+                                        window=timedelta(days=current_app.config["CALLBACK_WINDOW_DAYS"]),
+                                        destinations=current_app.extensions["callback_destinations"])
+    except CallbackRefused as error:  # a number the hotline will not call, or called back enough today
         raise BadRequest(f"no callback booked: {mask_text(str(error))}") from None
     schedule_callback_job(callback)
     return jsonify(id=callback.id, due_at=callback.due_at.isoformat(timespec="minutes") + "Z", moved=moved)

@@ -49,18 +49,18 @@ def log_in(username: str, password: str) -> User:
     user = find_user(username)
     # Unknown usernames are masked in the log: often a password typed into the wrong field.
     shown, where = username if user else f"{username[:2]}*** (unknown)", _network(address)
-    locked_for = throttle.locked_for(username, address)
+    locked_for = throttle.locked_for(username=username, address=address)
     if locked_for:
         audit.warning("login refused while locked: %s from %s", shown, where)
         raise LoginLocked(locked_for)
     # An unknown username costs a password check too: the refusal takes as long as a wrong password.
     if not check_password_hash(user.password_hash if user else _dummy_hash(), password) or user is None:
-        locked_for = throttle.failed(username, address)
+        locked_for = throttle.failed(username=username, address=address)
         audit.warning("login failed: %s from %s%s", shown, where, f" (locked for {locked_for} s)" if locked_for else "")
         if locked_for:
             raise LoginLocked(locked_for)
         raise WrongLogin()
-    throttle.succeeded(username)
+    throttle.forget(username=username)
     session.clear()
     session["user_id"] = user.id
     session.regenerate()

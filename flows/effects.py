@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callqueue.callbacks import book_callback as store_callback
+from callqueue.destinations import CallbackRefused, Destinations
 from callqueue.hours import CallingHours
 from callqueue.lifecycle import move
 from callqueue.models import Callback, CallbackStatus, DoNotCall
@@ -23,6 +24,7 @@ from network.provinces import ENGLISH, province_for_postcode
 from network.service import branch_for_postcode, quote
 from notices import announcements
 from notices import campaign as notice_campaign
+from throttling import FailureLimits
 from tickets import (
     ComplaintCategory,
     Demand,
@@ -43,6 +45,7 @@ from tracking import (
     party_for_phone_tail,
     party_name,
 )
+from tracking.carriers import keyed_digits
 
 
 @dataclass
@@ -55,33 +58,53 @@ class EffectContext:
     hours: CallingHours
     schedule_callback: Callable  # (Callback) -> None, hands it to the job scheduler
     callback_window: timedelta = timedelta(days=3)
+    callback_destinations: Destinations | None = None
+    identity_failures: FailureLimits | None = None  # wrong phone tails, per waybill and per caller
 
 
 Outcome = tuple[str, dict]
 
 
 def lookup_parcel(ctx: EffectContext, v: dict) -> Outcome:
+    """A new parcel must pass the identity check again. An unknown waybill has no parcel but the
+    same vars, so a flow may take it through the same check and tell a stranger nothing."""
     parcel = find_by_keyed_digits(ctx.session, v["waybill_digits"], ctx.caller)
-    if parcel is None:
-        return "unknown", {}
-    # A new parcel must pass the identity check again.
-    return "found", {"waybill": parcel.waybill, "carrier": parcel.carrier, "party": "", "customer_name": ""}
+    return ("found" if parcel else "unknown"), {
+        "waybill": parcel.waybill if parcel else "", "carrier": parcel.carrier if parcel else "",
+        "party": "", "customer_name": ""}
 
 
 def _verified(parcel, party: str) -> Outcome:
     return "verified", {"party": party, "customer_name": party_name(parcel, party)}
 
 
+def _identity_subjects(ctx: EffectContext, v: dict) -> dict[str, str]:
+    # By the digits keyed, so an unknown waybill is counted (and locked) like a known one.
+    return {"waybill": keyed_digits(v["waybill_digits"]), "caller": normalise_phone(ctx.caller)}
+
+
+def _identity_locked(ctx: EffectContext, v: dict) -> bool:
+    return bool(ctx.identity_failures and ctx.identity_failures.locked_for(**_identity_subjects(ctx, v)))
+
+
 def check_caller(ctx: EffectContext, v: dict) -> Outcome:
-    parcel = find_parcel(ctx.session, v["waybill"])
-    party = party_for_phone(parcel, ctx.caller)
-    return _verified(parcel, party) if party else ("needs_tail", {})
+    """A caller ID that is the parcel's sender or recipient is verified, lockout or not (an
+    attacker locking a waybill must not lock out its owner); anyone else is asked the phone tail."""
+    parcel = find_parcel(ctx.session, v["waybill"]) if v["waybill"] else None
+    if parcel and (party := party_for_phone(parcel, ctx.caller)):
+        return _verified(parcel, party)
+    return ("locked", {}) if _identity_locked(ctx, v) else ("needs_tail", {})
 
 
 def verify_phone_tail(ctx: EffectContext, v: dict) -> Outcome:
-    parcel = find_parcel(ctx.session, v["waybill"])
-    party = party_for_phone_tail(parcel, v["phone_tail"])
-    return _verified(parcel, party) if party else ("wrong", {})
+    if _identity_locked(ctx, v):
+        return "locked", {}
+    parcel = find_parcel(ctx.session, v["waybill"]) if v["waybill"] else None
+    if parcel and (party := party_for_phone_tail(parcel, v["phone_tail"])):
+        return _verified(parcel, party)
+    if ctx.identity_failures and ctx.identity_failures.failed(**_identity_subjects(ctx, v)):
+        return "locked", {}
+    return "wrong", {}
 
 
 def describe_parcel(ctx: EffectContext, v: dict) -> Outcome:
@@ -104,10 +127,14 @@ def open_ticket(ctx: EffectContext, v: dict) -> Outcome:
 
 
 def book_callback(ctx: EffectContext, v: dict) -> Outcome:
-    callback, moved = store_callback(
-        ctx.session, phone=v["contact_phone"], slot=v["slot"], now=ctx.now, hours=ctx.hours,
-        reason="ivr_request", origin_call_sid=ctx.call_sid, window=ctx.callback_window,
-    )
+    try:
+        callback, moved = store_callback(
+            ctx.session, phone=_customer_phone(ctx, v), slot=v["slot"], now=ctx.now, hours=ctx.hours,
+            reason="ivr_request", origin_call_sid=ctx.call_sid, window=ctx.callback_window,
+            destinations=ctx.callback_destinations,
+        )
+    except CallbackRefused:
+        return "refused", {}
     ctx.schedule_callback(callback)
     due_local = ctx.hours.local(from_naive_utc(callback.due_at))
     return ("moved" if moved else "booked"), {"callback_time": due_local.isoformat(timespec="minutes")}
@@ -184,8 +211,12 @@ def describe_noticed_parcel(ctx: EffectContext, v: dict) -> Outcome:
 
 def notice_callback(ctx: EffectContext, v: dict) -> Outcome:
     callback = ctx.session.get(Callback, int(v["callback_id"]))
-    later, _ = store_callback(ctx.session, phone=callback.phone, slot="afternoon", now=ctx.now, hours=ctx.hours,
-                              reason="notice_request", origin_call_sid=ctx.call_sid, window=ctx.callback_window)
+    try:
+        later, _ = store_callback(ctx.session, phone=callback.phone, slot="afternoon", now=ctx.now,
+                                  hours=ctx.hours, reason="notice_request", origin_call_sid=ctx.call_sid,
+                                  window=ctx.callback_window, destinations=ctx.callback_destinations)
+    except CallbackRefused:
+        return "refused", {}
     ctx.schedule_callback(later)
     return "booked", {"contact_phone": callback.phone,
                       "callback_time": ctx.hours.local(from_naive_utc(later.due_at)).isoformat(timespec="minutes")}

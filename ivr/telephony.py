@@ -11,6 +11,7 @@ import time
 import uuid
 from datetime import datetime
 
+from callqueue.destinations import e164
 from callqueue.pacing import Pacer
 from keys import key_for
 
@@ -25,7 +26,7 @@ class TwilioTelephony:
 
     def place_call(self, *, to: str, url: str, status_callback: str) -> str:
         call = self.client.calls.create(
-            to=to, from_=self.caller_id, url=url, status_callback=status_callback,
+            to=e164(to), from_=self.caller_id, url=url, status_callback=status_callback,
             status_callback_event=["completed"],
         )
         return call.sid
@@ -37,7 +38,7 @@ class TwilioTelephony:
     def find_call(self, *, to: str, since: datetime) -> str | None:
         """The SID of a call placed to `to` since `since` (UTC), if the carrier has one: how a
         worker that died between dialling and saving learns whether the call went out."""
-        for call in self.client.calls.list(to=to, limit=20):
+        for call in self.client.calls.list(to=e164(to), limit=20):
             if call.date_created is not None and call.date_created >= since:
                 return call.sid
         return None

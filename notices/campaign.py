@@ -5,6 +5,7 @@ hours, pacing, the do-not-call list, answering-machine handling and exactly-once
 are the callback scheduler's."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,10 +13,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from callqueue.callbacks import book_callback, do_not_call_numbers, why_not_callable
+from callqueue.destinations import CallbackRefused, Destinations
 from callqueue.hours import CallingHours
 from callqueue.models import Callback
+from masking import mask_phone
 from tracking.models import Parcel
 from tracking.status import ExceptionReason, ParcelStatus
+
+log = logging.getLogger(__name__)
 
 REASON_PREFIX = "notice:"
 
@@ -67,23 +72,29 @@ def plan(session: Session, parcels: list[Parcel]) -> NoticePlan:
 
 
 def start(session: Session, parcels: list[Parcel], *, now: datetime, hours: CallingHours, window: timedelta,
-          schedule) -> list[Callback]:
-    """Book a notice call to each due recipient at the soonest opening of calling hours."""
+          schedule, destinations: Destinations | None = None) -> list[Callback]:
+    """Book a notice call to each due recipient at the soonest opening of calling hours
+    (a number the destinations refuse is left out)."""
     booked = []
     for parcel in plan(session, parcels).due:
-        callback, _ = book_callback(session, phone=parcel.recipient_phone, slot="soonest", now=now, hours=hours,
-                                    reason=REASON_PREFIX + parcel.waybill, window=window, kind="notice")
+        try:
+            callback, _ = book_callback(session, phone=parcel.recipient_phone, slot="soonest", now=now,
+                                        hours=hours, reason=REASON_PREFIX + parcel.waybill, window=window,
+                                        kind="notice", destinations=destinations)
+        except CallbackRefused as refused:
+            log.info("no notice call to %s: %s", mask_phone(parcel.recipient_phone), refused)
+            continue
         schedule(callback)
         booked.append(callback)
     return booked
 
 
 def apply_rule(session: Session, min_parcels: int, *, now: datetime, hours: CallingHours, window: timedelta,
-               schedule) -> list[Callback]:
+               schedule, destinations: Destinations | None = None) -> list[Callback]:
     """The automatic rule: every batch of min_parcels parcels held at one place for one reason
     gets its notices (parcels already noticed are skipped, so running it again calls nobody twice)."""
     booked = []
     for location, reason in batches(session, min_parcels):
         booked += start(session, affected(session, location=location, reason=reason), now=now, hours=hours,
-                        window=window, schedule=schedule)
+                        window=window, schedule=schedule, destinations=destinations)
     return booked

@@ -106,7 +106,8 @@ def start_command(location: str, route: str, reason: str, dry_run: bool) -> None
                          [(p.recipient_phone, why, mask_waybill(p.waybill)) for p, why in plan.skipped], when)
             return
         booked = campaign.start(session, parcels, now=now, hours=hours, schedule=schedule_callback_job,
-                                window=timedelta(days=current_app.config["CALLBACK_WINDOW_DAYS"]))
+                                window=timedelta(days=current_app.config["CALLBACK_WINDOW_DAYS"]),
+                                destinations=current_app.extensions["callback_destinations"])
         click.echo(f"{len(parcels)} parcels affected: {len(booked)} notice calls booked, {len(plan.skipped)} skipped")
     finally:
         session.close()

@@ -39,7 +39,7 @@ def test_greeting_on_answer_then_main_menu(call):
 def test_known_parcel_with_matching_caller_id_hears_status(call, app):
     result = call("1", SF_IN_TRANSIT, "1", "9")
     assert [t["pressed"] for t in result.turns[:4]] == ["1", SF_IN_TRANSIT, "1", "9"]
-    assert "S F 1 2，3 4 5 6，7 8 9 0，1 2 3" in result.turns[2]["heard"]  # read back in groups
+    assert "1 2 3 4，5 6 7 8，9 0 1 2，3" in result.turns[2]["heard"]  # the digits keyed, in groups
     status = result.turns[3]["heard"]
     assert "您的快件正在运输中，最新扫描在武汉转运中心" in status
     assert "预计11月25日送达" in status
@@ -63,19 +63,51 @@ def test_stranger_with_right_phone_tail_hears_details(call):
 def test_stranger_wrong_tail_twice_gets_no_details_and_an_agent_offer(call):
     result = call("1", YTO_OTHERS, "1", "0000", "1111", "0", caller=STRANGER)
     text = heard(result)
-    assert text.count("号码后四位不符") == 2
+    assert text.count("单号或号码后四位不符") == 2
     assert "无法核实您的身份" in text
     assert "昆明" not in text and "地址不详" not in text  # no parcel details leaked
     assert result.turns[-1]["heard"].startswith("正在为您转接人工客服")
     assert result.queue == "agents"
 
 
-def test_unknown_waybill_reprompts_then_offers_agent(call):
-    result = call("1", "11112222333#", "11112222333#", "11112222333#", "9")
-    text = heard(result)
-    assert text.count("没有查到这个单号") == 3
-    assert "人工服务请按0，返回主菜单请按9" in result.turns[4]["heard"]
-    assert "查询快件请按1" in result.turns[5]["heard"]  # 9 went back to the main menu
+def test_an_unknown_waybill_is_checked_like_a_known_one_so_a_stranger_learns_nothing(call):
+    known = call("1", YTO_OTHERS, "1", "0000", "1111", "9", caller=STRANGER)
+    unknown = call("1", "9876543210988#", "1", "0000", "1111", "9", caller=STRANGER)
+    assert "1 0 9 8，8" in unknown.turns[2]["heard"]  # read back as keyed
+    assert heard(unknown) == heard(known).replace("1 0 9 8，7", "1 0 9 8，8")
+    assert "单号或号码后四位不符" in heard(unknown) and "没有查到" not in heard(unknown)
+
+
+def test_wrong_tails_lock_a_waybill_across_calls_but_not_for_its_owner(call):
+    for _ in range(2):                                       # four wrong tails from one stranger
+        assert "无法核实您的身份" in heard(call("1", YTO_OTHERS, "1", "0000", "1111", "9", caller=STRANGER))
+    fifth = call("1", YTO_OTHERS, "1", "2222", "9", caller="13700002222")
+    assert "这个单号的核实次数已用完" in heard(fifth)
+    assert "核实次数已用完" in fifth.turns[4]["heard"] and "人工服务请按0" in fifth.turns[4]["heard"]
+    # Now even the right tail, from anyone, is refused, and the check tells nothing.
+    right = call("1", YTO_OTHERS, "1", "5678", "9", caller="13700003333")
+    assert "这个单号的核实次数已用完" in heard(right) and "后四位" not in heard(right)
+    assert "地址不详" not in heard(right)
+    # The recipient's own phone is verified by its caller ID and hears the status.
+    owner = call("1", YTO_OTHERS, "1", "9", caller="13912345678")
+    assert "核实次数已用完" not in heard(owner) and "您的快件" in heard(owner)
+
+
+def test_wrong_tails_lock_a_caller_across_waybills(make_app, demo_parcels):
+    from ivr.simulator import SimulatedCall
+    from tests.conftest import AUTH_TOKEN, client_transport
+
+    app = make_app(IDENTITY_MAX_FAILURES_PER_CALLER=3)
+
+    def place(*keys):
+        simulated = SimulatedCall("http://localhost", AUTH_TOKEN, STRANGER, transport=client_transport(app.test_client()))
+        return simulated.run(list(keys))
+
+    place("1", "1111222233334#", "1", "0000", "1111", "9")   # two wrong, on a waybill that does not exist
+    third = place("1", STO_WEATHER, "1", "0000", "9")         # a third, on another waybill
+    assert "核实次数已用完" in heard(third)
+    assert "核实次数已用完" in heard(place("1", YTO_OTHERS, "1", "9"))   # locked before it is asked
+
 
 
 def test_wrong_readback_lets_caller_key_again(call):
@@ -195,7 +227,7 @@ def test_english_hotline(make_app, demo_parcels):
                               transport=client_transport(app.test_client()))
     result = simulated.run(["1", SF_IN_TRANSIT, "1", "9"])
     assert result.turns[0]["heard"].startswith("Hello, Shunda Express customer service.")
-    assert "S F 1 2, 3 4 5 6" in result.turns[2]["heard"]
+    assert "1 2 3 4, 5 6 7 8" in result.turns[2]["heard"]
     assert "Your parcel is in transit" in result.turns[3]["heard"]
     assert "It should arrive on November 25." in result.turns[3]["heard"]
 

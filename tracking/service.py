@@ -13,11 +13,18 @@ from tracking.status import ExceptionReason, ParcelStatus, estimate_delivery
 
 
 def normalise_phone(text: str | None) -> str:
-    """Digits only, without China's +86 prefix, so caller IDs and stored numbers compare."""
-    digits = "".join(ch for ch in (text or "") if ch.isdigit())
-    for prefix in ("0086", "86"):
-        if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
-            return digits[len(prefix):]
+    """China's numbers as they are dialled at home (digits only, a landline with its trunk 0),
+    so caller IDs and stored numbers compare; a number abroad keeps its + and country code."""
+    raw = (text or "").strip()
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    international = digits[2:] if digits.startswith("00") else digits if raw.startswith("+") else None
+    if international is not None and not international.startswith("86"):
+        return "+" + international
+    if international is not None:  # +86 or 0086
+        national = international[2:]
+        return national if len(national) == 11 and national.startswith("1") else "0" + national
+    if digits.startswith("86") and len(digits) == 13:
+        return digits[2:]
     return digits
 
 
