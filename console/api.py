@@ -3,14 +3,11 @@ simulated agents use. State-changing requests must be JSON (a cross-site form ca
 from a browser, come from our own pages (console.security); who may do what is console.policy's."""
 from __future__ import annotations
 
-import json
 import logging
-import math
 import re
-import time
 from datetime import date, timedelta
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request, session, stream_with_context
+from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
@@ -25,7 +22,7 @@ from config import LANGUAGES
 from console import policy
 from console.auth import LoginLocked, WrongLogin, current_user, log_in, log_out, login_required
 from console.security import same_origin_required
-from database import close_session, get_session
+from database import get_session
 from ivr.telephony import get_telephony
 from logs import mask_text
 from masking import mask_phone
@@ -47,8 +44,6 @@ from tracking.service import find_parcel, normalise_phone
 log = logging.getLogger(__name__)
 bp = Blueprint("console_api", __name__, url_prefix="/console/api")
 bp.before_request(same_origin_required)
-EVENT_POLL_S = 1.0
-MAX_EVENT_SECONDS = 3600
 # Years a report may cover: any the hotline can have records for (a period in year 1 or 9999 has no
 # UTC bounds).
 REPORT_YEARS = range(2000, 2100)
@@ -146,7 +141,20 @@ def _user_json(user) -> dict:
 @bp.get("/me")
 @login_required()
 def me():
-    return jsonify(_agent_view(current_user().username))
+    """The agent's state and offer; the console polls it (see _polled)."""
+    return _polled(_agent_view(current_user().username))
+
+
+def _polled(view: dict) -> Response:
+    """A view the pages poll every second or two instead of holding a stream open: each poll is
+    a short request (no web thread or database session kept between them), answered 304 when
+    the view has not changed since the ETag the page sent. A poll is not the agent's activity:
+    it does not hold off the session's idle timeout."""
+    g.passive_request = True
+    response = jsonify(view)
+    response.add_etag()
+    response.headers["Cache-Control"] = "no-cache"
+    return response.make_conditional(request)
 
 
 def _agent_view(agent_id: str) -> dict:
@@ -392,40 +400,7 @@ def _wallboard() -> dict:
 @bp.get("/wallboard")
 @login_required(policy.may_see_figures)
 def wallboard_now():
-    return jsonify(_wallboard())
-
-
-def _server_sent(produce) -> Response:
-    """Server-sent events: produce() as JSON whenever it changes (polled), for ?seconds=, while
-    the session stands (a logout or a timeout ends the stream too). The database session is given
-    back after each poll: none is held across the stream's life."""
-    try:
-        limit = float(request.args.get("seconds", MAX_EVENT_SECONDS))
-    except ValueError:
-        raise BadRequest("seconds must be a number") from None
-    if not (math.isfinite(limit) and 0 < limit <= MAX_EVENT_SECONDS):
-        raise BadRequest(f"seconds must be more than 0 and at most {MAX_EVENT_SECONDS}")
-
-    @stream_with_context
-    def stream():
-        last, started = None, time.monotonic()
-        while time.monotonic() - started < limit and current_app.session_interface.is_live(current_app, session):
-            try:
-                data = json.dumps(produce(), ensure_ascii=False)
-            finally:
-                close_session()
-            if data != last:
-                last = data
-                yield f"data: {data}\n\n"
-            time.sleep(EVENT_POLL_S)
-
-    return Response(stream(), mimetype="text/event-stream", headers={"Cache-Control": "no-cache"})
-
-
-@bp.get("/wallboard/events")
-@login_required(policy.may_see_figures)
-def wallboard_events():
-    return _server_sent(_wallboard)
+    return _polled(_wallboard())
 
 
 @bp.get("/reports/<kind>")
@@ -452,11 +427,3 @@ def download_report(kind: str):
     body = export(figures.build(get_session(), period, language=language, carrier=carrier), fmt)
     return Response(body, mimetype=MIMETYPES[fmt], headers={
         "Content-Disposition": f'attachment; filename="report-{period.label}.{fmt}"'})
-
-
-@bp.get("/events")
-@login_required()
-def events():
-    """The agent's state and offer, live."""
-    agent_id = current_user().username
-    return _server_sent(lambda: _agent_view(agent_id))

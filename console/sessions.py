@@ -15,7 +15,7 @@ import logging
 import secrets
 
 import redis
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, g
 from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
@@ -57,11 +57,6 @@ class RedisSessionInterface(SessionInterface):
             return ended
         return ServerSession(record["data"], sid, record["created"])
 
-    def is_live(self, app: Flask, session: ServerSession) -> bool:
-        """Whether the session still stands, without counting as activity: long-lived streams ask
-        this as they run, so a logout or a timeout also ends them."""
-        return session.sid is not None and _record(app, session.sid) is not None
-
     def save_session(self, app: Flask, session: ServerSession, response: Response) -> None:
         if session.accessed:
             response.vary.add("Cookie")
@@ -75,6 +70,8 @@ class RedisSessionInterface(SessionInterface):
                 response.delete_cookie(self.get_cookie_name(app), **cookie)
             return
         new_cookie = session.sid is None or session.rotate
+        if not new_cookie and not session.modified and g.get("passive_request"):
+            return  # a page polling is not the agent at work: the idle timeout keeps counting
         if new_cookie:
             if session.sid is not None:
                 get_redis().delete(_key(app, session.sid))

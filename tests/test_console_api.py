@@ -158,12 +158,17 @@ def test_agent_books_a_callback(staffed):
     assert booked.status_code == 200 and booked.get_json()["due_at"] == "2026-11-25T01:00Z"
 
 
-def test_live_events_stream(staffed):
+def test_the_console_polls_its_view_and_gets_304_until_it_changes(staffed):
     client = staffed.test_client()
     login(client)
-    response = client.get("/console/api/events?seconds=0.5")
-    assert response.mimetype == "text/event-stream"
-    assert response.get_data(as_text=True).startswith('data: {"user": {"username": "wang"')
+    first = client.get("/console/api/me")
+    assert first.get_json()["state"] == "offline" and first.headers["Cache-Control"] == "no-cache"
+    unchanged = client.get("/console/api/me", headers={"If-None-Match": first.headers["ETag"]})
+    assert unchanged.status_code == 304 and unchanged.get_data() == b""
+    client.post("/console/api/state", json={"state": "available"})
+    changed = client.get("/console/api/me", headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200 and changed.get_json()["state"] == "available"
+    assert changed.headers["ETag"] != first.headers["ETag"]
 
 
 def test_wallboard_figures_for_supervisors_only(staffed, call):
@@ -177,8 +182,8 @@ def test_wallboard_figures_for_supervisors_only(staffed, call):
     assert figures["calls_today"] == 2 and figures["abandoned_today"] == 1
     assert figures["ivr_containment"] == 0.0 and figures["waiting"] == 0
     assert figures["agents"] == {"offline": 2} and figures["lines"]["zh-CN:damaged"] == {"waiting": 0, "longest_wait_s": 0}
-    stream = boss.get("/console/api/wallboard/events?seconds=0.5").get_data(as_text=True)
-    assert stream.startswith('data: {"in_ivr": 0')
+    etag = boss.get("/console/api/wallboard").headers["ETag"]
+    assert boss.get("/console/api/wallboard", headers={"If-None-Match": etag}).status_code == 304
 
 
 def test_suggestions_are_on_the_supervisors_list_only(staffed, call):

@@ -1,4 +1,4 @@
-// The agent console: talks to /console/api, stays live through server-sent events.
+// The agent console: talks to /console/api, stays live by polling its view (poll.js).
 const $ = (id) => document.getElementById(id);
 const W = JSON.parse($("words").textContent);  // the page's words, as data (no inline script)
 
@@ -102,10 +102,7 @@ function start(view) {
   $("logout").hidden = false;
   render(view);
   loadTickets().catch(showError);
-  const events = new EventSource("/console/api/events");
-  events.onmessage = (message) => { render(JSON.parse(message.data)); loadTickets().catch(showError); };
-  // Refused when the login has ended (logged out elsewhere, idle, too old): back to the login form.
-  events.onerror = () => { if (events.readyState === EventSource.CLOSED) location.reload(); };
+  poll("/console/api/me", (changed) => { render(changed); loadTickets().catch(showError); }, 1000);
 }
 
 $("login").addEventListener("submit", async (event) => {

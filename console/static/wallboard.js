@@ -1,4 +1,4 @@
-// The supervisor's wallboard: figures pushed by /console/api/wallboard/events.
+// The supervisor's wallboard: figures polled from /console/api/wallboard (poll.js).
 const $ = (id) => document.getElementById(id);
 
 function cells(row, values) {
@@ -24,10 +24,7 @@ function start() {
   const today = new Date().toLocaleDateString("sv-SE", {timeZone: "Asia/Shanghai"});
   $("daily").href = `/console/api/reports/daily?date=${today}&format=html`;
   $("daily-xlsx").href = `/console/api/reports/daily?date=${today}&format=xlsx`;
-  const events = new EventSource("/console/api/wallboard/events");
-  events.onmessage = (message) => render(JSON.parse(message.data));
-  // Refused when the login has ended (logged out elsewhere, idle, too old): back to the login form.
-  events.onerror = () => { if (events.readyState === EventSource.CLOSED) location.reload(); };
+  poll("/console/api/wallboard", render, 2000);
 }
 
 $("login").addEventListener("submit", async (event) => {
