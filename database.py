@@ -7,9 +7,10 @@ the domain packages that import `Base` stay free of it.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
-from contextlib import closing
+from contextlib import closing, contextmanager
 from functools import cache
 from pathlib import Path
 from typing import NamedTuple
@@ -167,7 +168,7 @@ def upgrade_database(engine: Engine, older_too: bool = True) -> Upgrade:
     before Alembic; an SQLite file is copied beside itself before anything changes. Without
     `older_too`, only a new database is created and an older one raises SchemaOutOfDate."""
     sqlite = engine.dialect.name == "sqlite"
-    with engine.connect() as connection:
+    with _sqlite_upgrade_lock(engine), engine.connect() as connection:
         if sqlite:
             # A batch migration copies a table and drops the old one: with foreign keys on, the drop
             # fails or cascades into the rows that refer to it. SQLite ignores the pragma in a transaction.
@@ -192,6 +193,20 @@ def upgrade_database(engine: Engine, older_too: bool = True) -> Upgrade:
                 connection.exec_driver_sql("PRAGMA foreign_keys=ON")
                 connection.commit()
     return Upgrade(state, backup)
+
+
+@contextmanager
+def _sqlite_upgrade_lock(engine: Engine):
+    """SQLite has no advisory lock, and its transactions do not cover the schema checks Alembic
+    makes first: workers starting together on a new file would each create the tables. A lock on a
+    file beside the database makes them take turns, as pg_advisory_xact_lock does on PostgreSQL."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:":  # nothing shared to race on
+        yield
+        return
+    with open(f"{path}.upgrade-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, even if this process dies
+        yield
 
 
 def _shown_url(bind: Engine | Connection) -> str:

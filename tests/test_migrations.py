@@ -172,3 +172,38 @@ def test_a_database_made_before_migrations_is_recorded_then_upgraded(tmp_path, m
     with engine.connect() as connection:
         assert connection.scalar(text("SELECT count(*) FROM callback_attempts")) == 2
     engine.dispose()
+
+
+UPGRADE_IN_A_PROCESS = """
+import sys
+from database import make_engine, prepare_schema
+engine = make_engine(sys.argv[1])
+sys.stdin.readline()  # started together: each waits for the word to go
+print(prepare_schema(engine, upgrade=False))
+"""
+
+
+def test_processes_starting_together_on_a_new_sqlite_file_create_it_once(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'hotline.sqlite3'}"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    workers = [subprocess.Popen([sys.executable, "-c", UPGRADE_IN_A_PROCESS, url], cwd=root, text=True,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+               for _ in range(6)]
+    for worker in workers:
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
+    results = [worker.communicate(timeout=120) for worker in workers]
+
+    assert [worker.returncode for worker in workers] == [0] * len(workers), [err for _, err in results]
+    outputs = sorted(out.strip() for out, _ in results)
+    # One created it; the others found it done (prepare_schema returns None) or saw it current.
+    assert outputs.count(f"created the database at revision {head_revision()}") == 1, outputs
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == head_revision()
+        assert not compare_metadata(MigrationContext.configure(connection), load_models())
+    engine.dispose()
