@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from callqueue.models import Callback
 from clock import to_naive_utc
+from tracking.service import normalise_phone
 
 
 class CallbackRefused(ValueError):
@@ -25,14 +26,10 @@ class CallbackRefused(ValueError):
 
 
 def e164(phone: str) -> str:
-    """The number in E.164: `+` and a country code kept, `00` read as `+`, a national number
-    (a mobile, or a landline with its trunk 0) taken as China's."""
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    if phone.strip().startswith("+"):
-        return "+" + digits
-    if digits.startswith("00"):
-        return "+" + digits[2:]
-    return "+86" + digits.removeprefix("0")
+    """The number in E.164: one abroad as normalise_phone keeps it (`+` and its country code), a
+    national one (a mobile, or a landline with its trunk 0) as China's."""
+    national = normalise_phone(phone)
+    return national if national.startswith("+") else "+86" + national.removeprefix("0")
 
 
 @dataclass(frozen=True)
