@@ -247,9 +247,15 @@ def finish():
     notes = str(body.get("notes", ""))[:2000]
     acd = get_calls().acd()
     agent_id = current_user().username
-    call_sid = acd.agent(agent_id).get("call", "")
-    acd.finish(agent_id, _now())
-    acd.record("disposition", _now(), agent=agent_id, call=call_sid, disposition=disposition, notes=notes)
+    current = acd.agent(agent_id).get("call", "")
+    call_sid = str(body.get("call_sid") or current)
+    # The caller hung up, or a called-back customer never answered, before the agent pressed
+    # finish: the call is over all the same, and its disposition is still worth keeping.
+    ended_first = call_sid != current and not acd.call(call_sid).get("agent")
+    if not ended_first:
+        acd.finish(agent_id, _now())
+    if call_sid:
+        acd.record("disposition", _now(), agent=agent_id, call=call_sid, disposition=disposition, notes=notes)
     return jsonify(_agent_view(agent_id))
 
 

@@ -540,7 +540,7 @@ def run_agent(base_url: str, username: str, password: str, *, answer_after: floa
             time.sleep(answer_after)
             accepted = api("POST", "accept", call_sid=offer["call_sid"])
             time.sleep(talk_s)
-            api("POST", "finish", disposition="resolved")
+            api("POST", "finish", disposition="resolved", call_sid=offer["call_sid"])
             handled.append({"call_sid": offer["call_sid"], "line": offer["line"], "kept_place": accepted["kept_place"],
                             "caller": offer["caller"]})
         if api("GET", "me")["state"] not in ("offered", "on_call"):

@@ -55,9 +55,9 @@ def test_bad_requests_are_clear_errors(staffed):
     assert client.post("/console/api/callbacks", json={"phone": "13800138000", "slot": "never"}).status_code == 400
 
 
-def test_offer_with_screen_pop_accept_and_disposition(staffed):
-    voice = staffed.test_client()
-    sid = "CA" + "7" * 32
+def complaint_waiting_for_an_agent(app, sid):
+    """A caller who chose 投诉 → 破损 and pressed 0 for an agent: in the damaged line."""
+    voice = app.test_client()
     for path, params in (("/voice/incoming", {"CallSid": sid, "From": "13800138000"}),
                          ("/voice/step", {"CallSid": sid, "Digits": "2"}),
                          ("/voice/step", {"CallSid": sid, "Digits": "1"}),
@@ -67,6 +67,20 @@ def test_offer_with_screen_pop_accept_and_disposition(staffed):
                          ("/voice/step", {"CallSid": sid, "Digits": "1"}),
                          ("/voice/step", {"CallSid": sid, "Digits": "0"})):
         assert signed_post(voice, path, params).status_code == 200
+    return voice
+
+
+def last_decision(app):
+    with app.app_context():
+        from callqueue.routing import distributor
+        from redis_conn import get_redis
+
+        return distributor(get_redis(), app.config).decisions(1)[0]
+
+
+def test_offer_with_screen_pop_accept_and_disposition(staffed):
+    sid = "CA" + "7" * 32
+    complaint_waiting_for_an_agent(staffed, sid)
     client = staffed.test_client()
     login(client)
     view = client.post("/console/api/state", json={"state": "available"}).get_json()
@@ -81,12 +95,24 @@ def test_offer_with_screen_pop_accept_and_disposition(staffed):
     assert client.post("/console/api/accept", json={"call_sid": sid}).status_code == 409   # double accept
     view = client.post("/console/api/finish", json={"disposition": "ticket_opened", "notes": "破损理赔"}).get_json()
     assert view["state"] == "wrap_up" and view["offer"] is None
-    with staffed.app_context():
-        from callqueue.routing import distributor
-        from redis_conn import get_redis
-
-        decision = distributor(get_redis(), staffed.config).decisions(1)[0]
+    decision = last_decision(staffed)
     assert decision["disposition"] == "ticket_opened" and decision["notes"] == "破损理赔"
+
+
+def test_finish_after_the_caller_hung_up_is_not_an_error_and_keeps_the_disposition(staffed):
+    sid = "CA" + "8" * 32
+    voice = complaint_waiting_for_an_agent(staffed, sid)
+    client = staffed.test_client()
+    login(client)
+    assert client.post("/console/api/state", json={"state": "available"}).get_json()["state"] == "offered"
+    client.post("/console/api/accept", json={"call_sid": sid})
+    assert signed_post(voice, "/voice/status", {"CallSid": sid, "CallStatus": "completed"}).status_code < 300
+    response = client.post("/console/api/finish", json={"disposition": "resolved", "call_sid": sid})
+    assert response.status_code == 200 and response.get_json()["state"] in ("wrap_up", "available")
+    assert last_decision(staffed) | {"at": 0} == {"decision": "disposition", "at": 0, "agent": "wang", "call": sid,
+                                                 "disposition": "resolved", "notes": ""}
+    # A call the agent never had is still refused.
+    assert client.post("/console/api/finish", json={"disposition": "resolved", "call_sid": "CA404"}).status_code == 409
 
 
 def test_tickets_with_sla_timers_and_actions(staffed, call):
@@ -225,3 +251,4 @@ def test_a_call_the_carrier_refuses_frees_the_agent_and_keeps_the_callers_place(
         assert call["status"] == "callback_waiting" and agent["state"] == "available"
     else:           # the caller has gone: the agent wraps up
         assert agent["state"] == "wrap_up"
+

@@ -20,8 +20,11 @@ function list(element, items) {
   element.replaceChildren(...items.map((text) => Object.assign(document.createElement("li"), {textContent: text})));
 }
 
+let onCall = null;  // the call finish ends, even if the caller hangs up first
+
 function render(view) {
   $("error").hidden = true;
+  if (view.offer) onCall = view.offer.call_sid;
   $("who").textContent = `${view.user.name} (${view.user.role})`;
   $("state").textContent = W[view.state] || view.state;
   $("state").dataset.state = view.state;
@@ -126,7 +129,7 @@ $("accept").addEventListener("click", async () => {
 $("finish").addEventListener("submit", (event) => {
   event.preventDefault();
   const form = new FormData(event.target);
-  api("finish", {disposition: form.get("disposition"), notes: form.get("notes")}).then(render).catch(showError);
+  api("finish", {disposition: form.get("disposition"), notes: form.get("notes"), call_sid: onCall}).then(render).catch(showError);
 });
 $("callback").addEventListener("submit", (event) => {
   event.preventDefault();
