@@ -15,6 +15,7 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
+import click
 from flask import Flask
 
 import database
@@ -24,7 +25,8 @@ import speech
 from callqueue import ticker
 from callqueue.destinations import from_config as destinations_from_config
 from clock import to_naive_utc, utcnow
-from config import agent_hours, calling_hours, from_environment
+from config import ConfigError, agent_hours, calling_hours, from_environment
+from flask_cli import loaded_by_flask_cli
 from flows.engine import Engine
 from flows.errors import FlowError
 from speech.tts import PromptCache
@@ -59,10 +61,21 @@ def create_app(config: dict | None = None) -> Flask:
     # and keeps its files to itself.
     logs.install_masking()
     config = config or {}
-    app = Flask(__name__, instance_relative_config=True, instance_path=config.get("INSTANCE_PATH"))
+    # The instance folder (database, embedded Redis, settings.env): instance/ beside the code
+    # unless HOTLINE_INSTANCE names another (e.g. /var/lib/hotline).
+    instance_path = config.get("INSTANCE_PATH") or os.environ.get("HOTLINE_INSTANCE") or None
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     _keep_files_private(app.instance_path)
-    app.config.update(from_environment())
+    command_line = loaded_by_flask_cli()
+    try:
+        app.config.update(from_environment(app.instance_path))
+    except ConfigError as error:
+        if command_line:
+            raise click.ClickException(f"cannot start: {error}") from None
+        raise
     app.config.update(config)
+    if command_line:  # no command listens to callers: loading a model would only cost time
+        app.config["LOAD_SPEECH_MODELS"] = False
     app.config.setdefault("CLOCK", utcnow)
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_REQUEST_BYTES"]
     if not app.config["DATABASE_URL"]:
@@ -212,7 +225,7 @@ def main() -> None:
         # below), so it upgrades it. Every other entry point (gunicorn, the worker, the ticker, the
         # CLI) refuses an out-of-date one and names `flask --app app db upgrade`.
         app = create_app({"UPGRADE_DATABASE": True})
-    except database.SchemaOutOfDate as error:
+    except (database.SchemaOutOfDate, ConfigError) as error:
         sys.exit(f"cannot start: {error}")
     logs.configure(app.config["LOG_JSON"])
     if app.extensions["db_upgrade"]:

@@ -1,13 +1,14 @@
 """Configuration: every setting, its environment variable and its default, in one place.
 
-`load_config(environ)` is pure so tests can pass their own mapping; `create_app`
-calls it with `os.environ` and then applies a test mapping on top.
+`load_config(environ)` is pure so tests can pass their own mapping; `create_app` calls it
+with the instance's settings.env under `os.environ`, then applies a test mapping on top.
 """
 from __future__ import annotations
 
 import os
 
 LANGUAGES = ("zh-CN", "en-US", "ko-KR")
+SETTINGS_FILE = "settings.env"  # in the instance folder
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
@@ -172,5 +173,30 @@ def _hours(config: dict, hours_setting: str, days_setting: str, quiet: str = "")
                           "MAKEUP_WORKDAYS)") from None
 
 
-def from_environment() -> dict[str, object]:
-    return load_config(dict(os.environ))
+def from_environment(instance_path: str) -> dict[str, object]:
+    """The settings every entry point runs with (web, workers, ticker, CLI): the instance's
+    settings file, with the process environment on top of it."""
+    return load_config({**read_settings_file(os.path.join(instance_path, SETTINGS_FILE)), **os.environ})
+
+
+def read_settings_file(path: str) -> dict[str, str]:
+    """`NAME=value` lines (blank lines and `#` comments skipped, optional quotes); {} when the
+    file is absent. A line that is not a setting is refused, so a typo never goes unnoticed."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            lines = file.read().splitlines()
+    except FileNotFoundError:
+        return {}
+    settings = {}
+    for number, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, equals, value = line.removeprefix("export ").partition("=")
+        name, value = name.strip(), value.strip()
+        if not equals or name not in SETTINGS:
+            raise ConfigError(f"{path}:{number}: not a setting: {line[:60]!r} (NAME=value; names in the README)")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        settings[name] = value
+    return settings

@@ -23,6 +23,8 @@ from sqlalchemy import Connection, MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from flask_cli import loaded_by_flask_cli
+
 UPGRADE_COMMAND = "flask --app app db upgrade"
 MIGRATIONS = Path(__file__).resolve().with_name("migrations")
 # Databases made before Alembic (by create_all) have the schema of one of these revisions:
@@ -272,7 +274,7 @@ def init_app(app) -> None:
     try:
         app.extensions["db_upgrade"] = prepare_schema(engine, upgrade=app.config.get("UPGRADE_DATABASE", False))
     except SchemaOutOfDate as refusal:
-        if not _loaded_by_flask_cli():
+        if not loaded_by_flask_cli():
             raise
         _allow_only_db_commands(app, str(refusal))
     app.teardown_appcontext(close_session)
@@ -300,16 +302,6 @@ def close_session(_exc=None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
-
-
-def _loaded_by_flask_cli() -> bool:
-    """True while `flask` loads the app to find the command it was given (it loads it before
-    knowing which); not for `flask run` or `flask shell`, which load it inside their own command."""
-    import click
-    from flask.cli import FlaskGroup
-
-    context = click.get_current_context(silent=True)
-    return context is not None and isinstance(context.command, FlaskGroup)
 
 
 def _allow_only_db_commands(app, refusal: str) -> None:

@@ -150,3 +150,40 @@ def test_instance_files_are_the_hotlines_alone(make_app, tmp_path):
     assert stat.S_IMODE(instance.stat().st_mode) == 0o700
     assert {"hotline.sqlite3", "redis.rdb", "secret_key", "carrier_token"} <= set(modes)
     assert {name: mode for name, mode in modes.items() if mode & 0o077} == {}
+
+
+def test_one_settings_file_for_the_server_workers_and_command_line(tmp_path, make_app, monkeypatch):
+    """instance/settings.env is read by every entry point, the environment on top of it."""
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "settings.env").write_text("# the hotline's settings\n\nCALLING_HOURS = '09:00-12:00'\n"
+                                           "export AGENT_HOURS=08:00-20:00\nCALLBACK_MAX_ATTEMPTS=5\n")
+    monkeypatch.setenv("CALLBACK_MAX_ATTEMPTS", "2")
+    app = make_app(INSTANCE_PATH=str(instance))
+    assert (app.config["CALLING_HOURS"], app.config["AGENT_HOURS"]) == ("09:00-12:00", "08:00-20:00")
+    assert app.config["CALLBACK_MAX_ATTEMPTS"] == 2
+    (instance / "settings.env").write_text("CALLING_HOURS=09:00-12:00\nCALLNIG_DAYS=mon-fri\n")
+    with pytest.raises(ConfigError, match=r"settings.env:2: not a setting: 'CALLNIG_DAYS=mon-fri'"):
+        make_app(INSTANCE_PATH=str(instance))
+
+
+def flask_command(instance, *arguments, **environment):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "app", *arguments], cwd=root,
+                          env={**os.environ, "HOTLINE_INSTANCE": str(instance), **environment},
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_command_line_reads_the_settings_file_and_refuses_bad_settings_in_one_line(tmp_path):
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "settings.env").write_text("CALLING_HOURS=bad\n")
+    refused = flask_command(instance, "flows", "check")
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "Error: cannot start: hours 'bad' are not HH:MM-HH:MM "
+        "(CALLING_HOURS, CALLING_DAYS, CALLING_QUIET_HOURS, HOLIDAYS, MAKEUP_WORKDAYS)")
+    (instance / "settings.env").write_text("HOTLINE_LANGUAGE=zh-CN\n")
+    helped = flask_command(instance, "--help")
+    assert helped.returncode == 0 and "callbacks" in helped.stdout
+    assert "speech model" not in helped.stderr   # no command listens: no model is looked for
