@@ -332,10 +332,15 @@ class CallService:
     def rejoin(self, sid: str, customer: str) -> bool:
         """A step failed (the database, say): put the caller in the ACD's line with nothing but
         Redis. True when they are in line (or already were)."""
+        line = skill(self.config["HOTLINE_LANGUAGE"])
         try:
-            self.acd().enqueue(sid, skill(self.config["HOTLINE_LANGUAGE"]), self.stamp(), phone=customer)
-        except AcdError:
-            pass  # already in line
+            try:
+                self.acd().enqueue(sid, line, self.stamp(), phone=customer)
+            except AcdError:
+                pass  # already in line
+            # The session says so too, or the idle sweep would take a caller on hold for one
+            # who stopped answering the IVR and end their call.
+            self.store.change(sid, lambda call: _mark_queued(call, line), self.stamp())
         except RedisError:
             log.warning("call %s: the agents' line is out of reach", sid)
             return False
@@ -453,6 +458,11 @@ class CallService:
             for sid in self.store.idle(phase, now - self.store.ttl):
                 self.store.forget(sid)  # its session expired
         return ended
+
+
+def _mark_queued(call: CallSession, line: str) -> None:
+    call.queue = call.queue or {"skill": line, "priority": []}
+    call.phase = Phase.QUEUED
 
 
 def _outcome_unless_with_agent(call: CallSession, what: str) -> None:

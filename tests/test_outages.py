@@ -53,6 +53,21 @@ def test_when_the_agents_line_is_back_the_held_caller_joins_it(app, client, demo
         assert get_calls().acd().call(INCOMING["CallSid"])["status"] == "waiting"  # the ACD offers it to agents
 
 
+def test_a_caller_who_rejoined_the_line_is_not_swept_as_gone_from_the_ivr(app, client, demo_parcels, clock):
+    signed_post(client, "/voice/incoming", INCOMING)  # in the IVR when the step failed
+    signed_post(client, "/voice/rejoin?tries=1", INCOMING)
+    on_hold_for = 0
+    with app.app_context():
+        calls = get_calls()
+        while on_hold_for <= app.config["CALL_IDLE_END_SECONDS"]:
+            clock.advance(app.config["QUEUE_ANNOUNCE_SECONDS"])
+            on_hold_for += app.config["QUEUE_ANNOUNCE_SECONDS"]
+            hold = signed_post(client, "/voice/queue-wait", {"CallSid": INCOMING["CallSid"]}).get_data(as_text=True)
+            assert "<Hangup" not in hold
+            assert calls.sweep() == 0
+        assert calls.acd().call(INCOMING["CallSid"])["status"] == "waiting"
+
+
 def break_table(app, table: str, broken: bool) -> None:
     with app.app_context():
         session = new_session()
