@@ -78,9 +78,23 @@ def _csv_records(path: Path, text: str, required: tuple[str, ...]) -> list[tuple
         raise ImportFileError(f"{path}:{reader.line_num + 1}: not readable as CSV: {error}") from None
 
 
+# The most characters an imported field may hold: as long as the column it goes into (most text
+# columns hold 64), more for lists written in one cell. Longer is the row's error, never stored.
+FIELD_LIMITS = {"address": 200, "description": 200, "warehouse_note": 200, "postcodes": 500, "pickup_points": 2000}
+DEFAULT_FIELD_LIMIT = 64
+
+
+def bounded(key: str, value: object) -> str:
+    """An imported field's text, stripped; RowError if it is longer than its limit."""
+    text = "" if value is None else str(value).strip()
+    limit = FIELD_LIMITS.get(key, DEFAULT_FIELD_LIMIT)
+    if len(text) > limit:
+        raise RowError(f"{key} is {len(text):,} characters; at most {limit}")
+    return text
+
+
 def text_of(record: dict, key: str) -> str:
-    value = record.get(key)
-    return "" if value is None else str(value).strip()
+    return bounded(key, record.get(key))
 
 
 def require(record: dict, required: tuple[str, ...]) -> None:
