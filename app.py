@@ -90,11 +90,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     from tickets import SlaPolicy
 
+    app.extensions["calling_hours"] = calling_hours(app.config)
     app.extensions["sla_policy"] = SlaPolicy(
         first_response=timedelta(minutes=app.config["SLA_FIRST_RESPONSE_MINUTES"]),
         closure=timedelta(hours=app.config["SLA_CLOSURE_HOURS"]),
+        zone=app.extensions["calling_hours"].zone,
     )
-    app.extensions["calling_hours"] = calling_hours(app.config)
     app.extensions["callback_destinations"] = destinations_from_config(app.config)
     app.extensions["agent_hours"] = agent_hours(app.config)
     _load_flows(app)
@@ -175,7 +176,7 @@ def _prepare(app: Flask) -> None:
         session = new_session()
         try:
             if app.config["SEED_DEMO_ON_FIRST_RUN"] and not session.scalar(select(func.count(Parcel.id))):
-                seed_demo(session, app.extensions["calling_hours"].local(app.config["CLOCK"]()).date())
+                seed_demo(session, app.extensions["calling_hours"].local(app.config["CLOCK"]()))
                 seed_network(session)
                 log.info("loaded demo parcels, branches and tariffs: flask --app app seed-demo lists the parcels")
             repaired = recover_callbacks(session, get_queue(get_redis()), get_redis(),

@@ -65,23 +65,36 @@ def _json_records(path: Path, text: str, json_key: str) -> list[tuple[int, dict]
 
 def _csv_records(path: Path, text: str, required: tuple[str, ...]) -> list[tuple[int, dict]]:
     reader = csv.DictReader(io.StringIO(text))
-    header = [name.strip() for name in (reader.fieldnames or [])]
-    missing = [name for name in required if name not in header]
-    if missing:
-        raise ImportFileError(f"{path}: header lacks column(s) {', '.join(missing)}")
-    reader.fieldnames = header
-    records = []
-    for row in reader:
-        if None in row:  # more cells than header names
-            records.append((reader.line_num, {"_invalid": "too many cells"}))
-        else:
-            records.append((reader.line_num, row))
-    return records
+    try:
+        header = [name.strip() for name in (reader.fieldnames or [])]
+        missing = [name for name in required if name not in header]
+        if missing:
+            raise ImportFileError(f"{path}: header lacks column(s) {', '.join(missing)}")
+        reader.fieldnames = header
+        # more cells than header names: not a record
+        return [(reader.line_num, {"_invalid": "too many cells"} if None in row else row) for row in reader]
+    except csv.Error as error:  # e.g. a field over csv.field_size_limit(): the rest cannot be read
+        # line_num is the last line read whole; the record that failed starts on the next
+        raise ImportFileError(f"{path}:{reader.line_num + 1}: not readable as CSV: {error}") from None
+
+
+# The most characters an imported field may hold: as long as the column it goes into (most text
+# columns hold 64), more for lists written in one cell. Longer is the row's error, never stored.
+FIELD_LIMITS = {"address": 200, "description": 200, "warehouse_note": 200, "postcodes": 500, "pickup_points": 2000}
+DEFAULT_FIELD_LIMIT = 64
+
+
+def bounded(key: str, value: object) -> str:
+    """An imported field's text, stripped; RowError if it is longer than its limit."""
+    text = "" if value is None else str(value).strip()
+    limit = FIELD_LIMITS.get(key, DEFAULT_FIELD_LIMIT)
+    if len(text) > limit:
+        raise RowError(f"{key} is {len(text):,} characters; at most {limit}")
+    return text
 
 
 def text_of(record: dict, key: str) -> str:
-    value = record.get(key)
-    return "" if value is None else str(value).strip()
+    return bounded(key, record.get(key))
 
 
 def require(record: dict, required: tuple[str, ...]) -> None:

@@ -413,7 +413,7 @@ def prepare_instance(folder: Path, environment: dict) -> tuple[str, dict | None]
     with app.app_context():
         session = new_session()
         try:
-            seed_demo(session, app.extensions["calling_hours"].local(app.config["CLOCK"]()).date())
+            seed_demo(session, app.extensions["calling_hours"].local(app.config["CLOCK"]()))
             seed_network(session)
         finally:
             session.close()

@@ -22,7 +22,7 @@ sys.path.insert(0, os.getcwd())
 import redis_conn  # noqa: E402
 from bench.figures import print_figures  # noqa: E402
 
-OUTCOMES = ["self_service", "complaint_filed", "callback_booked", "transferred", "abandoned", "caller_hung_up"]
+OUTCOMES = ["self_served", "after_hours", "complaint_filed", "callback_booked", "transferred", "abandoned", "caller_hung_up"]
 CARRIERS = ["SF", "ZTO", "YTO", "STO", "YUNDA", "JD", "JT", "EMS", ""]
 
 

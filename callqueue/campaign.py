@@ -20,11 +20,11 @@ from callqueue.hours import CallingHours
 from callqueue.models import Callback, CallbackStatus
 from clock import from_naive_utc
 from importing import ImportReport, RowError, import_each, read_records, require, text_of
-from masking import mask_phone
+from masking import mask_phone, mask_waybill
 from tickets.models import Ticket, TicketStatus
 from tracking.carriers import normalise_waybill
 from tracking.models import Parcel, ScanEvent
-from tracking.service import normalise_phone
+from tracking.service import find_parcel, normalise_phone
 from tracking.status import ParcelStatus
 
 log = logging.getLogger(__name__)
@@ -108,15 +108,15 @@ def import_contacts(session: Session, path: Path, *, now: datetime, hours: Calli
         require(record, CONTACT_COLUMNS)
         phone = normalise_phone(text_of(record, "phone"))
         if not 7 <= len(phone) <= 12:
-            raise RowError(f"phone {text_of(record, 'phone')!r} is not a phone number (7 to 12 digits)")
+            raise RowError(f"phone {mask_phone(phone) or '(none)'} is not a phone number (7 to 12 digits)")
         ticket = None
         if text_of(record, "ticket"):
             ticket = session.scalar(select(Ticket).where(Ticket.number == text_of(record, "ticket")))
             if ticket is None:
                 raise RowError(f"unknown ticket {text_of(record, 'ticket')!r}")
         waybill = normalise_waybill(text_of(record, "waybill"))
-        if len(waybill) > 20:
-            raise RowError(f"waybill {text_of(record, 'waybill')!r} is too long")
+        if waybill and find_parcel(session, waybill) is None:
+            raise RowError(f"no parcel has waybill {mask_waybill(waybill)}")
         why_not = why_not_callable(phone, blocked)
         if why_not:
             raise RowError(why_not)

@@ -33,11 +33,14 @@ def _schedule(callback) -> None:
 
 
 def echo_dry_run(due: list[tuple[str, str]], skipped: list[tuple[str, str, str]], when: str) -> None:
-    """What a campaign would do: (phone, what) rows to call at `when`, (phone, why not, what) rows skipped."""
+    """What a campaign would do: (phone, what) rows to call at `when`, (phone, why not, what) rows
+    skipped; nobody to call is an error (exit 1), as the operator asked for calls."""
     for phone, what in due:
         click.echo(f"call   {mask_phone(phone):<13} at {when}  {what}")
     for phone, why, what in skipped:
         click.echo(f"skip   {mask_phone(phone) or '-':<13} {why}  {what}")
+    if not due:
+        raise click.ClickException(f"nobody to call ({len(skipped)} skipped)")
 
 
 def _window() -> timedelta:

@@ -13,6 +13,16 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from calls.session import CallSession
 from database import Base
 
+# Outcomes of calls the IVR settled without an agent (IVR containment). `self_service` is what
+# records written before `self_served` said.
+CONTAINED_OUTCOMES = frozenset({"self_served", "self_service", "complaint_filed", "callback_booked"})
+
+
+def settled_outcome(call: CallSession) -> str:
+    """A finished call's outcome: the one its end gave, else what the caller had got when they
+    hung up (their parcel's status: `self_served`; agents closed: `after_hours`)."""
+    return call.outcome or call.flow_vars.get("call_outcome") or "caller_hung_up"
+
 
 class CallRecord(Base):
     __tablename__ = "call_records"
@@ -54,7 +64,7 @@ def _upsert(session: Session, call: CallSession, ended_at: datetime, carrier_sta
     record.language = call.language
     record.started_at = datetime.fromisoformat(call.started_at)
     record.ended_at, record.carrier_status = ended_at, carrier_status
-    record.outcome = call.outcome or "caller_hung_up"
+    record.outcome = settled_outcome(call)
     record.last_step = call.step
     variables = call.flow_vars
     record.waybill, record.carrier = variables.get("waybill", ""), variables.get("carrier", "")

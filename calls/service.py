@@ -30,7 +30,7 @@ from callqueue.destinations import CallbackRefused
 from callqueue.jobs import record_outcome, schedule_callback_job
 from callqueue.routing import distributor, kept_place_key, scheduled_callback_attempt
 from calls.queueing import line_for, priority_for
-from calls.records import save_record, save_stream_end
+from calls.records import save_record, save_stream_end, settled_outcome
 from calls.session import FLOW_FIELDS, CallSession, Phase
 from calls.store import CallStore
 from clock import to_naive_utc
@@ -62,7 +62,8 @@ def outcome(state: dict, actions: list[dict]) -> str:
         return "complaint_filed"
     if variables.get("callback_time"):
         return "callback_booked"
-    return "self_service"
+    # What the caller got (see settled_outcome); nothing: the IVR ended the call unserved.
+    return variables.get("call_outcome") or "ended_in_ivr"
 
 
 @dataclass(frozen=True)
@@ -432,7 +433,7 @@ class CallService:
                 log.exception("record of call %s kept to be written later", sid)
                 self._later({"session": call.to_json(), "ended_at": now.isoformat(), "status": carrier_status})
                 return
-            log.info("call %s ended: %s", sid, call.outcome or "caller_hung_up")
+            log.info("call %s ended: %s", sid, settled_outcome(call))
 
     def sweep(self) -> int:
         """End what the carrier never reported: callers in the agents' line whose call is gone or

@@ -45,6 +45,8 @@ def pickups_command(branch_code: str) -> None:
         query = (select(PickupOrder, Branch).join(Branch, PickupOrder.branch_id == Branch.id)
                  .where(PickupOrder.status == "booked").order_by(Branch.code, PickupOrder.day, PickupOrder.window))
         if branch_code:
+            if session.scalar(select(Branch.id).where(Branch.code == branch_code)) is None:
+                raise click.ClickException(f"no branch {branch_code!r}")
             query = query.where(Branch.code == branch_code)
         for order, branch in session.execute(query):
             address = order.address or f"(recorded: {order.address_recording})"

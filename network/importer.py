@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callqueue.hours import parse_span
-from importing import ImportReport, RowError, import_each, read_records, require, text_of
+from importing import ImportReport, RowError, bounded, import_each, read_records, require, text_of
 from network.models import Branch, Tariff
 from network.provinces import province_named
 from network.service import SERVICES
@@ -88,8 +88,8 @@ def _pickup_points(raw) -> list[dict]:
                for item in raw.split(";") if item.strip()]
     if not isinstance(raw, list) or not all(isinstance(p, dict) and p.get("name") for p in raw):
         raise RowError("pickup_points: each needs a name (name|address|hours; ...)")
-    return [{"name": str(p["name"]), "address": str(p.get("address", "")), "hours": str(p.get("hours", ""))}
-            for p in raw]
+    return [{"name": bounded("pickup point name", p["name"]), "address": bounded("address", p.get("address", "")),
+             "hours": bounded("pickup point hours", p.get("hours", ""))} for p in raw]
 
 
 def import_branches(session: Session, path: Path) -> ImportReport:

@@ -50,7 +50,7 @@ def book(session: Session, *, branch: Branch, phone: str, postcode: str, slot: s
                         address_recording=address_recording[:300], day=day, window=window, created_at=now)
     session.add(order)
     session.flush()
-    order.number = f"{now:%m%d}{order.id:04d}"  # eight digits a caller can key back
+    order.number = f"{local_now:%m%d}{order.id:04d}"  # eight digits a caller can key back; the local date
     session.commit()
     return order
 

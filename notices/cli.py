@@ -99,6 +99,9 @@ def start_command(location: str, route: str, reason: str, dry_run: bool) -> None
     session = new_session()
     try:
         parcels = campaign.affected(session, location=location, route=route, reason=held_for)
+        if not parcels:
+            where = f"at {location}" if location else f"on route {route}"
+            raise click.ClickException(f"no parcels held {where}{f' for {reason}' if reason else ''}")
         plan = campaign.plan(session, parcels)
         if dry_run:
             when = hours.stamp(hours.next_opening(now))

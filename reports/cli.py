@@ -25,7 +25,10 @@ def _write(period, fmt: str, output: Path | None, language: str | None, carrier:
         session.close()
     scope = "".join(f"-{part}" for part in (language, carrier) if part)
     target = output or Path(f"report-{period.label}{scope}.{fmt}")
-    target.write_bytes(data)
+    try:
+        target.write_bytes(data)
+    except OSError as error:
+        raise click.ClickException(f"cannot write {target}: {error.strerror}") from None
     click.echo(f"{target} ({len(data)} bytes)")
 
 

@@ -113,7 +113,7 @@ def app(make_app):
 def demo_parcels(app, clock):
     with app.app_context():
         session = new_session()
-        records = seed_demo(session, app.extensions["calling_hours"].local(clock()).date())
+        records = seed_demo(session, app.extensions["calling_hours"].local(clock()))
         seed_network(session)
         session.close()
     return {r["waybill"]: r for r in records}

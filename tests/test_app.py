@@ -7,7 +7,7 @@ import stat
 import subprocess
 import sys
 import threading
-from datetime import date
+from datetime import datetime
 
 import pytest
 from werkzeug.serving import make_server
@@ -137,7 +137,7 @@ def test_instance_files_are_the_hotlines_alone(make_app, tmp_path):
     app = make_app(DATABASE_URL="", REDIS_URL="", SECRET_KEY="", TWILIO_AUTH_TOKEN="")
     with app.app_context():
         session = new_session()
-        seed_demo(session, date(2026, 11, 24))
+        seed_demo(session, datetime(2026, 11, 24, 12, 0))
         session.close()
         embedded = redis_conn.get_redis()
         try:

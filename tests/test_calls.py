@@ -44,7 +44,11 @@ def test_known_parcel_with_matching_caller_id_hears_status(call, app):
     assert "您的快件正在运输中，最新扫描在武汉转运中心" in status
     assert "预计11月25日送达" in status
     assert "后四位" not in heard(result)  # no identity question for the recipient's own phone
-    assert record_of(app, result).outcome == "caller_hung_up"
+    assert record_of(app, result).outcome == "self_served"  # got the status, then hung up at the menu
+
+
+def test_a_caller_who_hangs_up_before_being_served_hung_up(call, app):
+    assert record_of(app, call("1")).outcome == "caller_hung_up"
 
 
 def test_exception_parcel_explains_reason_and_plan(call):
@@ -291,6 +295,7 @@ def test_on_a_holiday_self_service_goes_on_and_a_message_becomes_a_ticket(make_a
 
     tracking = caller("1", SF_IN_TRANSIT, "1", "0")        # tracking works; the agent does not
     assert "正在运输中" in heard(tracking) and "人工客服将于11月25日8点30分上线" in tracking.turns[-1]["heard"]
+    assert record_of(app, tracking).outcome == "after_hours"  # wanted an agent after being served
     message = caller("0", "2", ("say", "请明天上午给我回电话"), "1")
     assert "您的留言已登记，编号" in message.turns[-1]["heard"]
     with app.app_context():

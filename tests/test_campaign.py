@@ -212,7 +212,8 @@ def test_pacing_holds_calls_beyond_the_limits(make_app, clock, limits):
     assert len([r for r in retries if "-paced-" in r]) == 2
 
 
-def test_contacts_import_books_surveys_and_reports_bad_rows(app, clock, closed_ticket, runner, tmp_path):
+def test_contacts_import_books_surveys_and_reports_bad_rows(app, clock, closed_ticket, demo_parcels, runner,
+                                                            tmp_path):
     with app.app_context():
         session = new_session()
         from tickets.models import Ticket
@@ -229,13 +230,16 @@ def test_contacts_import_books_surveys_and_reports_bad_rows(app, clock, closed_t
         ",12,,\n"
         ",13900002222,T-NONE,\n"
         ",13700000000,,\n"
-        "YT1234567890123,13900001111,,the same delivery again\n", encoding="utf-8")
+        "YT1234567890123,13900001111,,the same delivery again\n"
+        "SF0000000000000,13900003333,,no such parcel\n", encoding="utf-8")
     result = runner.invoke(args=["campaign", "import", str(contacts)])
     assert result.exit_code == 1
-    assert result.output.splitlines()[-1] == "2 created, 1 updated, 3 rejected"
-    assert f"{contacts}:4: phone '12' is not a phone number (7 to 12 digits)" in result.output
+    assert result.output.splitlines()[-1] == "2 created, 1 updated, 4 rejected"
+    assert f"{contacts}:4: phone ** is not a phone number (7 to 12 digits)" in result.output
+    assert f"{contacts}:8: no parcel has waybill SF*********0000" in result.output
     assert f"{contacts}:5: unknown ticket 'T-NONE'" in result.output
     assert f"{contacts}:6: on the do-not-call list" in result.output
+    assert "13700000000" not in result.output and "13900003333" not in result.output
     with app.app_context():
         session = new_session()
         booked = {c.reason: (c.phone, c.ticket_id, c.status) for c in session.scalars(select(Callback))}
@@ -257,14 +261,13 @@ def test_an_unreadable_contacts_file_imports_nothing(runner, tmp_path, content, 
     assert result.exit_code == 1 and message in result.output and "nothing imported" in result.output
 
 
-def test_scripted_customers_answer_the_campaign_by_number(make_app, clock, tmp_path, capsys):
+def test_scripted_customers_answer_the_campaign_by_number(app, demo_parcels, clock, tmp_path, capsys):
     import threading
 
     from werkzeug.serving import make_server
 
     from ivr.simulator import main as simulator
 
-    app = make_app()
     contacts = tmp_path / "contacts.csv"
     contacts.write_text("phone,waybill\n13900000001,SF1234567890123\n13900000002,YT9876543210987\n"
                         "13900000003,7712345678901\n", encoding="utf-8")

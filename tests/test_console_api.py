@@ -206,7 +206,8 @@ def test_wallboard_figures_for_supervisors_only(staffed, call):
     login(boss, "boss")
     figures = boss.get("/console/api/wallboard").get_json()
     assert figures["calls_today"] == 2 and figures["abandoned_today"] == 1
-    assert figures["ivr_containment"] == 0.0 and figures["waiting"] == 0
+    assert figures["ivr_containment"] == 0.5 and figures["waiting"] == 0  # the status caller was served
+    assert figures["after_hours_today"] == 0
     assert figures["agents"] == {"offline": 2} and figures["lines"]["zh-CN:damaged"] == {"waiting": 0, "longest_wait_s": 0}
     etag = boss.get("/console/api/wallboard").headers["ETag"]
     assert boss.get("/console/api/wallboard", headers={"If-None-Match": etag}).status_code == 304

@@ -135,3 +135,17 @@ def test_imported_text_reaches_callers_only_as_speakable_words(session, tmp_path
     assert import_file(session, write(tmp_path, "p.csv", hostile + "\n")).problems == []
     status = call("1", "1234567890123#", "1", "9").turns[3]["heard"]      # the demo caller's SF parcel
     assert "最新扫描在2 3 武汉转运中心" in status and "<" not in status and "+" not in status
+
+
+def test_the_demo_parcels_latest_scan_is_never_in_the_future(runner, app, clock):
+    from datetime import UTC, datetime
+
+    from database import new_session
+
+    clock.now = datetime(2026, 11, 24, 16, 5, tzinfo=UTC)  # 00:05 on the 25th in Shanghai
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    with app.app_context():
+        session = new_session()
+        scans = [parcel.last_scan_at for parcel in session.scalars(select(Parcel))]  # local, as imported
+        session.close()
+    assert scans and max(scans) <= datetime(2026, 11, 25, 0, 5)

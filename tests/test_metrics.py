@@ -8,7 +8,7 @@ def test_metrics_after_calls(call, client, runner):
     call("1", "1234567890123#", "1", "9")       # self-service
     body = client.get("/metrics").get_data(as_text=True)
     assert 'hotline_calls_total{outcome="abandoned"} 1.0' in body
-    assert 'hotline_calls_total{outcome="caller_hung_up"} 1.0' in body
+    assert 'hotline_calls_total{outcome="self_served"} 1.0' in body
     assert 'hotline_agents{state="offline"} 1.0' in body
     assert 'hotline_queue_waiting{line="zh-CN:damaged"} 0.0' in body
     assert 'hotline_callbacks{timing="due"} 0.0' in body

@@ -153,3 +153,18 @@ def test_render_prompts_command(make_app):
     count = int(result.output.split()[0])
     assert count >= 20  # greeting, menus and the other fixed prompts; not the parcel-specific ones
     assert len(list(app.extensions["prompt_cache"].folder.glob("*.ulaw"))) == count
+
+
+def test_a_keypad_only_line_renders_no_prompts_at_start(make_app):
+    """Keypad calls are answered with TwiML, never with rendered audio: `python app.py` on a
+    line without a recogniser renders nothing (rendering every prompt took ~100 s)."""
+    import threading
+
+    from app import _prepare
+
+    app = make_app(SEED_DEMO_ON_FIRST_RUN=False)
+    assert app.extensions["speech_models"].get(app.config["HOTLINE_LANGUAGE"]) is None
+    _prepare(app)
+    assert "prerender" not in [thread.name for thread in threading.enumerate()]
+    folder = app.extensions["prompt_cache"].folder
+    assert not folder.exists() or not list(folder.glob("*.ulaw"))

@@ -79,3 +79,20 @@ def test_an_unreadable_file_imports_nothing(runner, tmp_path, command):
     broken.write_text("code,name\nx,y\n", encoding="utf-8")
     result = runner.invoke(args=[command, str(broken)])
     assert result.exit_code == 1 and "header lacks column(s)" in result.output and "nothing imported" in result.output
+
+
+def test_pickup_booking_numbers_carry_the_local_date(app, demo_parcels):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from network import pickups
+
+    just_after_midnight = datetime(2026, 11, 25, 0, 30, tzinfo=ZoneInfo("Asia/Shanghai"))  # the 24th in UTC
+    with app.app_context():
+        session = new_session()
+        order = pickups.book(session, branch=branch_for_postcode(session, "310012"), phone="13800138000",
+                             postcode="310012", slot="tomorrow_morning", local_now=just_after_midnight,
+                             now=datetime(2026, 11, 24, 16, 30), address="文三路100号")
+        number, order_id = order.number, order.id
+        session.close()
+    assert number == f"1125{order_id:04d}"

@@ -108,6 +108,21 @@ def test_an_empty_day_and_a_day_of_abandoned_calls(app):
         session.close()
 
 
+def test_containment_counts_callers_served_before_hanging_up_and_sets_after_hours_apart(app):
+    outcomes = ["self_served", "self_served", "after_hours", "caller_hung_up", "ended_in_ivr", "transferred",
+                "callback_booked", "self_service"]  # the last as records before self_served said
+    with app.app_context():
+        session = new_session()
+        session.add_all([call(f"CO{n}", U(2026, 3, 2, 2, n), 40, "zh-CN", outcome)
+                         for n, outcome in enumerate(outcomes)])
+        session.commit()
+        calls = figures.build(session, figures.day(date(2026, 3, 2), SHANGHAI))["calls"]
+        session.close()
+    assert calls["contained_in_ivr"] == 0.5  # 2 self served, a callback and a legacy self service: 4 of 8
+    assert (calls["self_served"], calls["after_hours"]) == (3, 1)
+    assert calls["by_outcome"]["after_hours"] == 1
+
+
 def test_weekly_covers_monday_to_sunday(app, fixture_day):
     period = figures.week("2026-W48", SHANGHAI)
     assert (period.start.date().isoformat(), period.end.date().isoformat()) == ("2026-11-23", "2026-11-30")

@@ -136,3 +136,14 @@ def test_claim_is_recorded_on_the_ticket(session):
     record_claim(session, ticket, assessment, now=T0, actor="agent-7")
     assert ticket.claim_amount == Decimal("36.00") and ticket.claim_basis == "freight_multiple"
     assert ticket.history[-1].detail == "agent-7: 36.00 (freight_multiple, negotiable)"
+
+
+def test_ticket_numbers_carry_the_hotlines_local_date(session):
+    from zoneinfo import ZoneInfo
+
+    just_after_midnight = datetime(2026, 11, 24, 16, 30)  # naive UTC: 00:30 on the 25th in Shanghai
+    shanghai = SlaPolicy(zone=ZoneInfo("Asia/Shanghai"))
+    ticket, _ = file_complaint(session, category=ComplaintCategory.DAMAGED, name="张先生", waybill="SF1234567890123",
+                               demand=Demand.COMPENSATION, phone="13800138000", channel="hotline",
+                               now=just_after_midnight, sla=shanghai)
+    assert ticket.number == f"261125{ticket.id:04d}"

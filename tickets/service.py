@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,13 +11,17 @@ from sqlalchemy.orm import Session
 from tickets.categories import MESSAGE_CATEGORIES, ComplaintCategory, Demand
 from tickets.models import OPEN_STATUSES, Ticket, TicketEvent, TicketStatus
 
+DEFAULT_ZONE = "Asia/Shanghai"  # HOTLINE_TIMEZONE's default
+
 
 @dataclass(frozen=True)
 class SlaPolicy:
-    """首次响应 and 闭环 limits (the seeds: 1 hour and 24 hours)."""
+    """首次响应 and 闭环 limits (the seeds: 1 hour and 24 hours), and the hotline's time zone,
+    whose date ticket numbers carry."""
 
     first_response: timedelta = timedelta(hours=1)
     closure: timedelta = timedelta(hours=24)
+    zone: ZoneInfo = ZoneInfo(DEFAULT_ZONE)
 
 
 def open_ticket_for(session: Session, waybill: str) -> Ticket | None:
@@ -68,8 +73,8 @@ def _open(session: Session, ticket: Ticket, now: datetime, sla: SlaPolicy) -> Ti
     ticket.history.append(TicketEvent(at=now, action="opened", detail=f"via {ticket.channel}"))
     session.add(ticket)
     session.flush()
-    # Short and speakable: date and a sequence, e.g. 2611240007.
-    ticket.number = f"{now:%y%m%d}{ticket.id:04d}"
+    # Short and speakable: the local date and a sequence, e.g. 2611240007 (now is naive UTC).
+    ticket.number = f"{now.replace(tzinfo=UTC).astimezone(sla.zone):%y%m%d}{ticket.id:04d}"
     session.commit()
     return ticket
 

@@ -37,8 +37,7 @@ def seed_demo_command() -> None:
 
     session = new_session()
     try:
-        today = current_app.extensions["calling_hours"].local(current_app.config["CLOCK"]()).date()
-        records = seed_demo(session, today)
+        records = seed_demo(session, current_app.extensions["calling_hours"].local(current_app.config["CLOCK"]()))
         seed_network(session)
     finally:
         session.close()

@@ -5,7 +5,7 @@ from that number hears details at once; the others exercise the phone-tail check
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from tracking.carriers import s10_check_digit
 
@@ -17,9 +17,14 @@ def _ems(serial: str) -> str:
     return f"EA{serial}{s10_check_digit(serial)}CN"
 
 
-def demo_records(today: date) -> list[dict]:
+def demo_records(now: datetime) -> list[dict]:
+    """The demo parcels around `now` (local time)."""
+    today, latest = now.date(), now.replace(tzinfo=None, second=0, microsecond=0) - timedelta(minutes=1)
+
     def at(days_ago: int, hour: int) -> str:
-        return datetime.combine(today - timedelta(days=days_ago), time(hour, 15)).isoformat(sep=" ")
+        # A scan is never in the future: just after midnight "today at 06:15" has not happened.
+        scanned = datetime.combine(today - timedelta(days=days_ago), time(hour, 15))
+        return min(scanned, latest).isoformat(sep=" ")
 
     def day(offset: int) -> str:
         return (today + timedelta(days=offset)).isoformat()
@@ -51,10 +56,10 @@ def demo_records(today: date) -> list[dict]:
     return records
 
 
-def seed_demo(session, today: date) -> list[dict]:
-    """Load (or refresh) the demo parcels; returns their records."""
+def seed_demo(session, now: datetime) -> list[dict]:
+    """Load (or refresh) the demo parcels around `now` (local time); returns their records."""
     from tracking.importer import import_records
 
-    records = demo_records(today)
+    records = demo_records(now)
     import_records(session, list(enumerate(records, start=1)))
     return records

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from importing import ImportReport, RowError, import_each, read_records, require, text_of
+from importing import ImportReport, RowError, bounded, import_each, read_records, require, text_of
 from tracking.carriers import carrier_for_name, keyed_digits, normalise_waybill
 from tracking.models import Parcel, ScanEvent
 from tracking.service import find_parcel, normalise_phone
@@ -95,9 +95,9 @@ def _scans(raw) -> list[dict] | None:
             raise RowError(f"scan {number}: {error}") from None
         scans.append({
             "at": _datetime(f"scan {number} at", str(scan["at"]).strip()),
-            "location": str(scan["location"]),
+            "location": bounded(f"scan {number} location", scan["location"]),
             "status": status,
-            "description": str(scan.get("description", "")),
+            "description": bounded("description", scan.get("description", "")),
         })
     return sorted(scans, key=lambda s: s["at"])
 
