@@ -18,6 +18,7 @@ from callqueue.hours import CallingHours
 from callqueue.lifecycle import move
 from callqueue.models import Callback, CallbackStatus, DoNotCall
 from clock import from_naive_utc, to_naive_utc
+from flows.spoken import say_span
 from network import deliveries, pickups
 from network.models import PickupOrder
 from network.provinces import ENGLISH, province_for_postcode
@@ -194,7 +195,9 @@ def find_branch(ctx: EffectContext, v: dict) -> Outcome:
     if branch is None:
         return "unknown_area", {}
     opens, _, closes = branch.hours.partition("-")
-    points = "；".join(f"{p['name']}，{p['address']}，{p['hours']}".strip("，") for p in branch.pickup_points)
+    language = v.get("language", "")
+    points = "；".join(f"{p['name']}，{p['address']}，{say_span(language, p['hours']) if p['hours'] else ''}"
+                      .strip("，") for p in branch.pickup_points)
     return "found", {"branch_name": branch.name, "branch_area": branch.area, "branch_phone": branch.phone,
                      "branch_opens": opens, "branch_closes": closes, "pickup_points": points,
                      "has_pickup_points": "yes" if points else ""}

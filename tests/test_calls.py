@@ -42,7 +42,8 @@ def test_known_parcel_with_matching_caller_id_hears_status(call, app):
     assert "1 2 3 4，5 6 7 8，9 0 1 2，3" in result.turns[2]["heard"]  # the digits keyed, in groups
     status = result.turns[3]["heard"]
     assert "您的快件正在运输中，最新扫描在武汉转运中心" in status
-    assert "预计11月25日送达" in status
+    assert "最新扫描在武汉转运中心，时间今天早上6点15分" in status  # the clock's day, said by name
+    assert "预计明天送达" in status
     assert "后四位" not in heard(result)  # no identity question for the recipient's own phone
     assert record_of(app, result).outcome == "caller_hung_up"
 
