@@ -27,6 +27,7 @@ UNITS = {
     "en": {"days": ("day", "days"), "hours": ("hour", "hours"), "minutes": ("minute", "minutes"),
            "kg": ("kilogram", "kilograms"), "yuan": ("yuan", "yuan")},
 }
+ROUND_THE_CLOCK = {"zh": "全天24小时", "en": "24 hours a day", "ko": "24시간"}
 MIDNIGHT = 24  # an end of hours "24:00": the end of the day
 
 
@@ -74,7 +75,7 @@ def _zh_time(hour: int, minute: int) -> str:
     else:
         period = "下午"
     minutes = "" if minute == 0 else "半" if minute == 30 else f"{minute:02d}分"
-    return f"{period}{_twelve(hour)}点{minutes}"
+    return f"{period}{_twelve(hour) if hour else 0}点{minutes}"  # 凌晨0点, not 凌晨12点
 
 
 def _twelve(hour: int) -> int:
@@ -86,6 +87,8 @@ def say_span(language: str, span: str) -> str:
     start, _, end = str(span).partition("-")
     if not end:
         return str(span)
+    if clock(start) == (0, 0) and clock(end) == (MIDNIGHT, 0):
+        return ROUND_THE_CLOCK[family(language)]
     first, last = say_time(language, *clock(start)), say_time(language, *clock(end))
     lang = family(language)
     if lang == "zh":

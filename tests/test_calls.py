@@ -52,7 +52,7 @@ def test_exception_parcel_explains_reason_and_plan(call):
     result = call("1", STO_WEATHER, "1", "9")
     status = result.turns[3]["heard"]
     assert "滞留在沈阳转运中心" in status
-    assert "天气影响" in status and "预计11月26日送达" in status
+    assert "天气影响" in status and "预计后天送达" in status
 
 
 def test_stranger_with_right_phone_tail_hears_details(call):
@@ -188,7 +188,7 @@ def test_repeat_complaint_links_to_open_ticket(call, app):
 def test_callback_booking_is_stored_and_scheduled(call, app):
     result = call("3", "2", "1", caller=OTHER_PHONE)
     assert "已为您预约回电" in heard(result)
-    assert "11月24日14点00分" in heard(result)
+    assert "今天下午2点前后" in heard(result)
     with app.app_context():
         session = new_session()
         callback = session.scalar(select(Callback))
@@ -207,7 +207,7 @@ def test_callback_outside_hours_moves_and_says_so(call, clock):
     result = call("3", "1", "1")
     text = heard(result)
     assert "已顺延到最近的服务时间" in text
-    assert "11月25日8点30分" in text
+    assert "明天早上8点半" in text
 
 
 def test_call_record_keeps_events_and_transcript(call, app):
@@ -230,7 +230,7 @@ def test_english_hotline(make_app, demo_parcels):
     assert result.turns[0]["heard"].startswith("Hello, Shunda Express customer service.")
     assert "1 2 3 4, 5 6 7 8" in result.turns[2]["heard"]
     assert "Your parcel is in transit" in result.turns[3]["heard"]
-    assert "It should arrive on November 25." in result.turns[3]["heard"]
+    assert "It should arrive tomorrow." in result.turns[3]["heard"]
 
 
 def test_after_the_maximum_wait_the_caller_keeps_their_place_unless_they_hold_on(make_app, clock):
@@ -270,8 +270,9 @@ def test_at_22_00_a_caller_asking_for_an_agent_books_a_callback_for_the_morning(
     shanghai_time(clock, 22)
     result = call("0", "1", "1")
     text = heard(result)
-    assert "人工客服将于11月25日8点30分上线" in text and result.queue is None
-    assert "已为您预约回电，我们将在11月25日8点30分前后致电尾号8 0 0 0的号码" in text
+    assert "人工客服服务时间为每天早上8点半到下午6点，节假日另行安排。人工客服将于明天早上8点半上线" in text
+    assert result.queue is None
+    assert "已为您预约回电，我们将在明天早上8点半前后致电尾号8 0 0 0的号码" in text
     with app.app_context():
         session = new_session()
         [callback] = session.scalars(select(Callback)).all()
@@ -291,7 +292,7 @@ def test_on_a_holiday_self_service_goes_on_and_a_message_becomes_a_ticket(make_a
             list(inputs))
 
     tracking = caller("1", SF_IN_TRANSIT, "1", "0")        # tracking works; the agent does not
-    assert "正在运输中" in heard(tracking) and "人工客服将于11月25日8点30分上线" in tracking.turns[-1]["heard"]
+    assert "正在运输中" in heard(tracking) and "人工客服将于明天早上8点半上线" in tracking.turns[-1]["heard"]
     message = caller("0", "2", ("say", "请明天上午给我回电话"), "1")
     assert "您的留言已登记，编号" in message.turns[-1]["heard"]
     with app.app_context():
@@ -317,8 +318,8 @@ def test_a_fee_quote_by_keypad(call):
 def test_branch_and_pickup_points_by_postal_code(call):
     result = call("4", "5", "310012", "9")
     text = heard(result)
-    assert "杭州市西湖区由杭州西湖网点负责，网点电话 0 5 7 1 8 8 8 8 6 6 6 6，营业时间8点00分至20点00分。" in text
-    assert "附近的代收点有：文三路菜鸟驿站，文三路100号，08:00-21:00；丰巢快递柜" in text
+    assert "杭州市西湖区由杭州西湖网点负责，网点电话 0 5 7 1 8 8 8 8 6 6 6 6，营业时间早上8点到晚上8点。" in text
+    assert "附近的代收点有：文三路菜鸟驿站，文三路100号，早上8点到晚上9点；丰巢快递柜" in text
     assert "这个地区暂无网点信息" in heard(call("4", "5", "530000"))
 
 
@@ -372,7 +373,7 @@ def test_book_a_pickup_from_a_saved_address_then_change_and_cancel_it(call, app)
     booked = call("4", "1", "1", "1", "310012", "1", "2", "9")
     text = heard(booked)
     assert "您上次的取件地址是杭州市西湖区文三路100号3幢" in text
-    assert "已为您预约11月25日 上午（9点至12点）上门取件。" in text
+    assert "已为您预约明天 上午9点到中午12点上门取件。" in text
     [(number, phone, day, window, status, address, recorded)] = pickup_orders(app)
     assert (phone, day, window, status, address, recorded) == (
         DEMO_CALLER, "2026-11-25", "morning", "booked", "杭州市西湖区文三路100号3幢", False)
@@ -380,7 +381,7 @@ def test_book_a_pickup_from_a_saved_address_then_change_and_cancel_it(call, app)
     stranger = call("4", "1", "2", number, "", "", "", caller=STRANGER)   # not their booking
     assert "没有找到这个号码下您的预约" in heard(stranger)
     changed = call("4", "1", "2", number, "2", "3", "9")
-    assert "您预约的是11月25日的上门取件" in heard(changed) and "下午（13点至18点）" in heard(changed)
+    assert "您预约的是明天的上门取件" in heard(changed) and "下午1点到6点" in heard(changed)
     cancelled = call("4", "1", "2", number, "1", "9")
     assert "已为您取消预约" in heard(cancelled)
     assert [(o[2], o[3], o[4]) for o in pickup_orders(app)] == [("2026-11-25", "afternoon", "cancelled")]
@@ -401,9 +402,9 @@ def test_a_recorded_address_a_full_slot_and_an_unknown_area(make_app, demo_parce
                      .run(list(inputs)))
 
     first = caller(STRANGER, "4", "1", "1", "1", "200120", ("say", "浦东新区张江路500号"), "1", "9")
-    assert "请在提示音后说出详细的取件地址" in first and "已为您预约11月24日 下午" in first
+    assert "请在提示音后说出详细的取件地址" in first and "已为您预约今天 下午" in first
     second = caller("13700002222", "4", "1", "1", "1", "200120", ("say", "张江路1号"), "1", "2", "9")
-    assert "这个时段已经约满，请选择其他时段" in second and "已为您预约11月25日 上午" in second
+    assert "这个时段已经约满，请选择其他时段" in second and "已为您预约明天 上午" in second
     assert [(o[1], o[3], o[6]) for o in pickup_orders(app)] == [(STRANGER, "afternoon", True),
                                                                ("13700002222", "morning", True)]
     listing = app.test_cli_runner().invoke(args=["pickups", "--branch", "SH-PD"]).output.splitlines()
@@ -417,7 +418,7 @@ def test_a_recorded_address_a_full_slot_and_an_unknown_area(make_app, demo_parce
 def test_this_afternoon_cannot_be_booked_once_it_has_begun(call, app, clock):
     shanghai_time(clock, 14)
     text = heard(call("4", "1", "1", "1", "310012", "1", "1", "2", "9"))
-    assert "这个时段已经开始，请选择其他时段" in text and "已为您预约11月25日 上午" in text
+    assert "这个时段已经开始，请选择其他时段" in text and "已为您预约明天 上午" in text
 
 
 def delivery_requests(app):
@@ -432,7 +433,7 @@ def delivery_requests(app):
 
 def test_the_recipient_changes_the_day_the_pickup_point_or_the_address(call, app):
     day = heard(call("4", "2", SF_IN_TRANSIT, "1", "1", "1", "9"))
-    assert "已通知派送网点，改为11月25日 上午派送。" in day
+    assert "已通知派送网点，改为明天 上午派送。" in day
     point = heard(call("4", "2", "75123456789012#", "1", "2", "1", "9"))
     assert "可改投的代收点有：1，张江驿站，张江路500号" in point and "已为您改投到张江驿站" in point
     assert "收件地附近暂无可改投的代收点" in heard(call("4", "2", SF_IN_TRANSIT, "1", "2"))   # 北京朝阳: none
