@@ -161,6 +161,13 @@ def test_complaint_becomes_ticket_with_four_core_items(call, app, clock):
     assert record_of(app, result).outcome == "complaint_filed"
 
 
+def test_a_complaint_after_hours_says_when_the_first_reply_comes(call, app, clock):
+    shanghai_time(clock, 23, 50)  # agents are off until 08:30 tomorrow
+    text = heard(call("2", "1", SF_IN_TRANSIT, "1", "1", "1", "9"))
+    assert "您的投诉已登记" in text and "60分钟内" not in text
+    assert "现在是人工客服休息时间，客服将于明天早上8点半上线后首先给您回复，24小时内处理完毕。" in text
+
+
 def test_complaint_after_status_uses_verified_parcel_and_other_phone(call, app):
     result = call("1", SF_IN_TRANSIT, "1", "2", "6", "2", "2", "13311112222#")
     assert "工单号" in heard(result)
