@@ -151,21 +151,24 @@ def leave_message(ctx: EffectContext, v: dict) -> Outcome:
     return "saved", {"ticket_number": ticket.number}
 
 
-def _announcement_text(announcements) -> Outcome:
-    if not announcements:
+def _announcement_text(found, language: str) -> Outcome:
+    texts = [a.text for a in found if announcements.written_for(a.text, language)]
+    if not texts:
         return "none", {}
-    return "some", {"announcement_text": " ".join(a.text for a in announcements)}
+    return "some", {"announcement_text": " ".join(texts)}
 
 
 def general_announcements(ctx: EffectContext, v: dict) -> Outcome:
     """Announcements for every caller (holiday arrangements, weather, a backlog), after the greeting."""
-    return _announcement_text(announcements.general(ctx.session, ctx.hours.local(ctx.now).date()))
+    return _announcement_text(announcements.general(ctx.session, ctx.hours.local(ctx.now).date()),
+                              v.get("language", ""))
 
 
 def parcel_announcements(ctx: EffectContext, v: dict) -> Outcome:
     """Announcements whose scope (carrier, region, route) takes in the caller's parcel."""
     parcel = find_parcel(ctx.session, v["waybill"])
-    return _announcement_text(announcements.for_parcel(ctx.session, parcel, ctx.hours.local(ctx.now).date()))
+    return _announcement_text(announcements.for_parcel(ctx.session, parcel, ctx.hours.local(ctx.now).date()),
+                              v.get("language", ""))
 
 
 def _place(province: str, language: str) -> str:

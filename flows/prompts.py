@@ -11,7 +11,8 @@ Templates use str.format fields with a few spoken formats, said by the language'
   {hours:span}       opening hours "08:00-21:00": 早上8点到晚上9点, 8 am to 9 pm
   {days:weekdays}    days of the week "mon-fri": 周一至周五, Monday to Friday
   {n:days} {n:hours} {n:minutes} {n:kg} {n:yuan}   a count with its unit: 1天, 1 day, 2 days
-  {place}            any other value: read as written, once made speakable (`speakable`)
+  {place}            any other value: read as written, once made speakable (`speakable`);
+                     Chinese names in pinyin for callers of another language (flows/places.py)
 The call's local date, `today` among the variables, makes today and tomorrow said by name.
 Nested mappings in the YAML flatten to dotted keys ("status.in_transit"). `menu_words` gives,
 per menu step and key, the words a caller may say instead of pressing the key.
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from flows import spoken
+from flows import places, spoken
 from flows.errors import FlowError, PromptError
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
@@ -110,7 +111,7 @@ class _SpokenFormatter(string.Formatter):
                 return spoken.say_date(self.language, day, self.today, adverb=True)
             return spoken.say_moment(self.language, moment, self.today)
         if isinstance(value, str) and not spec:
-            return speakable(value)
+            return speakable(places.for_language(value, self.language))
         return super().format_field(value, spec)
 
 

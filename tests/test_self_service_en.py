@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from database import new_session
+from flows.places import has_chinese
 from ivr.simulator import SimulatedCall
 from tests.conftest import AUTH_TOKEN, client_transport
 from tickets.models import Ticket
@@ -32,8 +33,9 @@ def test_fee_quote_and_branch_information_in_english(english):
             "Express costs 32 yuan and takes about 1 day.") in quote
     assert "Sorry, we do not know that postal code." in call(english, "4", "4", "999999", "200120", "1#")
     branch = call(english, "4", "5", "310012")
-    assert "is served by 杭州西湖网点, phone 0 5 7 1 8 8 8 8 6 6 6 6, open from 8 am to 8 pm." in branch
-    assert "Pickup points nearby: 文三路菜鸟驿站" in branch
+    assert "is served by Hangzhou Xihu Branch, phone 0 5 7 1 8 8 8 8 6 6 6 6, open from 8 am to 8 pm." in branch
+    assert ("Pickup points nearby: Wensan Road Cainiao Station, Wensan Road 100, 8 am to 9 pm; Hive Box Locker, "
+            "Cuiyuan Yi District South Gate, 24 hours a day.") in branch
     assert "we have no branch information for that area" in call(english, "4", "5", "530000")
 
 
@@ -65,9 +67,21 @@ def test_announcements_in_english(english):
     assert "Snow delays parcels to Harbin by a day or two." in tracking
 
 
+def test_an_english_caller_hears_no_chinese(make_app, demo_parcels):
+    app = make_app(HOTLINE_LANGUAGE="en-US")  # the default brand, 顺达快递
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["announcements", "add", "春节期间正常派送。"]).exit_code == 0
+    assert runner.invoke(args=["announcements", "add", "We deliver as usual over New Year."]).exit_code == 0
+    text = call(app, "1", "7712345678901#", "1")
+    assert text.startswith("Hello, Shunda Express customer service.")
+    assert "We deliver as usual over New Year." in text and "春节" not in text
+    assert "Your parcel is held at Shenyang Sorting Centre." in text
+    assert not has_chinese(text), text
+
+
 def test_pickups_and_delivery_changes_in_english(english):
     booked = call(english, "4", "1", "1", "1", "310012", "1", "3")
-    assert "Last time we collected from 杭州市西湖区文三路100号3幢." in booked
+    assert "Last time we collected from Hangzhou Xihu District Wensan Road 100 3 Building." in booked
     assert "A courier will collect your parcel tomorrow, in the afternoon, between 1 pm and 6 pm." in booked
     assert "Your booking number is" in booked
     changed = call(english, "4", "2", "1234567890123#", "1", "1", "4")
@@ -108,4 +122,4 @@ def test_returns_holidays_and_notices_in_english(make_app, demo_parcels, clock, 
     finally:
         server.shutdown()
     heard = json.loads(capsys.readouterr().out)["turns"][0]["heard"]
-    assert "calling with news of your parcel. Your parcel ending 8 9 0 1 is held at 郑州分拨中心." in heard
+    assert "calling with news of your parcel. Your parcel ending 8 9 0 1 is held at Zhengzhou Distribution Centre." in heard
