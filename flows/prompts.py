@@ -2,7 +2,7 @@
 
 Templates use str.format fields with a few spoken formats, said by the language's rules
 (flows/spoken.py):
-  {waybill:groups}   characters read one by one, in groups of four
+  {waybill:groups}   characters one by one: letters together, digits in fours and threes
   {number:digits}    digits read one by one
   {phone:tail}       the last four digits of a phone number, one by one
   {day:date}         a date: 今天 / 明天 / 12月3日, today / tomorrow / on December 3
@@ -87,9 +87,7 @@ class _SpokenFormatter(string.Formatter):
 
     def format_field(self, value, spec):
         if spec == "groups":
-            text = str(value)
-            groups = [text[i:i + 4] for i in range(0, len(text), 4)]
-            return self.formats.get("group_separator", ", ").join(" ".join(g) for g in groups)
+            return self.formats.get("group_separator", ", ").join(" ".join(g) for g in spoken.waybill_groups(value))
         if spec == "digits":
             return " ".join(str(value))
         if spec == "tail":

@@ -7,6 +7,7 @@ Prompt templates reach these through format specs (flows/prompts.py), so a promp
 local date of the call: a date that is today or tomorrow is said so."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 
 from callqueue.hours import parse_days
@@ -151,3 +152,24 @@ def say_weekdays(language: str, days: str) -> str:
     if lang == "ko":
         return ", ".join(listed)
     return listed[0] if len(listed) == 1 else f"{', '.join(listed[:-1])} and {listed[-1]}"
+
+
+LETTERS_OR_DIGITS = re.compile(r"[A-Za-z]+|\d+|[^A-Za-z\d]+")
+
+
+def waybill_groups(text: str) -> list[str]:
+    """A waybill in the groups people say it in: its letters together, its digits in fours,
+    with threes at the end rather than a lone digit or two ("EA123456785CN" -> EA, 123, 456,
+    785, CN; 13 digits -> 4 3 3 3)."""
+    groups: list[str] = []
+    for run in LETTERS_OR_DIGITS.findall(str(text)):
+        groups += _digit_groups(run) if run.isdigit() else [run]
+    return groups
+
+
+def _digit_groups(digits: str) -> list[str]:
+    count = len(digits)
+    threes = min((4 - count % 4) % 4, count // 3)
+    split = count - 3 * threes
+    return ([digits[i:i + 4] for i in range(0, split, 4)]
+            + [digits[i:i + 3] for i in range(split, count, 3)])

@@ -39,7 +39,7 @@ def test_greeting_on_answer_then_main_menu(call):
 def test_known_parcel_with_matching_caller_id_hears_status(call, app):
     result = call("1", SF_IN_TRANSIT, "1", "9")
     assert [t["pressed"] for t in result.turns[:4]] == ["1", SF_IN_TRANSIT, "1", "9"]
-    assert "1 2 3 4，5 6 7 8，9 0 1 2，3" in result.turns[2]["heard"]  # the digits keyed, in groups
+    assert "您要查询的单号是 1 2 3 4，5 6 7，8 9 0，1 2 3。" in result.turns[2]["heard"]  # in fours and threes
     status = result.turns[3]["heard"]
     assert "您的快件正在运输中，最新扫描在武汉转运中心" in status
     assert "最新扫描在武汉转运中心，时间今天早上6点15分" in status  # the clock's day, said by name
@@ -74,8 +74,8 @@ def test_stranger_wrong_tail_twice_gets_no_details_and_an_agent_offer(call):
 def test_an_unknown_waybill_is_checked_like_a_known_one_so_a_stranger_learns_nothing(call):
     known = call("1", YTO_OTHERS, "1", "0000", "1111", "9", caller=STRANGER)
     unknown = call("1", "9876543210988#", "1", "0000", "1111", "9", caller=STRANGER)
-    assert "1 0 9 8，8" in unknown.turns[2]["heard"]  # read back as keyed
-    assert heard(unknown) == heard(known).replace("1 0 9 8，7", "1 0 9 8，8")
+    assert "9 8 7 6，5 4 3，2 1 0，9 8 8。" in unknown.turns[2]["heard"]  # read back as keyed
+    assert heard(unknown) == heard(known).replace("9 8 7。", "9 8 8。")
     assert "单号或号码后四位不符" in heard(unknown) and "没有查到" not in heard(unknown)
 
 
@@ -148,6 +148,7 @@ def test_complaint_becomes_ticket_with_four_core_items(call, app, clock):
     text = heard(result)
     assert "请选择投诉类型" in result.turns[0]["heard"] + result.turns[1]["heard"]
     assert "工单号" in text and "60分钟内首次回复，24小时内处理完毕" in text
+    assert "您要投诉的快件单号是" in text and "您要查询的单号是" not in text
     assert result.ended_by == "hangup"
     with app.app_context():
         session = new_session()
@@ -235,7 +236,7 @@ def test_english_hotline(make_app, demo_parcels):
                               transport=client_transport(app.test_client()))
     result = simulated.run(["1", SF_IN_TRANSIT, "1", "9"])
     assert result.turns[0]["heard"].startswith("Hello, Shunda Express customer service.")
-    assert "1 2 3 4, 5 6 7 8" in result.turns[2]["heard"]
+    assert "You want to track waybill 1 2 3 4, 5 6 7, 8 9 0, 1 2 3." in result.turns[2]["heard"]
     assert "Your parcel is in transit" in result.turns[3]["heard"]
     assert "It should arrive tomorrow." in result.turns[3]["heard"]
 

@@ -22,7 +22,7 @@ def test_spoken_formats():
     catalogue = PromptCatalogue("zh-CN", {
         "w": "{w:groups}", "d": "{n:digits}", "t": "{p:tail}", "day": "{d:date}", "at": "{d:datetime}",
     }, {"group_separator": "; "})
-    assert catalogue.render("w", {"w": "SF1234567"}) == "S F 1 2; 3 4 5 6; 7"
+    assert catalogue.render("w", {"w": "SF1234567"}) == "S F; 1 2 3 4; 5 6 7"
     assert catalogue.render("d", {"n": "2611240001"}) == "2 6 1 1 2 4 0 0 0 1"
     assert catalogue.render("t", {"p": "13800138000"}) == "8 0 0 0"
     assert catalogue.render("day", {"d": "2026-11-25"}) == "11月25日"
@@ -57,7 +57,7 @@ def test_free_text_is_made_speakable_where_it_enters_a_prompt():
     assert catalogue.render("at", {"place": "仓" * 1000}) == f"最新扫描在{'仓' * MAX_SPOKEN_CHARS}。"
     # Formatted values keep what their format reads (a time zone's +08:00, a waybill's letters).
     assert catalogue.render("d", {"d": "2026-11-25T09:05+08:00"}) == "11月25日上午9点05分"
-    assert catalogue.render("w", {"w": "SF12"}) == "S F 1 2"
+    assert catalogue.render("w", {"w": "SF12"}) == "S F, 1 2"
 
 
 def test_english_callers_hear_chinese_names_in_pinyin(catalogues):

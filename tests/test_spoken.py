@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pytest
 
 from flows.prompts import load_catalogues
-from flows.spoken import say_amount, say_date, say_moment, say_span, say_time, say_weekdays
+from flows.spoken import say_amount, say_date, say_moment, say_span, say_time, say_weekdays, waybill_groups
 
 TODAY = date(2026, 12, 2)
 
@@ -96,3 +96,20 @@ def test_fee_quote_says_one_day_not_one_days(catalogues):
     assert catalogues["en-US"].render("fee_standard", quote) == \
         "standard delivery costs 12 yuan and takes about 1 day."
     assert catalogues["zh-CN"].render("fee_standard", quote) == "标准快递12元，预计1天送达。"
+
+
+def test_waybills_are_grouped_as_people_say_them(catalogues):
+    assert waybill_groups("EA123456785CN") == ["EA", "123", "456", "785", "CN"]
+    assert waybill_groups("1234567890123") == ["1234", "567", "890", "123"]  # no lone digit at the end
+    assert waybill_groups("12345678") == ["1234", "5678"]
+    assert catalogues["zh-CN"].render("confirm_waybill.track", {"waybill_digits": "EA123456785CN"}) == \
+        "您要查询的单号是 E A，1 2 3，4 5 6，7 8 5，C N。确认请按1，重新输入请按2。"
+    assert catalogues["en-US"].render("confirm_waybill.complaint", {"waybill_digits": "EA123456785CN"}) == \
+        "Your complaint is about waybill E A, 1 2 3, 4 5 6, 7 8 5, C N. If that is right, press 1. To enter it again, press 2."
+
+
+def test_read_back_says_what_the_caller_came_for(catalogues):
+    said = {purpose: catalogues["zh-CN"].render(f"confirm_waybill.{purpose}", {"waybill_digits": "12345678"})
+            for purpose in ("track", "complaint", "change_delivery", "return")}
+    assert [text.split(" ")[0] for text in said.values()] == \
+        ["您要查询的单号是", "您要投诉的快件单号是", "您要更改派送的快件单号是", "您要退回的快件单号是"]
