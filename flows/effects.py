@@ -72,7 +72,7 @@ def lookup_parcel(ctx: EffectContext, v: dict) -> Outcome:
     parcel = find_by_keyed_digits(ctx.session, v["waybill_digits"], ctx.caller)
     return ("found" if parcel else "unknown"), {
         "waybill": parcel.waybill if parcel else "", "carrier": parcel.carrier if parcel else "",
-        "party": "", "customer_name": ""}
+        "party": "", "customer_name": "", "unverified": ""}
 
 
 def _verified(parcel, party: str) -> Outcome:
@@ -114,11 +114,13 @@ def describe_parcel(ctx: EffectContext, v: dict) -> Outcome:
 
 
 def open_ticket(ctx: EffectContext, v: dict) -> Outcome:
+    unverified = bool(v.get("unverified"))
     ticket, created = file_complaint(
         ctx.session, category=ComplaintCategory(v["category"]), name=v["customer_name"],
-        waybill=v["waybill"], demand=Demand(v["demand"]), phone=v["contact_phone"], channel="hotline",
-        now=to_naive_utc(ctx.now),
-        sla=ctx.sla, call_sid=ctx.call_sid,
+        # An unknown number is kept as keyed, so the agent sees what the caller asked about.
+        waybill=v["waybill"] or keyed_digits(v["waybill_digits"]), demand=Demand(v["demand"]),
+        phone=v["contact_phone"], channel="hotline", now=to_naive_utc(ctx.now),
+        sla=ctx.sla, call_sid=ctx.call_sid, unverified=unverified,
     )
     return ("opened" if created else "linked"), {
         "ticket_number": ticket.number,

@@ -71,6 +71,21 @@ def test_stranger_wrong_tail_twice_gets_no_details_and_an_agent_offer(call):
     assert result.queue == "agents"
 
 
+def test_a_caller_who_fails_the_identity_check_can_still_complain(call, app):
+    result = call("2", "1", YTO_OTHERS, "1", "0000", "1111", "1", "1", "9", caller=STRANGER)
+    text = heard(result)
+    assert "您要投诉的快件单号是" in text
+    assert "不能告知快件详情。您的投诉我们照样登记，工单会注明身份未核实" in text
+    assert "您的投诉已登记，工单号" in text and "运输中" not in text and "最新扫描" not in text
+    with app.app_context():
+        session = new_session()
+        ticket = session.scalar(select(Ticket))
+        assert (ticket.waybill, ticket.phone, ticket.name) == ("YT9876543210987", STRANGER, "")
+        assert [e.action for e in ticket.history] == ["opened", "unverified"]
+        session.close()
+    assert record_of(app, result).outcome == "complaint_filed"
+
+
 def test_an_unknown_waybill_is_checked_like_a_known_one_so_a_stranger_learns_nothing(call):
     known = call("1", YTO_OTHERS, "1", "0000", "1111", "9", caller=STRANGER)
     unknown = call("1", "9876543210988#", "1", "0000", "1111", "9", caller=STRANGER)
