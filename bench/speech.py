@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> dict:
     catalogue = PromptCatalogue.load(args.lang)
     # A running hotline has the read-back's words and characters cached (speech render-prompts).
     prerender(catalogue, cache, {})
-    cache.audio(catalogue.render("confirm_waybill", {"waybill": random_waybill(rng)}), args.lang)
+    cache.audio(catalogue.render("confirm_waybill.track", {"waybill_digits": random_waybill(rng)}), args.lang)
 
     baseline_hits = grammar_hits = ranked_hits = 0
     digit_errors = digit_total = 0
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> dict:
         best = candidates[0].waybill if candidates else ""
         ranked_hits += best == waybill
         # The read-back prompt, as the live path speaks it.
-        cache.audio(catalogue.render("confirm_waybill", {"waybill": best or waybill}), args.lang)
+        cache.audio(catalogue.render("confirm_waybill.track", {"waybill_digits": best or waybill}), args.lang)
         readback_ms.append((endpoint_ms or ENDPOINT_SILENCE_S * 1000) + (time.perf_counter() - started) * 1000)
 
     count = len(items)

@@ -145,7 +145,11 @@ class CallService:
             vars={"brand": self.config["HOTLINE_BRAND"], "language": language,
                   "speech_input": "yes" if speech else "",
                   "agents_open": "yes" if agents.is_open(self.now()) else "",
-                  "agents_back": agents_back.isoformat(timespec="minutes"), **variables},
+                  "agents_back": agents_back.isoformat(timespec="minutes"),
+                  # The schedule callers hear comes from the settings, and dates near the
+                  # call's own day are said as today / tomorrow.
+                  "agent_hours": self.config["AGENT_HOURS"], "agent_days": self.config["AGENT_DAYS"],
+                  "today": agents.local(self.now()).date().isoformat(), **variables},
         )
 
     def start(self, call: CallSession) -> CallSession | None:

@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 from config import LANGUAGES
 from flows.effects import EFFECTS
 from flows.errors import FlowError
-from flows.loader import FLOWS_DIR, check_references, load_flows, mermaid
+from flows.loader import FLOWS_DIR, check_references, check_words, load_flows, mermaid
 from flows.prompts import PROMPTS_DIR, load_catalogues
 
 flows_cli = AppGroup("flows", help="Check and draw the call flows.")
@@ -19,6 +19,7 @@ def load_checked(flows_dir: Path = FLOWS_DIR, prompts_dir: Path = PROMPTS_DIR):
     """Every flow and catalogue, fully checked; raises FlowError naming file, step and problem."""
     flows = load_flows(flows_dir)
     catalogues = load_catalogues(LANGUAGES, prompts_dir)
+    check_words(catalogues)
     for flow in flows.values():
         check_references(flow, set(EFFECTS), catalogues)
     return flows, catalogues

@@ -18,6 +18,7 @@ from callqueue.hours import CallingHours
 from callqueue.lifecycle import move
 from callqueue.models import Callback, CallbackStatus, DoNotCall
 from clock import from_naive_utc, to_naive_utc
+from flows.spoken import say_span
 from network import deliveries, pickups
 from network.models import PickupOrder
 from network.provinces import ENGLISH, province_for_postcode
@@ -71,7 +72,7 @@ def lookup_parcel(ctx: EffectContext, v: dict) -> Outcome:
     parcel = find_by_keyed_digits(ctx.session, v["waybill_digits"], ctx.caller)
     return ("found" if parcel else "unknown"), {
         "waybill": parcel.waybill if parcel else "", "carrier": parcel.carrier if parcel else "",
-        "party": "", "customer_name": ""}
+        "party": "", "customer_name": "", "unverified": ""}
 
 
 def _verified(parcel, party: str) -> Outcome:
@@ -113,11 +114,13 @@ def describe_parcel(ctx: EffectContext, v: dict) -> Outcome:
 
 
 def open_ticket(ctx: EffectContext, v: dict) -> Outcome:
+    unverified = bool(v.get("unverified"))
     ticket, created = file_complaint(
         ctx.session, category=ComplaintCategory(v["category"]), name=v["customer_name"],
-        waybill=v["waybill"], demand=Demand(v["demand"]), phone=v["contact_phone"], channel="hotline",
-        now=to_naive_utc(ctx.now),
-        sla=ctx.sla, call_sid=ctx.call_sid,
+        # An unknown number is kept as keyed, so the agent sees what the caller asked about.
+        waybill=v["waybill"] or keyed_digits(v["waybill_digits"]), demand=Demand(v["demand"]),
+        phone=v["contact_phone"], channel="hotline", now=to_naive_utc(ctx.now),
+        sla=ctx.sla, call_sid=ctx.call_sid, unverified=unverified,
     )
     return ("opened" if created else "linked"), {
         "ticket_number": ticket.number,
@@ -150,21 +153,24 @@ def leave_message(ctx: EffectContext, v: dict) -> Outcome:
     return "saved", {"ticket_number": ticket.number}
 
 
-def _announcement_text(announcements) -> Outcome:
-    if not announcements:
+def _announcement_text(found, language: str) -> Outcome:
+    texts = [a.text for a in found if announcements.written_for(a.text, language)]
+    if not texts:
         return "none", {}
-    return "some", {"announcement_text": " ".join(a.text for a in announcements)}
+    return "some", {"announcement_text": " ".join(texts)}
 
 
 def general_announcements(ctx: EffectContext, v: dict) -> Outcome:
     """Announcements for every caller (holiday arrangements, weather, a backlog), after the greeting."""
-    return _announcement_text(announcements.general(ctx.session, ctx.hours.local(ctx.now).date()))
+    return _announcement_text(announcements.general(ctx.session, ctx.hours.local(ctx.now).date()),
+                              v.get("language", ""))
 
 
 def parcel_announcements(ctx: EffectContext, v: dict) -> Outcome:
     """Announcements whose scope (carrier, region, route) takes in the caller's parcel."""
     parcel = find_parcel(ctx.session, v["waybill"])
-    return _announcement_text(announcements.for_parcel(ctx.session, parcel, ctx.hours.local(ctx.now).date()))
+    return _announcement_text(announcements.for_parcel(ctx.session, parcel, ctx.hours.local(ctx.now).date()),
+                              v.get("language", ""))
 
 
 def _place(province: str, language: str) -> str:
@@ -194,7 +200,9 @@ def find_branch(ctx: EffectContext, v: dict) -> Outcome:
     if branch is None:
         return "unknown_area", {}
     opens, _, closes = branch.hours.partition("-")
-    points = "；".join(f"{p['name']}，{p['address']}，{p['hours']}".strip("，") for p in branch.pickup_points)
+    language = v.get("language", "")
+    points = "；".join(f"{p['name']}，{p['address']}，{say_span(language, p['hours']) if p['hours'] else ''}"
+                      .strip("，") for p in branch.pickup_points)
     return "found", {"branch_name": branch.name, "branch_area": branch.area, "branch_phone": branch.phone,
                      "branch_opens": opens, "branch_closes": closes, "pickup_points": points,
                      "has_pickup_points": "yes" if points else ""}

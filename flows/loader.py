@@ -8,6 +8,7 @@ import yaml
 
 from flows.engine import STEP_KINDS, Flow
 from flows.errors import FlowError
+from flows.places import has_chinese
 
 FLOWS_DIR = Path(__file__).parent
 
@@ -208,6 +209,21 @@ def check_references(flow: Flow, effects: set[str], catalogues: dict) -> None:
                 if unknown:
                     raise FlowError(f"{catalogue.file} gives words for keys {', '.join(sorted(unknown))} "
                                     "that the menu does not have", file=flow.file, step=step)
+
+
+def check_words(catalogues: dict) -> None:
+    """A catalogue for callers of another language leaves no Chinese in its words: Chinese
+    names reach them as values, in pinyin (flows/places.py), never as text of the prompt."""
+    for catalogue in catalogues.values():
+        if catalogue.language.lower().startswith("zh"):
+            continue
+        words = {**catalogue.prompts, **{f"menu_words.{step}.{key}": " ".join(ws)
+                                        for step, options in catalogue.menu_words.items()
+                                        for key, ws in options.items()}}
+        for key, text in words.items():
+            if has_chinese(text):
+                raise FlowError(f"Chinese left in the {catalogue.language} catalogue: {text[:60]!r}",
+                                file=catalogue.file, step=key)
 
 
 def mermaid(flow: Flow) -> str:

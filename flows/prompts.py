@@ -1,13 +1,19 @@
 """Prompt catalogues: the words of each language, as data (flows/prompts/<lang>.yaml).
 
-Templates use str.format fields with a few spoken formats:
-  {waybill:groups}   characters read one by one, in groups of four
+Templates use str.format fields with a few spoken formats, said by the language's rules
+(flows/spoken.py):
+  {waybill:groups}   characters one by one: letters together, digits in fours and threes
   {number:digits}    digits read one by one
   {phone:tail}       the last four digits of a phone number, one by one
-  {day:date}         a date as the language says it (`formats.date` in the catalogue)
-  {when:datetime}    a date and time, likewise
-  {opens:time}       a clock time "HH:MM" (`formats.time`)
-  {place}            any other value: read as written, once made speakable (`speakable`)
+  {day:date}         a date: 今天 / 明天 / 12月3日, today / tomorrow / on December 3
+  {when:datetime}    a date and time: 明天早上8点半, 8:30 am tomorrow
+  {opens:time}       a clock time "HH:MM": 下午2点, 2 pm
+  {hours:span}       opening hours "08:00-21:00": 早上8点到晚上9点, 8 am to 9 pm
+  {days:weekdays}    days of the week "mon-fri": 周一至周五, Monday to Friday
+  {n:days} {n:hours} {n:minutes} {n:kg} {n:yuan}   a count with its unit: 1天, 1 day, 2 days
+  {place}            any other value: read as written, once made speakable (`speakable`);
+                     Chinese names in pinyin for callers of another language (flows/places.py)
+The call's local date, `today` among the variables, makes today and tomorrow said by name.
 Nested mappings in the YAML flatten to dotted keys ("status.in_transit"). `menu_words` gives,
 per menu step and key, the words a caller may say instead of pressing the key.
 """
@@ -16,11 +22,12 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import yaml
 
+from flows import places, spoken
 from flows.errors import FlowError, PromptError
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
@@ -63,9 +70,14 @@ def _spoken_character(ch: str) -> str:
     return "" if kind == "C" else " "  # control and format characters are invisible; symbols part words
 
 
+COUNTED_UNITS = ("days", "hours", "minutes", "kg", "yuan")
+
+
 class _SpokenFormatter(string.Formatter):
-    def __init__(self, formats: dict[str, str]):
-        self.formats = formats
+    """One render's formatter: a call's `today` is its own, so none is shared between calls."""
+
+    def __init__(self, language: str, formats: dict[str, str], today: date | None):
+        self.language, self.formats, self.today = language, formats, today
 
     def get_value(self, key, args, kwargs):
         try:
@@ -75,27 +87,29 @@ class _SpokenFormatter(string.Formatter):
 
     def format_field(self, value, spec):
         if spec == "groups":
-            text = str(value)
-            groups = [text[i:i + 4] for i in range(0, len(text), 4)]
-            return self.formats.get("group_separator", ", ").join(" ".join(g) for g in groups)
+            return self.formats.get("group_separator", ", ").join(" ".join(g) for g in spoken.waybill_groups(value))
         if spec == "digits":
             return " ".join(str(value))
         if spec == "tail":
             return " ".join(str(value)[-4:])
         if spec == "time":
-            hour, _, minute = str(value).partition(":")
-            return self.formats["time"].format(hour=int(hour), minute=minute or "00")
+            return spoken.say_time(self.language, *spoken.clock(value))
+        if spec == "span":
+            return spoken.say_span(self.language, value)
+        if spec == "weekdays":
+            return spoken.say_weekdays(self.language, value)
+        if spec in COUNTED_UNITS:
+            return spoken.say_amount(self.language, value, spec)
         if spec in ("date", "datetime"):
             if not value:
                 return ""
             moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-            return self.formats[spec].format(
-                year=moment.year, month=moment.month, day=moment.day,
-                month_name=moment.strftime("%B"),
-                hour=getattr(moment, "hour", 0), minute=f"{getattr(moment, 'minute', 0):02d}",
-            )
+            if spec == "date":
+                day = moment.date() if isinstance(moment, datetime) else moment
+                return spoken.say_date(self.language, day, self.today, adverb=True)
+            return spoken.say_moment(self.language, moment, self.today)
         if isinstance(value, str) and not spec:
-            return speakable(value)
+            return speakable(places.for_language(value, self.language))
         return super().format_field(value, spec)
 
 
@@ -105,7 +119,7 @@ class PromptCatalogue:
         self.language, self.prompts, self.file = language, prompts, file
         # step -> key -> words a caller may say instead of pressing that key
         self.menu_words = menu_words or {}
-        self._formatter = _SpokenFormatter(formats)
+        self.formats = formats
 
     @classmethod
     def load(cls, language: str, directory: Path = PROMPTS_DIR) -> PromptCatalogue:
@@ -140,7 +154,9 @@ class PromptCatalogue:
             template = self.prompts[key]
         except KeyError:
             raise PromptError(f"no prompt {key!r} in {self.file}") from None
-        return self._formatter.format(template, **variables)
+        today = variables.get("today")
+        today = date.fromisoformat(today) if isinstance(today, str) and today else None
+        return _SpokenFormatter(self.language, self.formats, today).format(template, **variables)
 
 
 def load_catalogues(languages, directory: Path = PROMPTS_DIR) -> dict[str, PromptCatalogue]:

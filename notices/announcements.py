@@ -1,6 +1,7 @@
 """Which announcements a caller hears."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -29,6 +30,19 @@ def add_announcement(session: Session, *, text: str, starts_on: date, ends_on: d
     session.add(announcement)
     session.commit()
     return announcement
+
+
+# An announcement has one text, in one language: it is played to the callers of that language
+# only, told by its script (an English caller is never read a Chinese notice, nor the reverse).
+SCRIPTS = {"zh": re.compile(r"[\u4e00-\u9fff]"), "ko": re.compile(r"[\uac00-\ud7af]")}
+
+
+def written_for(text: str, language: str) -> bool:
+    """Whether a caller of `language` (zh-CN, en-US, ko-KR) can be read this text."""
+    own = SCRIPTS.get(language.split("-")[0].lower())
+    if own is not None:
+        return bool(own.search(text))
+    return not any(script.search(text) for script in SCRIPTS.values())
 
 
 def current(session: Session, today: date) -> list[Announcement]:

@@ -39,10 +39,11 @@ def test_greeting_on_answer_then_main_menu(call):
 def test_known_parcel_with_matching_caller_id_hears_status(call, app):
     result = call("1", SF_IN_TRANSIT, "1", "9")
     assert [t["pressed"] for t in result.turns[:4]] == ["1", SF_IN_TRANSIT, "1", "9"]
-    assert "1 2 3 4，5 6 7 8，9 0 1 2，3" in result.turns[2]["heard"]  # the digits keyed, in groups
+    assert "您要查询的单号是 1 2 3 4，5 6 7，8 9 0，1 2 3。" in result.turns[2]["heard"]  # in fours and threes
     status = result.turns[3]["heard"]
     assert "您的快件正在运输中，最新扫描在武汉转运中心" in status
-    assert "预计11月25日送达" in status
+    assert "最新扫描在武汉转运中心，时间今天早上6点15分" in status  # the clock's day, said by name
+    assert "预计明天送达" in status
     assert "后四位" not in heard(result)  # no identity question for the recipient's own phone
     assert record_of(app, result).outcome == "self_served"  # got the status, then hung up at the menu
 
@@ -55,7 +56,7 @@ def test_exception_parcel_explains_reason_and_plan(call):
     result = call("1", STO_WEATHER, "1", "9")
     status = result.turns[3]["heard"]
     assert "滞留在沈阳转运中心" in status
-    assert "天气影响" in status and "预计11月26日送达" in status
+    assert "天气影响" in status and "预计后天送达" in status
 
 
 def test_stranger_with_right_phone_tail_hears_details(call):
@@ -74,11 +75,26 @@ def test_stranger_wrong_tail_twice_gets_no_details_and_an_agent_offer(call):
     assert result.queue == "agents"
 
 
+def test_a_caller_who_fails_the_identity_check_can_still_complain(call, app):
+    result = call("2", "1", YTO_OTHERS, "1", "0000", "1111", "1", "1", "9", caller=STRANGER)
+    text = heard(result)
+    assert "您要投诉的快件单号是" in text
+    assert "不能告知快件详情。您的投诉我们照样登记，工单会注明身份未核实" in text
+    assert "您的投诉已登记，工单号" in text and "运输中" not in text and "最新扫描" not in text
+    with app.app_context():
+        session = new_session()
+        ticket = session.scalar(select(Ticket))
+        assert (ticket.waybill, ticket.phone, ticket.name) == ("YT9876543210987", STRANGER, "")
+        assert [e.action for e in ticket.history] == ["opened", "unverified"]
+        session.close()
+    assert record_of(app, result).outcome == "complaint_filed"
+
+
 def test_an_unknown_waybill_is_checked_like_a_known_one_so_a_stranger_learns_nothing(call):
     known = call("1", YTO_OTHERS, "1", "0000", "1111", "9", caller=STRANGER)
     unknown = call("1", "9876543210988#", "1", "0000", "1111", "9", caller=STRANGER)
-    assert "1 0 9 8，8" in unknown.turns[2]["heard"]  # read back as keyed
-    assert heard(unknown) == heard(known).replace("1 0 9 8，7", "1 0 9 8，8")
+    assert "9 8 7 6，5 4 3，2 1 0，9 8 8。" in unknown.turns[2]["heard"]  # read back as keyed
+    assert heard(unknown) == heard(known).replace("9 8 7。", "9 8 8。")
     assert "单号或号码后四位不符" in heard(unknown) and "没有查到" not in heard(unknown)
 
 
@@ -151,6 +167,7 @@ def test_complaint_becomes_ticket_with_four_core_items(call, app, clock):
     text = heard(result)
     assert "请选择投诉类型" in result.turns[0]["heard"] + result.turns[1]["heard"]
     assert "工单号" in text and "60分钟内首次回复，24小时内处理完毕" in text
+    assert "您要投诉的快件单号是" in text and "您要查询的单号是" not in text
     assert result.ended_by == "hangup"
     with app.app_context():
         session = new_session()
@@ -162,6 +179,13 @@ def test_complaint_becomes_ticket_with_four_core_items(call, app, clock):
         assert " ".join(ticket.number) in text
         session.close()
     assert record_of(app, result).outcome == "complaint_filed"
+
+
+def test_a_complaint_after_hours_says_when_the_first_reply_comes(call, app, clock):
+    shanghai_time(clock, 23, 50)  # agents are off until 08:30 tomorrow
+    text = heard(call("2", "1", SF_IN_TRANSIT, "1", "1", "1", "9"))
+    assert "您的投诉已登记" in text and "60分钟内" not in text
+    assert "现在是人工客服休息时间，客服将于明天早上8点半上线后首先给您回复，24小时内处理完毕。" in text
 
 
 def test_complaint_after_status_uses_verified_parcel_and_other_phone(call, app):
@@ -191,7 +215,7 @@ def test_repeat_complaint_links_to_open_ticket(call, app):
 def test_callback_booking_is_stored_and_scheduled(call, app):
     result = call("3", "2", "1", caller=OTHER_PHONE)
     assert "已为您预约回电" in heard(result)
-    assert "11月24日14点00分" in heard(result)
+    assert "今天下午2点前后" in heard(result)
     with app.app_context():
         session = new_session()
         callback = session.scalar(select(Callback))
@@ -210,7 +234,7 @@ def test_callback_outside_hours_moves_and_says_so(call, clock):
     result = call("3", "1", "1")
     text = heard(result)
     assert "已顺延到最近的服务时间" in text
-    assert "11月25日8点30分" in text
+    assert "明天早上8点半" in text
 
 
 def test_call_record_keeps_events_and_transcript(call, app):
@@ -231,9 +255,9 @@ def test_english_hotline(make_app, demo_parcels):
                               transport=client_transport(app.test_client()))
     result = simulated.run(["1", SF_IN_TRANSIT, "1", "9"])
     assert result.turns[0]["heard"].startswith("Hello, Shunda Express customer service.")
-    assert "1 2 3 4, 5 6 7 8" in result.turns[2]["heard"]
+    assert "You want to track waybill 1 2 3 4, 5 6 7, 8 9 0, 1 2 3." in result.turns[2]["heard"]
     assert "Your parcel is in transit" in result.turns[3]["heard"]
-    assert "It should arrive on November 25." in result.turns[3]["heard"]
+    assert "It should arrive tomorrow." in result.turns[3]["heard"]
 
 
 def test_after_the_maximum_wait_the_caller_keeps_their_place_unless_they_hold_on(make_app, clock):
@@ -273,8 +297,9 @@ def test_at_22_00_a_caller_asking_for_an_agent_books_a_callback_for_the_morning(
     shanghai_time(clock, 22)
     result = call("0", "1", "1")
     text = heard(result)
-    assert "人工客服将于11月25日8点30分上线" in text and result.queue is None
-    assert "已为您预约回电，我们将在11月25日8点30分前后致电尾号8 0 0 0的号码" in text
+    assert "人工客服服务时间为每天早上8点半到下午6点，节假日另行安排。人工客服将于明天早上8点半上线" in text
+    assert result.queue is None
+    assert "已为您预约回电，我们将在明天早上8点半前后致电尾号8 0 0 0的号码" in text
     with app.app_context():
         session = new_session()
         [callback] = session.scalars(select(Callback)).all()
@@ -294,7 +319,7 @@ def test_on_a_holiday_self_service_goes_on_and_a_message_becomes_a_ticket(make_a
             list(inputs))
 
     tracking = caller("1", SF_IN_TRANSIT, "1", "0")        # tracking works; the agent does not
-    assert "正在运输中" in heard(tracking) and "人工客服将于11月25日8点30分上线" in tracking.turns[-1]["heard"]
+    assert "正在运输中" in heard(tracking) and "人工客服将于明天早上8点半上线" in tracking.turns[-1]["heard"]
     assert record_of(app, tracking).outcome == "after_hours"  # wanted an agent after being served
     message = caller("0", "2", ("say", "请明天上午给我回电话"), "1")
     assert "您的留言已登记，编号" in message.turns[-1]["heard"]
@@ -321,8 +346,8 @@ def test_a_fee_quote_by_keypad(call):
 def test_branch_and_pickup_points_by_postal_code(call):
     result = call("4", "5", "310012", "9")
     text = heard(result)
-    assert "杭州市西湖区由杭州西湖网点负责，网点电话 0 5 7 1 8 8 8 8 6 6 6 6，营业时间8点00分至20点00分。" in text
-    assert "附近的代收点有：文三路菜鸟驿站，文三路100号，08:00-21:00；丰巢快递柜" in text
+    assert "杭州市西湖区由杭州西湖网点负责，网点电话 0 5 7 1 8 8 8 8 6 6 6 6，营业时间早上8点到晚上8点。" in text
+    assert "附近的代收点有：文三路菜鸟驿站，文三路100号，早上8点到晚上9点；丰巢快递柜" in text
     assert "这个地区暂无网点信息" in heard(call("4", "5", "530000"))
 
 
@@ -376,7 +401,7 @@ def test_book_a_pickup_from_a_saved_address_then_change_and_cancel_it(call, app)
     booked = call("4", "1", "1", "1", "310012", "1", "2", "9")
     text = heard(booked)
     assert "您上次的取件地址是杭州市西湖区文三路100号3幢" in text
-    assert "已为您预约11月25日 上午（9点至12点）上门取件。" in text
+    assert "已为您预约明天 上午9点到中午12点上门取件。" in text
     [(number, phone, day, window, status, address, recorded)] = pickup_orders(app)
     assert (phone, day, window, status, address, recorded) == (
         DEMO_CALLER, "2026-11-25", "morning", "booked", "杭州市西湖区文三路100号3幢", False)
@@ -384,7 +409,7 @@ def test_book_a_pickup_from_a_saved_address_then_change_and_cancel_it(call, app)
     stranger = call("4", "1", "2", number, "", "", "", caller=STRANGER)   # not their booking
     assert "没有找到这个号码下您的预约" in heard(stranger)
     changed = call("4", "1", "2", number, "2", "3", "9")
-    assert "您预约的是11月25日的上门取件" in heard(changed) and "下午（13点至18点）" in heard(changed)
+    assert "您预约的是明天的上门取件" in heard(changed) and "下午1点到6点" in heard(changed)
     cancelled = call("4", "1", "2", number, "1", "9")
     assert "已为您取消预约" in heard(cancelled)
     assert [(o[2], o[3], o[4]) for o in pickup_orders(app)] == [("2026-11-25", "afternoon", "cancelled")]
@@ -405,9 +430,9 @@ def test_a_recorded_address_a_full_slot_and_an_unknown_area(make_app, demo_parce
                      .run(list(inputs)))
 
     first = caller(STRANGER, "4", "1", "1", "1", "200120", ("say", "浦东新区张江路500号"), "1", "9")
-    assert "请在提示音后说出详细的取件地址" in first and "已为您预约11月24日 下午" in first
+    assert "请在提示音后说出详细的取件地址" in first and "已为您预约今天 下午" in first
     second = caller("13700002222", "4", "1", "1", "1", "200120", ("say", "张江路1号"), "1", "2", "9")
-    assert "这个时段已经约满，请选择其他时段" in second and "已为您预约11月25日 上午" in second
+    assert "这个时段已经约满，请选择其他时段" in second and "已为您预约明天 上午" in second
     assert [(o[1], o[3], o[6]) for o in pickup_orders(app)] == [(STRANGER, "afternoon", True),
                                                                ("13700002222", "morning", True)]
     listing = app.test_cli_runner().invoke(args=["pickups", "--branch", "SH-PD"]).output.splitlines()
@@ -421,7 +446,7 @@ def test_a_recorded_address_a_full_slot_and_an_unknown_area(make_app, demo_parce
 def test_this_afternoon_cannot_be_booked_once_it_has_begun(call, app, clock):
     shanghai_time(clock, 14)
     text = heard(call("4", "1", "1", "1", "310012", "1", "1", "2", "9"))
-    assert "这个时段已经开始，请选择其他时段" in text and "已为您预约11月25日 上午" in text
+    assert "这个时段已经开始，请选择其他时段" in text and "已为您预约明天 上午" in text
 
 
 def delivery_requests(app):
@@ -436,7 +461,7 @@ def delivery_requests(app):
 
 def test_the_recipient_changes_the_day_the_pickup_point_or_the_address(call, app):
     day = heard(call("4", "2", SF_IN_TRANSIT, "1", "1", "1", "9"))
-    assert "已通知派送网点，改为11月25日 上午派送。" in day
+    assert "已通知派送网点，改为明天 上午派送。" in day
     point = heard(call("4", "2", "75123456789012#", "1", "2", "1", "9"))
     assert "可改投的代收点有：1，张江驿站，张江路500号" in point and "已为您改投到张江驿站" in point
     assert "收件地附近暂无可改投的代收点" in heard(call("4", "2", SF_IN_TRANSIT, "1", "2"))   # 北京朝阳: none

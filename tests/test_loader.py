@@ -103,6 +103,16 @@ def test_flows_check_command(runner, tmp_path):
     assert "hotline.yaml: step 'say_announcements': goes to undefined step 'main_menuu'" in result.output
 
 
+def test_flows_check_fails_on_chinese_left_in_an_english_catalogue(runner, tmp_path):
+    flows = copy_flows(tmp_path)
+    english = flows / "prompts" / "en-US.yaml"
+    english.write_text(english.read_text(encoding="utf-8").replace(
+        "Hello, {brand} customer service.", "Hello, 顺达快递 customer service."), encoding="utf-8")
+    result = runner.invoke(args=["flows", "check", "--dir", str(flows)])
+    assert result.exit_code == 1
+    assert "en-US.yaml: step 'greeting': Chinese left in the en-US catalogue" in result.output
+
+
 def test_diagram_command(runner):
     result = runner.invoke(args=["flows", "diagram", "hotline"])
     assert result.exit_code == 0

@@ -19,14 +19,14 @@ def test_every_language_has_the_same_prompts(catalogues):
 
 
 def test_spoken_formats():
-    catalogue = PromptCatalogue("x", {
+    catalogue = PromptCatalogue("zh-CN", {
         "w": "{w:groups}", "d": "{n:digits}", "t": "{p:tail}", "day": "{d:date}", "at": "{d:datetime}",
-    }, {"date": "{month}月{day}日", "datetime": "{month}/{day} {hour}:{minute}", "group_separator": "; "})
-    assert catalogue.render("w", {"w": "SF1234567"}) == "S F 1 2; 3 4 5 6; 7"
+    }, {"group_separator": "; "})
+    assert catalogue.render("w", {"w": "SF1234567"}) == "S F; 1 2 3 4; 5 6 7"
     assert catalogue.render("d", {"n": "2611240001"}) == "2 6 1 1 2 4 0 0 0 1"
     assert catalogue.render("t", {"p": "13800138000"}) == "8 0 0 0"
     assert catalogue.render("day", {"d": "2026-11-25"}) == "11月25日"
-    assert catalogue.render("at", {"d": "2026-11-25T09:05"}) == "11/25 9:05"
+    assert catalogue.render("at", {"d": "2026-11-25T09:05"}) == "11月25日上午9点05分"
     assert catalogue.render("day", {"d": ""}) == ""
 
 
@@ -48,8 +48,7 @@ def test_greeting_names_the_brand(catalogues):
 
 
 def test_free_text_is_made_speakable_where_it_enters_a_prompt():
-    catalogue = PromptCatalogue("x", {"at": "最新扫描在{place}。", "w": "{w:groups}", "d": "{d:datetime}"},
-                                {"datetime": "{month}/{day} {hour}:{minute}"})
+    catalogue = PromptCatalogue("zh-CN", {"at": "最新扫描在{place}。", "w": "{w:groups}", "d": "{d:datetime}"}, {})
     assert catalogue.render("at", {"place": "-2+3<svg onload=alert(1)>"}) == "最新扫描在2 3。"
     assert catalogue.render("at", {"place": "杭州\x07转运\u202e中心&nbsp;<b>（西湖区）</b>"}) == \
         "最新扫描在杭州转运中心 （西湖区）。"
@@ -57,5 +56,14 @@ def test_free_text_is_made_speakable_where_it_enters_a_prompt():
         "最新扫描在Zone A-3, Dock 12/B: 08:30-18:00。"
     assert catalogue.render("at", {"place": "仓" * 1000}) == f"最新扫描在{'仓' * MAX_SPOKEN_CHARS}。"
     # Formatted values keep what their format reads (a time zone's +08:00, a waybill's letters).
-    assert catalogue.render("d", {"d": "2026-11-25T09:05+08:00"}) == "11/25 9:05"
-    assert catalogue.render("w", {"w": "SF12"}) == "S F 1 2"
+    assert catalogue.render("d", {"d": "2026-11-25T09:05+08:00"}) == "11月25日上午9点05分"
+    assert catalogue.render("w", {"w": "SF12"}) == "S F, 1 2"
+
+
+def test_english_callers_hear_chinese_names_in_pinyin(catalogues):
+    held = catalogues["en-US"].render("status.exception", {"last_scan_location": "沈阳转运中心"})
+    assert held == "Your parcel is held at Shenyang Sorting Centre."
+    assert catalogues["en-US"].render("greeting", {"brand": "顺达快递"}) == \
+        "Hello, Shunda Express customer service. How can we help you?"
+    assert catalogues["zh-CN"].render("status.exception", {"last_scan_location": "沈阳转运中心"}) == \
+        "您的快件目前滞留在沈阳转运中心。"

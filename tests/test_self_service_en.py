@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from database import new_session
+from flows.places import has_chinese
 from ivr.simulator import SimulatedCall
 from tests.conftest import AUTH_TOKEN, client_transport
 from tickets.models import Ticket
@@ -29,11 +30,12 @@ def test_fee_quote_and_branch_information_in_english(english):
     assert "For fees, branches and suggestions, press 4." in call(english)
     quote = call(english, "4", "4", "310012", "200120", "2#")
     assert ("From Zhejiang to Shanghai, 2 kilograms: standard delivery costs 15 yuan and takes about 2 days. "
-            "Express costs 32 yuan and takes about 1 days.") in quote
+            "Express costs 32 yuan and takes about 1 day.") in quote
     assert "Sorry, we do not know that postal code." in call(english, "4", "4", "999999", "200120", "1#")
     branch = call(english, "4", "5", "310012")
-    assert "is served by 杭州西湖网点, phone 0 5 7 1 8 8 8 8 6 6 6 6, open from 8:00 to 20:00." in branch
-    assert "Pickup points nearby: 文三路菜鸟驿站" in branch
+    assert "is served by Hangzhou Xihu Branch, phone 0 5 7 1 8 8 8 8 6 6 6 6, open from 8 am to 8 pm." in branch
+    assert ("Pickup points nearby: Wensan Road Cainiao Station, Wensan Road 100, 8 am to 9 pm; Hive Box Locker, "
+            "Cuiyuan Yi District South Gate, 24 hours a day.") in branch
     assert "we have no branch information for that area" in call(english, "4", "5", "530000")
 
 
@@ -49,7 +51,9 @@ def test_a_suggestion_in_english_becomes_a_ticket(english):
 def test_after_hours_in_english(english, clock):
     clock.now = datetime(2026, 11, 24, 22, 0, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
     text = call(english, "0", "1", "1")
-    assert "They will be back at November 25 at 8:30." in text and "November 25 at 8:30" in text.split("back at")[-1]
+    assert ("Our agents are available every day, from 8:30 am to 6 pm; holidays may differ. "
+            "They will be back at 8:30 am tomorrow.") in text
+    assert "around 8:30 am tomorrow" in text.split("back at")[-1]
     assert "Your message is registered" in call(english, "0", "2", ("say", "Call me tomorrow"), "1")
 
 
@@ -63,13 +67,25 @@ def test_announcements_in_english(english):
     assert "Snow delays parcels to Harbin by a day or two." in tracking
 
 
+def test_an_english_caller_hears_no_chinese(make_app, demo_parcels):
+    app = make_app(HOTLINE_LANGUAGE="en-US")  # the default brand, 顺达快递
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["announcements", "add", "春节期间正常派送。"]).exit_code == 0
+    assert runner.invoke(args=["announcements", "add", "We deliver as usual over New Year."]).exit_code == 0
+    text = call(app, "1", "7712345678901#", "1")
+    assert text.startswith("Hello, Shunda Express customer service.")
+    assert "We deliver as usual over New Year." in text and "春节" not in text
+    assert "Your parcel is held at Shenyang Sorting Centre." in text
+    assert not has_chinese(text), text
+
+
 def test_pickups_and_delivery_changes_in_english(english):
     booked = call(english, "4", "1", "1", "1", "310012", "1", "3")
-    assert "Last time we collected from 杭州市西湖区文三路100号3幢." in booked
-    assert "A courier will collect your parcel on November 25, in the afternoon, between 13:00 and 18:00." in booked
+    assert "Last time we collected from Hangzhou Xihu District Wensan Road 100 3 Building." in booked
+    assert "A courier will collect your parcel tomorrow, in the afternoon, between 1 pm and 6 pm." in booked
     assert "Your booking number is" in booked
     changed = call(english, "4", "2", "1234567890123#", "1", "1", "4")
-    assert "The delivery branch is told: November 26, during the day." in changed
+    assert "We have asked the delivery branch to deliver it on November 26, during the day." in changed
     refused = call(english, "4", "2", "0001234567890#", "1")
     assert "has been signed for or returned" in refused
 
@@ -88,7 +104,7 @@ def test_returns_holidays_and_notices_in_english(make_app, demo_parcels, clock, 
     returned = call(app, "4", "3", "75123456789012#", "1", "1")
     assert "Returning this parcel to the sender costs 11 yuan." in returned and "The return to the sender" in returned
     holiday = call(app, "0")
-    assert "They will be back at November 25 at 8:30." in holiday
+    assert "They will be back at 8:30 am tomorrow." in holiday
     assert "1 notice calls booked" in app.test_cli_runner().invoke(
         args=["notices", "start", "--location", "郑州分拨中心"]).output
     with app.app_context():
@@ -106,4 +122,4 @@ def test_returns_holidays_and_notices_in_english(make_app, demo_parcels, clock, 
     finally:
         server.shutdown()
     heard = json.loads(capsys.readouterr().out)["turns"][0]["heard"]
-    assert "calling with news of your parcel. Your parcel ending 8 9 0 1 is held at 郑州分拨中心." in heard
+    assert "calling with news of your parcel. Your parcel ending 8 9 0 1 is held at Zhengzhou Distribution Centre." in heard

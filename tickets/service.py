@@ -42,9 +42,12 @@ def file_complaint(
     now: datetime,
     sla: SlaPolicy,
     call_sid: str = "",
+    unverified: bool = False,
 ) -> tuple[Ticket, bool]:
-    """Open a ticket, or add to the open one for the same waybill; (ticket, created)."""
-    existing = open_ticket_for(session, waybill)
+    """Open a ticket, or add to the open one for the same waybill; (ticket, created). A caller
+    who failed the identity check gets a ticket of their own, marked unverified in its history:
+    joining the parcel's ticket would tell them it has one."""
+    existing = None if unverified else open_ticket_for(session, waybill)
     if existing is not None:
         existing.history.append(TicketEvent(
             at=now, action="repeat_complaint",
@@ -52,8 +55,13 @@ def file_complaint(
         ))
         session.commit()
         return existing, False
-    return _open(session, Ticket(category=category, name=name, waybill=waybill, demand=demand, phone=phone,
-                                 channel=channel, call_sid=call_sid), now, sla), True
+    ticket = _open(session, Ticket(category=category, name=name, waybill=waybill, demand=demand, phone=phone,
+                                   channel=channel, call_sid=call_sid), now, sla)
+    if unverified:
+        ticket.history.append(TicketEvent(at=now, action="unverified",
+                                          detail="the caller failed the phone-tail check; nothing of the parcel was told"))
+        session.commit()
+    return ticket, True
 
 
 def file_message(session: Session, *, category: ComplaintCategory, phone: str, recording: str, transcript: str,

@@ -1,0 +1,50 @@
+"""Chinese names (scan locations, branches, pickup points, the brand) as a caller of another
+language can hear them: the words a facility is called by in English ("转运中心" -> "Sorting
+Centre"), and every other Chinese character in pinyin (pypinyin), so "武汉转运中心" is read
+"Wuhan Sorting Centre" rather than skipped or spelt out by an English voice.
+
+Chinese callers hear the names as written."""
+from __future__ import annotations
+
+import re
+
+from pypinyin import lazy_pinyin
+
+from network.provinces import ENGLISH as PROVINCES_IN_ENGLISH
+
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+# What a facility or a part of an address is, said in English after its name (longest first).
+FACILITY_WORDS = {
+    "转运中心": "Sorting Centre", "分拨中心": "Distribution Centre", "集散中心": "Hub", "营业部": "Office",
+    "菜鸟驿站": "Cainiao Station", "丰巢快递柜": "Hive Box Locker", "快递柜": "Parcel Locker", "驿站": "Station",
+    "网点": "Branch", "快递": "Express", "小区": "Estate", "南门": "South Gate", "北门": "North Gate",
+    "东门": "East Gate", "西门": "West Gate", "大道": "Avenue", "路": "Road", "街": "Street", "号": "",
+    "幢": "Building", "栋": "Building",
+    "市": "", "区": "District", "省": "Province", "县": "County",
+}
+_FACILITY = re.compile("|".join(sorted(map(re.escape, FACILITY_WORDS), key=len, reverse=True)))
+WESTERN_PUNCTUATION = str.maketrans({"，": ", ", "；": "; ", "。": ". ", "、": ", ", "：": ": ", "（": " (", "）": ") "})
+SYLLABLES_PER_WORD = 2  # Chinese place names are mostly two-syllable words: 杭州 西湖 -> Hangzhou Xihu
+
+
+def has_chinese(text: str) -> bool:
+    return bool(HAN.search(text))
+
+
+def for_language(text: str, language: str) -> str:
+    """The name as a caller of `language` hears it."""
+    if language.lower().startswith("zh") or not has_chinese(text):
+        return text
+    named = PROVINCES_IN_ENGLISH.get(text)
+    if named:
+        return named
+    spaced = _FACILITY.sub(lambda m: f" {FACILITY_WORDS[m.group()]} ", text.translate(WESTERN_PUNCTUATION))
+    words = " ".join(HAN_RUN.sub(lambda m: f" {_pinyin_words(m.group())} ", spaced).split())
+    return re.sub(r" ([,;.:)])", r"\1", words)
+
+
+def _pinyin_words(run: str) -> str:
+    syllables = lazy_pinyin(run)
+    words = ["".join(syllables[i:i + SYLLABLES_PER_WORD]) for i in range(0, len(syllables), SYLLABLES_PER_WORD)]
+    return " ".join(word.capitalize() for word in words)
