@@ -209,15 +209,14 @@ def main(argv=None) -> dict:
 
     folder = tempfile.mkdtemp(prefix="bench-queue-")
     embedded = redis_conn.start_embedded(folder)
-    os.environ.update({"REDIS_URL": redis_conn.socket_url(embedded), "DATABASE_URL": f"sqlite:///{folder}/q.db",
-                       "SEED_DEMO_ON_FIRST_RUN": "false"})
     try:
         from app import create_app
 
         clock = CompressedClock(args.speed)
         # Wrap-ups of 5 s; callers on hold fetch no hold music here, so the stale-caller sweep waits out the run.
         app = create_app({"LOAD_SPEECH_MODELS": False, "INSTANCE_PATH": folder, "CLOCK": clock,
-                          "WRAP_UP_SECONDS": 5, "QUEUE_STALE_SECONDS": 10 ** 6})
+                          "REDIS_URL": redis_conn.socket_url(embedded), "DATABASE_URL": f"sqlite:///{folder}/q.db",
+                          "SEED_DEMO_ON_FIRST_RUN": False, "WRAP_UP_SECONDS": 5, "QUEUE_STALE_SECONDS": 10 ** 6})
         figures = run(app, clock, args, embedded)
     finally:
         redis_conn.stop_embedded(embedded)
@@ -255,11 +254,13 @@ def run(app, clock, args, connection) -> dict:
     joining.set()
     for thread in callers:
         thread.join()
-    # Let the line drain (or the time an agent needs to take its last call) before counting.
+    # Let every caller be served (two RONAs and a wrap-up at most, on the shared clock) before counting.
     drain_until = time.monotonic() + 2 * (OFFER_TIMEOUT_S + 10) / args.speed + 5
-    with app.app_context():
-        while time.monotonic() < drain_until and any(get_calls().acd().waiting_count(s) for s in skills):
-            time.sleep(0.1)
+    while time.monotonic() < drain_until:
+        with record.lock:
+            if all("served" in call for call in record.calls.values()):
+                break
+        time.sleep(0.1)
     answering.set()
     ticking.set()
     for thread in threads:
