@@ -115,6 +115,7 @@ def open_screen(base: str, username: str, role: str, polls: Polls, logged_in: th
         except requests.RequestException as error:
             polls.error(f"{POLL_URL[role]}: {type(error).__name__}: {error}")
         stop.wait(POLL_EVERY_S[role])
+    client.close()  # a page closed: its kept-alive connection would hold gunicorn's shutdown
 
 
 def server_cpu_s(server: subprocess.Popen) -> float:
@@ -205,7 +206,11 @@ def main(argv: list[str] | None = None) -> dict:
     finally:
         if server is not None:
             server.terminate()
-            server.wait(timeout=10)
+            try:
+                server.wait(timeout=40)  # gunicorn's graceful stop lets requests in flight finish (30 s)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
         redis_conn.stop_embedded(embedded)
     print_figures(figures, args.json)
     return figures
