@@ -180,7 +180,8 @@ def _prepare(app: Flask) -> None:
                 seed_network(session)
                 log.info("loaded demo parcels, branches and tariffs: flask --app app seed-demo lists the parcels")
             repaired = recover_callbacks(session, get_queue(get_redis()), get_redis(),
-                                         to_naive_utc(app.config["CLOCK"]()))
+                                         to_naive_utc(app.config["CLOCK"]()),
+                                         batch=app.config["CALLBACK_RECOVERY_BATCH"])
             if repaired:
                 log.info("recovered %d callbacks", repaired)
         finally:

@@ -97,6 +97,8 @@ SETTINGS: dict[str, tuple[object, object, str]] = {
     "CALLBACK_RETRY_MINUTES": ("30", parse_int, "wait after busy, no answer or a machine before trying again"),
     "CALLBACK_AGENT_FIRST": ("", parse_str, "callback sources (ivr_request, agent, cli) that reserve an agent before "
                              "dialling; the others dial the customer into a short greeting, then the queue"),
+    "CALLBACK_RECOVERY_BATCH": ("500", parse_int, "open callbacks one recovery pass reads at most (the next pass "
+                                "goes on where it stopped)"),
     "CALLBACK_WINDOW_DAYS": ("3", parse_int, "how long a callback is followed before it expires"),
     "CALLBACK_DESTINATIONS": (r"\+861[3-9]\d{9} \+86(?:10|2\d|(?!400|800)[3-9]\d\d)\d{7,8}", parse_str,
                               "regular expressions, space-separated, for the E.164 numbers callbacks may go to "

@@ -4,23 +4,33 @@
 
 N callbacks fall due over --spread seconds (calling hours set to the whole day), booked in
 SQL and scheduled in Redis; --workers RQ worker processes (each with the scheduler) dial them
-through the local carrier. Reports firing lateness (dial time minus due time), callbacks never
-dialled (lost), attempts dialled twice (doubled), and the busiest second at the carrier (the
-calls it received in each whole second) against the pacing limit. The baseline is a no-op RQ
-job scheduled the same way, in the same run: the lateness RQ's scheduler itself adds.
+through the local carrier.
+
+Method (printed with the figures as "method"):
+Real RQ workers (with their scheduler) dial N callbacks booked in SQL through the simulated
+carrier; the bench plays the carrier: it takes each call at its creation moment (the time the
+carrier stamps it), holds it --hold seconds and then posts the signed completed status
+callback to the app. Lateness is the carrier's call-creation time minus the callback's due time;
+pacing is checked at the carrier too: calls created in each whole second against
+OUTBOUND_CALLS_PER_SECOND and calls live at once against OUTBOUND_MAX_CONCURRENT. Lost:
+callbacks the carrier never received; doubled: an attempt it received twice. The baseline is a
+no-op RQ job scheduled the same way in the same run: the lateness RQ's scheduler itself adds.
 """
 from __future__ import annotations
 
 import argparse
 import collections
+import heapq
 import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, os.getcwd())
 
@@ -39,6 +49,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--spread", type=float, default=60.0, help="seconds over which the callbacks fall due")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--cps", type=int, default=250, help="pacing: outbound calls per second")
+    parser.add_argument("--max-concurrent", type=int, default=500, help="pacing: outbound calls live at once")
+    parser.add_argument("--hold", type=float, default=1.0, help="seconds the carrier keeps each call before it ends")
     parser.add_argument("--baseline", type=int, default=500)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -48,7 +60,7 @@ def main(argv=None) -> dict:
     environment = {
         **os.environ, "REDIS_URL": redis_conn.socket_url(embedded), "DATABASE_URL": f"sqlite:///{folder}/b.db",
         "TWILIO_AUTH_TOKEN": "bench", "SECRET_KEY": "bench", "CALLING_HOURS": "00:00-24:00",
-        "OUTBOUND_CALLS_PER_SECOND": str(args.cps), "OUTBOUND_MAX_CONCURRENT": str(args.n * 2),
+        "OUTBOUND_CALLS_PER_SECOND": str(args.cps), "OUTBOUND_MAX_CONCURRENT": str(args.max_concurrent),
         "SEED_DEMO_ON_FIRST_RUN": "false", "PYTHONPATH": os.getcwd(),
     }
     os.environ.update({k: v for k, v in environment.items() if k != "PYTHONPATH"})
@@ -69,14 +81,64 @@ def main(argv=None) -> dict:
     return figures
 
 
+class Carrier(threading.Thread):
+    """The far end of the simulated carrier: takes each call as it is created, keeps it live for
+    `hold` seconds, then reports its end to the app as Twilio would (a signed status callback)."""
+
+    def __init__(self, app, connection, hold: float, token: str):
+        super().__init__(daemon=True)
+        from twilio.request_validator import RequestValidator
+
+        self.app, self.redis, self.hold = app, connection, hold
+        self.validator = RequestValidator(token)
+        self.placed: list[dict] = []
+        self.live: list[tuple[float, int]] = []  # (ends at, index into placed)
+        self.intervals: list[tuple[float, float]] = []  # (created, ended) per call
+        self.failed_reports = 0
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        from ivr.telephony import SIMULATOR_OUTBOX
+
+        client = self.app.test_client()
+        while not self.stopping.is_set() or self.live:
+            item = self.redis.lpop(SIMULATOR_OUTBOX)
+            if item is not None:
+                call = json.loads(item)
+                self.placed.append(call)
+                heapq.heappush(self.live, (call["placed_at"] + self.hold, len(self.placed) - 1))
+            while self.live and self.live[0][0] <= time.time():
+                ends_at, index = heapq.heappop(self.live)
+                self.intervals.append((self.placed[index]["placed_at"], time.time()))
+                self.hang_up(client, self.placed[index])
+            if item is None:
+                time.sleep(0.005)
+
+    def hang_up(self, client, call: dict) -> None:
+        form = {"CallSid": call["sid"], "CallStatus": "completed", "To": call["to"], "Direction": "outbound-api"}
+        signature = self.validator.compute_signature(call["status_callback"], form)
+        response = client.post(call["status_callback"], data=form, headers={"X-Twilio-Signature": signature})
+        if response.status_code >= 300:
+            self.failed_reports += 1
+
+    def most_live_at_once(self) -> int:
+        changes = sorted([(start, 1) for start, _ in self.intervals] + [(end, -1) for _, end in self.intervals],
+                         key=lambda change: (change[0], change[1]))
+        live = most = 0
+        for _, step in changes:
+            live += step
+            most = max(most, live)
+        return most
+
+
 def run(app, args, environment, workers) -> dict:
     from sqlalchemy import select
 
     from callqueue.callbacks import book_callback
     from callqueue.jobs import get_queue, schedule_callback
-    from callqueue.models import Callback, CallbackAttempt
+    from callqueue.models import Callback
+    from clock import from_naive_utc
     from database import new_session
-    from ivr.telephony import SIMULATOR_OUTBOX
     from redis_conn import get_redis
 
     connection, queue = get_redis(), get_queue(get_redis())
@@ -95,35 +157,48 @@ def run(app, args, environment, workers) -> dict:
     for n in range(args.baseline):
         due = start + timedelta(seconds=int(args.spread * n / args.baseline))
         baseline_jobs.append(queue.enqueue_at(due, "bench.callbacks.noop", due.timestamp(), result_ttl=3600))
+    carrier = Carrier(app, connection, args.hold, environment["TWILIO_AUTH_TOKEN"])
+    carrier.start()
     for _ in range(args.workers):
         workers.append(subprocess.Popen([sys.executable, "-m", "callqueue.worker"], env=environment,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     deadline = time.monotonic() + 15 + args.spread + 600
     while time.monotonic() < deadline:
-        if connection.llen(SIMULATOR_OUTBOX) >= args.n and all(j.get_status(refresh=True) == "finished"
+        if len(carrier.placed) >= args.n and all(j.get_status(refresh=True) == "finished"
                                                                 for j in baseline_jobs[-5:]):
             break
         time.sleep(0.5)
     time.sleep(2)  # let any duplicate dial that was going to happen, happen
+    carrier.stopping.set()
+    carrier.join(timeout=60)
 
-    attempts = session.scalars(select(CallbackAttempt)).all()
-    due_at = {c.id: c.due_at for c in session.scalars(select(Callback))}
-    lateness = [(a.started_at - due_at[a.callback_id]).total_seconds() * 1000 for a in attempts]
-    placed = [json.loads(item) for item in connection.lrange(SIMULATOR_OUTBOX, 0, -1)]
-    per_callback = collections.Counter(p["url"].rsplit("/", 1)[1] for p in placed)
+    due_at = {c.id: from_naive_utc(c.due_at).timestamp() for c in session.scalars(select(Callback))}
+    placed = carrier.placed
+    first_placed: dict[int, float] = {}
+    for call in placed:
+        callback_id = int(urlsplit(call["url"]).path.rsplit("/", 1)[1])
+        first_placed[callback_id] = min(call["placed_at"], first_placed.get(callback_id, float("inf")))
+    lateness = [(placed_at - due_at[callback_id]) * 1000 for callback_id, placed_at in first_placed.items()]
+    per_attempt = collections.Counter(
+        (urlsplit(call["url"]).path, parse_qs(urlsplit(call["url"]).query)["attempt"][0]) for call in placed)
     per_second = collections.Counter(int(p["placed_at"]) for p in placed)
+    most_live = carrier.most_live_at_once()
     baseline = [j.return_value(refresh=True) * 1000 for j in baseline_jobs if j.get_status(refresh=True) == "finished"]
     session.close()
     return {
+        "method": " ".join(__doc__.split('Method (printed with the figures as "method"):')[1].split()),
         "callbacks": args.n, "workers": args.workers,
         "lateness_min_ms": round(min(lateness), 1) if lateness else None,  # below zero: dialled early
         "lateness_p50_ms": round(statistics.median(lateness), 1) if lateness else None,
         "lateness_p99_ms": round(percentile(lateness, 0.99), 1) if lateness else None,
         "baseline_rq_lateness_p50_ms": round(statistics.median(baseline), 1) if baseline else None,
         "baseline_rq_lateness_p99_ms": round(percentile(baseline, 0.99), 1) if baseline else None,
-        "lost": args.n - len(per_callback), "doubled": sum(1 for n in per_callback.values() if n > 1),
+        "lost": args.n - len(first_placed), "doubled": sum(1 for n in per_attempt.values() if n > 1),
         "cps_limit": args.cps, "busiest_second_calls": max(per_second.values()) if per_second else 0,
-        "pacing_respected": (max(per_second.values()) if per_second else 0) <= args.cps,
+        "max_concurrent_limit": args.max_concurrent, "most_live_at_carrier": most_live,
+        "status_reports_refused": carrier.failed_reports,
+        "pacing_respected": (max(per_second.values()) if per_second else 0) <= args.cps
+        and most_live <= args.max_concurrent,
     }
 
 

@@ -15,6 +15,9 @@ closes the gaps a killed worker or a lost Redis leaves:
                                        the next is scheduled
   awaiting an agent for over STALE_AWAITING_AGENT -> out of the ACD's line, retried later
   a scheduled job overdue by SCHEDULER_STALL -> queued (RQ's scheduler died holding its lock)
+Each recovery pass reads at most CALLBACK_RECOVERY_BATCH open callbacks, in id order, from a
+cursor kept in Redis, so a pass costs the same at 500 callbacks as at 500,000; the next pass
+goes on from there, and the one that reaches the end starts the cursor over.
 A callback whose source is in CALLBACK_AGENT_FIRST does not dial at once: it joins the ACD's
 line (a promised callback goes a little ahead) and the customer is dialled when an agent
 accepts it, so nobody answers a callback only to wait for an agent.
@@ -46,6 +49,7 @@ STALE_RINGING = timedelta(hours=1)  # the carrier never reported an outcome
 STALE_AWAITING_AGENT = timedelta(minutes=30)
 # RQ's scheduler moves due jobs to the queue each second; a killed one leaves its lock for 61 s
 # and a new scheduler waits for it. Jobs this overdue are moved by recovery instead.
+RECOVERY_CURSOR_KEY = key_for("callbacks", "recovery-cursor")
 SCHEDULER_STALL = timedelta(seconds=10)  # no agent took a callback that reserves one first
 RETRY_OUTCOMES = {"busy", "no-answer", "failed", "canceled", "machine", "carrier_error", "unknown", "no_agent"}
 log = logging.getLogger(__name__)
@@ -309,15 +313,20 @@ def release_stalled_jobs(queue: Queue, now: datetime) -> int:
     return len(job_ids)
 
 
-def recover_callbacks(session, queue: Queue, connection, now: datetime) -> int:
-    """Close the gaps a killed worker or a lost Redis leaves (see the module's docstring)."""
+def recover_callbacks(session, queue: Queue, connection, now: datetime, batch: int = 500) -> int:
+    """Close the gaps a killed worker or a lost Redis leaves (see the module's docstring), in
+    the next `batch` open callbacks after the cursor."""
     from callqueue.acd import Distributor
     from callqueue.routing import scheduled_callback_sid
 
     repaired = release_stalled_jobs(queue, now)
-    for callback in session.scalars(select(Callback).where(Callback.status.in_([
-            CallbackStatus.SCHEDULED, CallbackStatus.DIALLING, CallbackStatus.RINGING,
-            CallbackStatus.AWAITING_AGENT]))):
+    after = int(connection.get(RECOVERY_CURSOR_KEY) or 0)
+    callbacks = session.scalars(select(Callback).where(Callback.id > after, Callback.status.in_([
+        CallbackStatus.SCHEDULED, CallbackStatus.DIALLING, CallbackStatus.RINGING,
+        CallbackStatus.AWAITING_AGENT])).order_by(Callback.id).limit(batch)).all()
+    # A short batch reached the end: the next pass starts over.
+    connection.set(RECOVERY_CURSOR_KEY, callbacks[-1].id if len(callbacks) == batch else 0)
+    for callback in callbacks:
         if callback.status is CallbackStatus.SCHEDULED:
             if _job_lost(queue, callback, now):
                 # Whoever claimed this attempt died before dialling (dialling starts only after

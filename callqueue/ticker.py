@@ -38,7 +38,8 @@ def tick_once(app, beat: int) -> None:
             try:
                 for ticket in escalate_breaches(session, to_naive_utc(now)):
                     log.info("ticket %s escalated: SLA breached", ticket.number)
-                recover_callbacks(session, get_queue(get_redis()), get_redis(), to_naive_utc(now))
+                recover_callbacks(session, get_queue(get_redis()), get_redis(), to_naive_utc(now),
+                                  batch=app.config["CALLBACK_RECOVERY_BATCH"])
                 if app.config["NOTICE_RULE_MIN_PARCELS"]:
                     notify_batches(app, session, now)
             finally:

@@ -6,7 +6,9 @@
 3. Candidates are ranked against the parcel database: a known waybill beats an unknown one,
    the caller's own parcel beats another's. When no alternative names a known parcel, the
    waybills one digit away are looked up (a substitution, a dropped or an extra digit); digits
-   the recogniser often confuses in that language cost less than others.
+   the recogniser often confuses in that language cost less than others. Such a correction is
+   only made toward a parcel of the caller's own number: a caller whose waybill is not in the
+   database must never hear another customer's parcel.
 """
 from __future__ import annotations
 
@@ -123,8 +125,12 @@ def rank(
             near = one_edit_away(digits)
             for variant, refs in lookup(set(near)).items():
                 cost = _edit_cost(digits, variant, language)
+                # The confidence rule: a correction is a guess, made only toward the caller's own
+                # parcel, so that a caller whose waybill is unknown never hears someone else's
+                # parcel that happens to be one digit away.
                 for ref in refs:
-                    _keep(candidates, _candidate(ref, asr_score[h] - cost, 1, h, caller_phone))
+                    if caller_phone and caller_phone in ref.phones:
+                        _keep(candidates, _candidate(ref, asr_score[h] - cost, 1, h, caller_phone))
     return sorted(candidates.values(), key=lambda c: (-c.score, c.waybill))
 
 

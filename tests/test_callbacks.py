@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from rq import Worker
+from sqlalchemy import select
 
 from callqueue.callbacks import book_callback, requested_time
 from callqueue.hours import CallingHours
@@ -176,6 +177,25 @@ def test_worker_killed_before_dialling_is_recovered_without_loss(app, booked, cl
         session.close()
         assert dial_callback(booked) == "ringing"
     assert len(outbox(app)) == 1
+
+
+def test_recovery_over_more_callbacks_than_one_batch_goes_on_over_several_passes(app, clock):
+    """Each pass reads one batch after the cursor, in id order: seven lost jobs with a batch of
+    three are rescheduled over three passes, each once, and the fourth pass starts over."""
+    with app.app_context():
+        session, connection = new_session(), get_redis()
+        ids = [book_callback(session, phone=f"1380013800{n}", slot="soonest", now=clock(), hours=HOURS,
+                             reason="test")[0].id for n in range(7)]
+        session.commit()
+        queue = get_queue(connection)
+        for callback in session.scalars(select(Callback)):
+            schedule_callback(queue, callback)
+        connection.delete(*connection.keys("rq:*"))  # Redis lost every job
+        repaired = [recover_callbacks(session, queue, connection, to_naive_utc(clock()), batch=3) for _ in range(4)]
+        assert repaired == [3, 3, 1, 0]
+        recovered = [job for job in queue.job_ids + queue.scheduled_job_registry.get_job_ids() if "-recovered-" in job]
+        assert sorted(int(job.split("-")[1]) for job in recovered) == sorted(ids)
+        session.close()
 
 
 @pytest.mark.parametrize("outcome", ["busy", "no-answer", "machine"])
