@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from callqueue.acd import AcdError, AgentState, Offer
+from callqueue.acd import OFFER_TIMEOUT_S, AcdError, AgentState, Offer
 from callqueue.callbacks import SLOTS, book_callback
 from callqueue.destinations import CallbackRefused
 from callqueue.jobs import agent_reserved_dialled, schedule_callback_job
@@ -208,13 +208,20 @@ def _polled(view: dict) -> Response:
     response = jsonify(view)
     response.add_etag()
     response.headers["Cache-Control"] = "no-cache"
+    # The hotline's clock, outside the ETag: the page counts deadlines in the view down against it.
+    response.headers["X-Server-Time"] = f"{_now():.3f}"
     return response.make_conditional(request)
 
 
 def _agent_view(agent_id: str) -> dict:
     agent = get_calls().acd().agent(agent_id)
     call_sid = agent.get("call") or ""
-    view = {"user": _user_json(current_user()), "state": agent["state"], "offer": None}
+    view = {"user": _user_json(current_user()), "state": agent["state"], "offer": None,
+            # Deadlines (the hotline's epoch seconds) the page counts down: the offer moves on, wrap-up ends.
+            "offer_deadline": float(agent["offered_at"]) + OFFER_TIMEOUT_S
+            if agent["state"] == AgentState.OFFERED.value and agent.get("offered_at") else None,
+            "wrap_until": float(agent["wrap_until"])
+            if agent["state"] == AgentState.WRAP_UP.value and agent.get("wrap_until") else None}
     if call_sid:
         view["offer"] = {"call_sid": call_sid, **screen_pop(call_sid)}
     return view
@@ -488,9 +495,18 @@ def schedule_callback():
 def _wallboard() -> dict:
     from reports.live import wallboard
 
-    calls = get_calls()
-    return wallboard(get_session(), calls.acd(), calls.store, calls.now(),
-                     current_app.extensions["calling_hours"].zone)
+    calls, db = get_calls(), get_session()
+    users = {u.username: u for u in db.scalars(select(User)).all()}
+    board = wallboard(db, calls.acd(), calls.store, calls.now(), current_app.extensions["calling_hours"].zone,
+                      counted={name for name, user in users.items() if not policy.is_supervisor(user)})
+    for row in board["agent_rows"]:
+        user = users.get(row["id"])
+        row["name"] = (user.display_name if user else "") or row["id"]
+    # The line names and thresholds the page shows (settings: WALLBOARD_WAIT_*_SECONDS).
+    board["line_names"] = {line: line_name(line, request_language()) for line in board["lines"]}
+    board["wait_thresholds_s"] = {"warn": current_app.config["WALLBOARD_WAIT_WARN_SECONDS"],
+                                  "alert": current_app.config["WALLBOARD_WAIT_ALERT_SECONDS"]}
+    return board
 
 
 @bp.get("/wallboard")

@@ -207,7 +207,11 @@ def test_wallboard_figures_for_supervisors_only(staffed, call):
     figures = boss.get("/console/api/wallboard").get_json()
     assert figures["calls_today"] == 2 and figures["abandoned_today"] == 1
     assert figures["ivr_containment"] == 0.0 and figures["waiting"] == 0
-    assert figures["agents"] == {"offline": 2} and figures["lines"]["zh-CN:damaged"] == {"waiting": 0, "longest_wait_s": 0}
+    # The supervisor is no floor agent: one agent, on a row of their own, its queue in words.
+    assert figures["agents"] == {"offline": 1} and figures["lines"]["zh-CN:damaged"] == {"waiting": 0, "longest_wait_s": 0}
+    assert [(row["id"], row["name"], row["state"]) for row in figures["agent_rows"]] == [("wang", "wang", "offline")]
+    assert figures["line_names"]["zh-CN:damaged"] == "中文·破损"
+    assert figures["wait_thresholds_s"] == {"warn": 60, "alert": 180}
     etag = boss.get("/console/api/wallboard").headers["ETag"]
     assert boss.get("/console/api/wallboard", headers={"If-None-Match": etag}).status_code == 304
 
