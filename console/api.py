@@ -23,7 +23,7 @@ from console import policy
 from console.auth import LoginLocked, WrongLogin, current_user, log_in, log_out, login_required
 from console.models import User
 from console.security import same_origin_required
-from console.words import MESSAGES, WORDS, line_name, message, request_language
+from console.words import MESSAGES, REPORT_WORDS, WORDS, line_name, message, request_language
 from database import get_session
 from ivr.telephony import get_telephony
 from logs import mask_text
@@ -536,7 +536,9 @@ def download_report(kind: str):
         period = figures.day(date.fromisoformat(when), zone) if kind == "daily" else figures.week(when, zone)
     except ValueError as error:
         raise BadRequest("report_period", detail=str(error)) from None
-    body = export(figures.build(get_session(), period, language=language, carrier=carrier), fmt)
+    report = figures.build(get_session(), period, language=language, carrier=carrier,
+                           now=current_app.config["CLOCK"]())
+    body = export(report, fmt, REPORT_WORDS[request_language()])
     return Response(body, mimetype=MIMETYPES[fmt], headers={
         # HTML opens in the browser; the files download.
         "Content-Disposition": f'{"inline" if fmt == "html" else "attachment"}; filename="report-{period.label}.{fmt}"'})

@@ -203,3 +203,43 @@ def line_name(line: str, language: str) -> str:
     words = WORDS[language]
     hotline_language, _, category = line.partition(":")
     return f"{words['languages'].get(hotline_language, hotline_language)}·{words.get(category, category)}"
+
+
+# The reports' words (reports.export renders them): every key and code a report shows.
+REPORT_WORDS = {
+    "zh-CN": {
+        "title": "客服报表", "scope_language": "语言", "scope_carrier": "快递公司", "all": "全部", "none": "无",
+        "by_hour": "分时来电量", "by_day": "每日来电量", "hour": "时", "count": "来电",
+        "sections": {"calls": "通话", "tickets": "工单", "satisfaction": "满意度", "hot_spots": "热点"},
+        "routes": "线路", "scan_locations": "扫描网点", "where": "位置", "causes": "原因",
+        "labels": {"total": "总量", "by_language": "按语言", "by_carrier": "按快递公司", "by_outcome": "按结果",
+                  "average_handling_s": "平均处理时长（秒）", "contained_in_ivr": "自助完成率", "abandoned": "放弃",
+                  "by_category": "按投诉类型", "first_response_in_time": "首次响应及时率",
+                  "closed_in_time": "闭环及时率", "average_closure_h": "平均闭环时长（小时）",
+                  "surveys_due": "应回访", "reached": "已回访", "callback_rate": "回访率",
+                  "average_score": "平均满意度"},
+        "codes": {"self_service": "自助完成", "complaint_filed": "已建投诉", "ticket_created": "已建工单",
+                  "callback_booked": "已约回电", "abandoned": "排队放弃", "caller_hung_up": "客户挂机",
+                  "agent": "人工接听", "failed": "失败", "complaint": "投诉",
+                  "weather": "天气影响", "traffic_control": "交通管制", "backlog": "爆仓",
+                  "address_problem": "地址问题", **{c.value: n for c, n in CATEGORY_NAMES_ZH.items()},
+                  "zh-CN": "中文", "en-US": "英文", "ko-KR": "韩文", "none": "无"},
+    },
+    "en": {
+        "title": "Hotline report", "scope_language": "Language", "scope_carrier": "Carrier", "all": "all",
+        "none": "none", "by_hour": "Calls by hour", "by_day": "Calls by day", "hour": "hour", "count": "calls",
+        "sections": {"calls": "Calls", "tickets": "Tickets", "satisfaction": "Satisfaction", "hot_spots": "Hot spots"},
+        "routes": "Routes", "scan_locations": "Scan locations", "where": "Where", "causes": "Causes",
+        "labels": {"total": "Total", "by_language": "By language", "by_carrier": "By carrier", "by_outcome": "By outcome",
+                  "average_handling_s": "Average handling (s)", "contained_in_ivr": "Contained in the IVR",
+                  "abandoned": "Abandoned", "by_category": "By complaint", "first_response_in_time":
+                  "First response in time", "closed_in_time": "Closed in time",
+                  "average_closure_h": "Average closure (h)", "surveys_due": "Surveys due", "reached": "Reached",
+                  "callback_rate": "Survey rate", "average_score": "Average score"},
+        "codes": {"self_service": "self service", "complaint_filed": "complaint filed",
+                  "ticket_created": "ticket created", "callback_booked": "callback booked",
+                  "abandoned": "abandoned", "caller_hung_up": "caller hung up", "agent": "agent",
+                  "failed": "failed", "complaint": "complaint", "zh-CN": "Chinese", "en-US": "English",
+                  "ko-KR": "Korean", "none": "none"},
+    },
+}
