@@ -220,8 +220,8 @@ local function move_agent(agent, trigger, fields)
   local from, to = agent.state, target('agent', trigger, agent.state)
   if not to then error('agent ' .. agent.id .. ': ' .. trigger .. ' from ' .. tostring(from)) end
   local changes = append({'state', to}, fields)
-  -- The wallboard shows how long each agent has been in their state.
-  if to ~= from then append(changes, {'state_since', NOW_TEXT}) end
+  -- The wallboard shows how long each agent has been in their state (registering has no clock).
+  if to ~= from and NOW > 0 then append(changes, {'state_since', NOW_TEXT}) end
   if to == 'available' and from ~= 'available' then
     agent.idle_since = NOW_TEXT
     append(changes, {'idle_since', NOW_TEXT})

@@ -50,6 +50,7 @@ bp.before_request(same_origin_required)
 # Years a report may cover: any the hotline can have records for (a period in year 1 or 9999 has no
 # UTC bounds).
 REPORT_YEARS = range(2000, 2100)
+REPORT_CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
 
 
 class BadRequest(ValueError):
@@ -539,6 +540,8 @@ def download_report(kind: str):
     report = figures.build(get_session(), period, language=language, carrier=carrier,
                            now=current_app.config["CLOCK"]())
     body = export(report, fmt, REPORT_WORDS[request_language()])
-    return Response(body, mimetype=MIMETYPES[fmt], headers={
+    # The page's own <style> (it is also a file on its own, from `flask report`); it has no script.
+    policy_header = {"Content-Security-Policy": REPORT_CONTENT_SECURITY_POLICY} if fmt == "html" else {}
+    return Response(body, mimetype=MIMETYPES[fmt], headers={**policy_header,
         # HTML opens in the browser; the files download.
         "Content-Disposition": f'{"inline" if fmt == "html" else "attachment"}; filename="report-{period.label}.{fmt}"'})
