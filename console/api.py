@@ -363,6 +363,13 @@ def _history_entry(event, words: dict) -> dict:
     if event.action == "opened" and detail.startswith("via "):
         channel = detail.removeprefix("via ")
         detail = words["channels"].get(channel, channel)
+    elif event.action == "repeat_complaint" and detail.count("; ") == 2:
+        # "damaged; demand compensation; via console [CallSid]" (tickets.service.file_complaint)
+        category, demand, via = detail.split("; ")
+        channel = via.removeprefix("via ").split(" ")[0]
+        demand = demand.removeprefix("demand ")
+        detail = " · ".join(words.get(code, code) for code in (category, demand)) + \
+            f" · {words['channels'].get(channel, channel)}"
     else:
         actor, separator, rest = detail.partition(": ")
         if separator or (detail and " " not in detail):

@@ -39,7 +39,7 @@ WORDS = {
         "assign": "受理", "respond": "首次响应", "forward_to_branch": "转网点", "record_result": "录入网点结果",
         "confirm_with_customer": "客户确认", "close": "闭环", "escalate": "升级主管", "reopen": "重开",
         "unverified": "身份未核实", "offer_expires": "秒内未接听将转给其他坐席",
-        "wrap_up_left": "话后整理剩余", "seconds": "秒", "hung_up": "客户已挂机",
+        "wrap_up_left": "剩余", "seconds": "秒", "hung_up": "客户已挂机",
         "new_call_title": "【来电】", "session_expired": "登录已过期，请重新登录", "relogin": "重新登录",
         "not_responding_why": "上一通来电未在规定时间内接听，状态已置为未应答；请重新选择就绪。",
         "roles": {"agent": "坐席", "supervisor": "主管"},
@@ -86,7 +86,7 @@ WORDS = {
         "forward_to_branch": "Forward to branch", "record_result": "Branch result", "confirm_with_customer":
         "Customer confirmed", "close": "Close", "escalate": "Escalate", "reopen": "Reopen",
         "unverified": "Identity not verified", "offer_expires": "s before the call goes to another agent",
-        "wrap_up_left": "Wrap-up left", "seconds": "s", "hung_up": "The caller hung up",
+        "wrap_up_left": "left", "seconds": "s", "hung_up": "The caller hung up",
         "new_call_title": "[Call] ", "session_expired": "Your session has expired: log in again",
         "relogin": "Log in again",
         "not_responding_why": "The last call was not answered in time, so you were set not responding; "

@@ -2,6 +2,7 @@
 pop, accept, set a disposition. Screenshots are saved under test-output/ for review."""
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -108,7 +109,7 @@ def test_agent_takes_an_offered_call(console_server, page):
     page.click("#new-ticket button")
     page.wait_for_selector("#ticket:not([hidden])")
     assert page.inner_text("#new-ticket-result").startswith("已并入在办工单")
-    assert "重复投诉" in page.inner_text("#ticket-history")
+    assert "重复投诉 破损 · 要求赔偿 · 工作台" in page.inner_text("#ticket-history")   # codes in words
     page.click("#ticket-actions [data-action=assign]")
     expect(page.locator("#ticket-owner")).to_have_text("王小明", timeout=WAIT_MS)   # a name, not a username
     page.fill("#edit-ticket input[name=notes]", "已联系网点核实")
@@ -125,7 +126,7 @@ def test_agent_takes_an_offered_call(console_server, page):
     page.click("#finish button")
     page.wait_for_selector("#state[data-state=wrap_up]")
     assert page.inner_text("#state") == "话后整理"
-    expect(page.locator("#wrap-left")).to_contain_text("话后整理剩余", timeout=WAIT_MS)
+    expect(page.locator("#wrap-left")).to_contain_text(re.compile(r"剩余 \d+ 秒"), timeout=WAIT_MS)
     assert page.is_hidden("#hung-up")                                  # the agent ended it, not the caller
     assert "破损" in page.inner_text("#tickets")
     assert "剩余" in page.inner_text("#tickets")                        # time left to the SLA, counting down
