@@ -128,6 +128,8 @@ def test_agent_takes_an_offered_call(console_server, page):
     assert page.inner_text("#state") == "话后整理"
     expect(page.locator("#wrap-left")).to_contain_text(re.compile(r"剩余 \d+ 秒"), timeout=WAIT_MS)
     assert page.is_hidden("#hung-up")                                  # the agent ended it, not the caller
+    assert page.inner_text("#pop-waybill") == "SF1234567890123"        # the screen pop stays through wrap-up
+    assert page.is_hidden("#accept") and page.is_hidden("#finish")
     assert "破损" in page.inner_text("#tickets")
     assert "剩余" in page.inner_text("#tickets")                        # time left to the SLA, counting down
     page.check("#ticket-filters input[name=mine]")
@@ -177,6 +179,10 @@ def test_wallboard_shows_a_simulated_call_within_seconds(wallboard_server, page,
     caller.start()
     expect(page.locator("#tile-waiting")).to_have_text("1", timeout=5000)
     assert "中文·综合咨询" in page.inner_text("#lines")
+    # A wait past WALLBOARD_WAIT_ALERT_SECONDS (180 s) stands out in red.
+    app.config["CLOCK"].advance(200)
+    expect(page.locator("#lines tr.wait-alert")).to_have_count(1, timeout=5000)
+    assert "3 分钟" in page.inner_text("#lines tr.wait-alert")
     # One row per agent (the supervisor is not one): name, state in words, time in state.
     assert page.inner_text("#agents tbody").split("\t")[:2] == ["王小明", "离线"]
     assert page.inner_text("#agent-counts") == "离线 1"

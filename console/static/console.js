@@ -54,6 +54,7 @@ let onCall = null;      // the call finish ends, even if the caller hangs up fir
 let shownState = "";
 let finishing = false;  // the agent pressed finish: wrap-up that follows is not the caller hanging up
 let callerHungUp = false;
+let lastOffer = null;  // the call being handled, kept through wrap-up
 let deadlines = {offer: null, wrapUp: null};
 
 function render(view) {
@@ -73,7 +74,10 @@ function render(view) {
   $("state-note").hidden = view.state !== "not_responding";
   deadlines = {offer: view.offer_deadline, wrapUp: view.wrap_until};
   tick();
-  const offer = view.offer;
+  // The screen pop stays through wrap-up: the agent is still writing up that caller.
+  if (view.offer) lastOffer = view.offer;
+  else if (view.state !== "wrap_up") lastOffer = null;
+  const offer = lastOffer;
   $("no-offer").hidden = Boolean(offer);
   $("pop").hidden = !offer;
   if (!offer) return;
