@@ -225,6 +225,10 @@ def _agent_view(agent_id: str) -> dict:
             if agent["state"] == AgentState.WRAP_UP.value and agent.get("wrap_until") else None}
     if call_sid:
         view["offer"] = {"call_sid": call_sid, **screen_pop(call_sid)}
+        # The hotline forgets a call's session when the caller hangs up; the agent stays on the
+        # call until they end it (a kept-place callback's session goes by another call's id).
+        view["caller_gone"] = (agent["state"] == AgentState.ON_CALL.value and not view["offer"]["kept_place"]
+                               and get_calls().load(call_sid) is None)
     return view
 
 

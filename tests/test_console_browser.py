@@ -140,6 +140,21 @@ def test_agent_takes_an_offered_call(console_server, page):
     screenshots(page, "5-wrap-up")
 
 
+def test_the_console_says_when_the_caller_hung_up(console_server, page, app):
+    log_in(page, f"{console_server}/console/", "wang", "#desk")
+    page.click("[data-set-state=available]")
+    page.wait_for_selector("#state[data-state=offered]")
+    page.click("#accept")
+    page.wait_for_selector("#state[data-state=on_call]")
+    sid = "CA" + "8" * 32
+    assert signed_post(app.test_client(), "/voice/status", {"CallSid": sid, "CallStatus": "completed"}).status_code < 300
+    expect(page.locator("#hung-up")).to_be_visible(timeout=WAIT_MS)
+    assert page.inner_text("#hung-up") == "客户已挂机" and page.inner_text("#state") == "通话中"
+    page.click("#finish button")                                       # the agent writes the call up
+    page.wait_for_selector("#state[data-state=wrap_up]")
+    assert page.is_visible("#hung-up")
+
+
 def test_wrong_password_is_shown_and_english_is_available(console_server, page):
     log_in(page, f"{console_server}/console/?lang=en", "wang", "#error", password="wrong")
     assert page.inner_text("h1") == "Agent console"

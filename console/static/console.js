@@ -62,8 +62,8 @@ function render(view) {
   if (view.offer) onCall = view.offer.call_sid;
   $("who").textContent = `${view.user.name} (${W.roles[view.user.role] || view.user.role})`;
   // On a call, then wrap-up without the agent ending it: the caller hung up.
-  if (shownState === "on_call" && view.state === "wrap_up" && !finishing) callerHungUp = true;
-  if (view.state !== "wrap_up") finishing = callerHungUp = false;
+  if ((shownState === "on_call" && view.state === "wrap_up" && !finishing) || view.caller_gone) callerHungUp = true;
+  if (!["on_call", "wrap_up"].includes(view.state)) finishing = callerHungUp = false;
   $("hung-up").hidden = !callerHungUp;
   if (view.state === "offered" && shownState !== "offered") announceOffer();
   if (view.state !== "offered") document.title = TITLE;
