@@ -107,6 +107,8 @@ SETTINGS: dict[str, tuple[object, object, str]] = {
     "OUTBOUND_CALLS_PER_SECOND": ("1", parse_int, "pacing of outbound calls (Twilio's default limit is 1 per second)"),
     "OUTBOUND_MAX_CONCURRENT": ("10", parse_int, "outbound calls ringing or in progress at once"),
     "WRAP_UP_SECONDS": ("30", parse_int, "an agent's wrap-up time after each call"),
+    "WALLBOARD_WAIT_WARN_SECONDS": ("60", parse_int, "a caller's wait the wallboard shows in amber"),
+    "WALLBOARD_WAIT_ALERT_SECONDS": ("180", parse_int, "a caller's wait the wallboard shows in red"),
     "VIP_NUMBERS": ("", parse_str, "comma-separated caller numbers that get priority in the queue"),
     "QUEUE_ANNOUNCE_SECONDS": ("30", parse_int, "how often a waiting caller hears their position"),
     "QUEUE_MAX_WAIT_SECONDS": ("600", parse_int, "after this wait the caller is offered a callback that keeps their place"),

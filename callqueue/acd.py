@@ -2,7 +2,7 @@
 
 State lives in Redis, so any web or worker process can route and a restart loses nothing:
   agents             set of every registered agent
-  agent:{id}         hash: state, skills, idle_since, call, offered_at, wrap_until
+  agent:{id}         hash: state, state_since, skills, idle_since, call, offered_at, wrap_until
   skilled:{skill}    set of the agents who have a skill, whatever their state
   available:{skill}  sorted set of available agents by idle_since (longest idle first)
   offers             sorted set of offered agents by offer deadline (RONA after OFFER_TIMEOUT_S)
@@ -220,6 +220,8 @@ local function move_agent(agent, trigger, fields)
   local from, to = agent.state, target('agent', trigger, agent.state)
   if not to then error('agent ' .. agent.id .. ': ' .. trigger .. ' from ' .. tostring(from)) end
   local changes = append({'state', to}, fields)
+  -- The wallboard shows how long each agent has been in their state (registering has no clock).
+  if to ~= from and NOW > 0 then append(changes, {'state_since', NOW_TEXT}) end
   if to == 'available' and from ~= 'available' then
     agent.idle_since = NOW_TEXT
     append(changes, {'idle_since', NOW_TEXT})

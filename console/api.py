@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from callqueue.acd import AcdError, AgentState, Offer
+from callqueue.acd import OFFER_TIMEOUT_S, AcdError, AgentState, Offer
 from callqueue.callbacks import SLOTS, book_callback
 from callqueue.destinations import CallbackRefused
 from callqueue.jobs import agent_reserved_dialled, schedule_callback_job
@@ -21,7 +21,9 @@ from clock import to_naive_utc
 from config import LANGUAGES
 from console import policy
 from console.auth import LoginLocked, WrongLogin, current_user, log_in, log_out, login_required
+from console.models import User
 from console.security import same_origin_required
+from console.words import MESSAGES, REPORT_WORDS, WORDS, line_name, message, request_language
 from database import get_session
 from ivr.telephony import get_telephony
 from logs import mask_text
@@ -31,6 +33,7 @@ from tickets import (
     TRANSITIONS,
     ComplaintCategory,
     Demand,
+    TicketStatus,
     TransitionError,
     apply,
     clocks,
@@ -47,10 +50,25 @@ bp.before_request(same_origin_required)
 # Years a report may cover: any the hotline can have records for (a period in year 1 or 9999 has no
 # UTC bounds).
 REPORT_YEARS = range(2000, 2100)
+REPORT_CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
 
 
 class BadRequest(ValueError):
-    pass
+    """A request the API refuses, by message code (console.words) and the message's parameters."""
+
+    def __init__(self, code: str, **params):
+        super().__init__(message(code, "en", **params))
+        self.code, self.params = code, params
+
+
+def error_body(code: str, **params) -> dict:
+    """{error (English), code, message (the session's language)}, as every refusal is answered."""
+    return {"error": message(code, "en", **params), "code": code,
+            "message": message(code, request_language(), **params)}
+
+
+def error_response(code: str, status: int, **params):
+    return jsonify(error_body(code, **params)), status
 
 
 def _body() -> dict:
@@ -59,7 +77,7 @@ def _body() -> dict:
             abort(415, description="send JSON (Content-Type: application/json)")
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
-            raise BadRequest("the body must be a JSON object")
+            raise BadRequest("body_not_object")
         return body
     return {}
 
@@ -67,11 +85,11 @@ def _body() -> dict:
 def _field(body: dict, name: str, choices=None, limit: int | None = None) -> str:
     value = body.get(name)
     if not isinstance(value, str) or not value.strip():
-        raise BadRequest(f"{name} is required")
+        raise BadRequest("field_required", field=name)
     if choices is not None and value not in choices:
-        raise BadRequest(f"{name} must be one of {', '.join(choices)}")
+        raise BadRequest("field_choice", field=name, choices=", ".join(choices))
     if limit is not None and len(value.strip()) > limit:
-        raise BadRequest(f"{name} is longer than {limit} characters")
+        raise BadRequest("field_too_long", field=name, limit=limit)
     return value.strip()
 
 
@@ -79,41 +97,78 @@ def _arg(name: str, *, choices=None, default: str = "", pattern: str = "", examp
     """A query parameter: one of `choices`, or whole-matching `pattern` (an `example` in the error)."""
     value = request.args.get(name, default)
     if choices is not None and value not in choices:
-        raise BadRequest(f"{name} must be one of {', '.join(c or '(empty)' for c in choices)}")
+        raise BadRequest("field_choice", field=name, choices=", ".join(c or "(empty)" for c in choices))
     if pattern and not re.fullmatch(pattern, value, re.ASCII):
-        raise BadRequest(f"{name} must look like {example}")
+        raise BadRequest("field_format", field=name, example=example)
     return value
 
 
 @bp.errorhandler(BadRequest)
 def bad_request(error):
-    return jsonify(error=str(error)), 400
+    return error_response(error.code, 400, **error.params)
 
 
 @bp.errorhandler(AcdError)
+def acd_refused(error):
+    return error_response("acd_refused", 409, detail=str(error))
+
+
 @bp.errorhandler(TransitionError)
-def conflict(error):
-    return jsonify(error=str(error)), 409
+def ticket_transition(error):
+    return error_response("ticket_transition", 409, detail=str(error))
+
+
+# The codes of the HTTP refusals raised without words of our own (abort(401) by login_required, ...).
+HTTP_CODES = {401: "not_logged_in", 403: "supervisor_only"}
+# Refusals raised elsewhere (console.security) in their English words: found by those words.
+CODES_BY_WORDS = {text: code for code, text in MESSAGES["en"].items() if "{" not in text}
 
 
 @bp.errorhandler(HTTPException)
 def http_error(error):
-    return jsonify(error=error.description), error.code
+    if hasattr(error, "message_code"):
+        return error_response(error.message_code, error.code, **error.params)
+    if error.description == type(error).description and error.code in HTTP_CODES:
+        return error_response(HTTP_CODES[error.code], error.code)
+    if error.description in CODES_BY_WORDS:
+        return error_response(CODES_BY_WORDS[error.description], error.code)
+    return error_response("http_error", error.code, detail=error.description)
+
+
+def refuse(status: int, code: str, **params):
+    """Abort with a message code: the handler above words it."""
+    try:
+        abort(status, description=message(code, "en", **params))
+    except HTTPException as error:
+        error.message_code, error.params = code, params
+        raise
 
 
 @bp.errorhandler(WrongLogin)
 def wrong_login(_error):
-    return jsonify(error="wrong username or password"), 401
+    return error_response("wrong_login", 401)
 
 
 @bp.errorhandler(LoginLocked)
 def login_locked(error):
-    return jsonify(error=str(error), retry_after_s=error.retry_after_s), 429, {"Retry-After": str(error.retry_after_s)}
+    body = error_body("login_locked", minutes=-(-error.retry_after_s // 60))
+    return jsonify(**body, retry_after_s=error.retry_after_s), 429, {"Retry-After": str(error.retry_after_s)}
 
 
 def _local(moment) -> str:
     """A stored (UTC) time as agents read it: the hotline's local time, to the minute."""
     return current_app.extensions["calling_hours"].stamp(moment)
+
+
+def display_name(username: str | None) -> str:
+    """A user as colleagues know them (王小明, not wang); the username when they have no name."""
+    if not username:
+        return ""
+    names = g.setdefault("display_names", {})
+    if username not in names:
+        user = get_session().scalar(select(User).where(User.username == username))
+        names[username] = (user.display_name if user else "") or username
+    return names[username]
 
 
 def _now() -> float:
@@ -154,15 +209,26 @@ def _polled(view: dict) -> Response:
     response = jsonify(view)
     response.add_etag()
     response.headers["Cache-Control"] = "no-cache"
+    # The hotline's clock, outside the ETag: the page counts deadlines in the view down against it.
+    response.headers["X-Server-Time"] = f"{_now():.3f}"
     return response.make_conditional(request)
 
 
 def _agent_view(agent_id: str) -> dict:
     agent = get_calls().acd().agent(agent_id)
     call_sid = agent.get("call") or ""
-    view = {"user": _user_json(current_user()), "state": agent["state"], "offer": None}
+    view = {"user": _user_json(current_user()), "state": agent["state"], "offer": None,
+            # Deadlines (the hotline's epoch seconds) the page counts down: the offer moves on, wrap-up ends.
+            "offer_deadline": float(agent["offered_at"]) + OFFER_TIMEOUT_S
+            if agent["state"] == AgentState.OFFERED.value and agent.get("offered_at") else None,
+            "wrap_until": float(agent["wrap_until"])
+            if agent["state"] == AgentState.WRAP_UP.value and agent.get("wrap_until") else None}
     if call_sid:
         view["offer"] = {"call_sid": call_sid, **screen_pop(call_sid)}
+        # The hotline forgets a call's session when the caller hangs up; the agent stays on the
+        # call until they end it (a kept-place callback's session goes by another call's id).
+        view["caller_gone"] = (agent["state"] == AgentState.ON_CALL.value and not view["offer"]["kept_place"]
+                               and get_calls().load(call_sid) is None)
     return view
 
 
@@ -183,12 +249,14 @@ def screen_pop(call_sid: str) -> dict:
         "kept_place": acd_call.get("callback") == "1",
         "priority": [p for p in acd_call.get("priority", "").split(",") if p],
         "line": acd_call["skill"],
+        "line_name": line_name(acd_call["skill"], request_language()),
+        "verified": verified,
         "category": variables.get("category", ""),
         "waybill": parcel.waybill if parcel else None,
         "parcel": None if parcel is None else {
             "status": parcel.status.value, "carrier": parcel.carrier,
             "route": f"{parcel.origin} → {parcel.destination}",
-            "scans": [{"at": s.at.isoformat(timespec="minutes"), "location": s.location, "status": s.status.value}
+            "scans": [{"at": _local(s.at), "location": s.location, "status": s.status.value}
                       for s in parcel.scans],
         },
         "ivr": call.transcript if call else [],
@@ -230,7 +298,7 @@ def accept():
             if scheduled:
                 agent_reserved_dialled(get_session(), call_sid, None, to_naive_utc(current_app.config["CLOCK"]()))
         # The carrier's words may hold the customer's number: masked, as in the screen pop.
-        return jsonify(error=f"the call could not be connected ({mask_text(str(error))})"), 503
+        return error_response("call_not_connected", 503, detail=mask_text(str(error)))
     if offer.callback:
         get_redis().set(kept_place_key(ringing), call_sid, ex=3600)
         if scheduled:
@@ -262,16 +330,55 @@ def finish():
 @bp.get("/tickets")
 @login_required()
 def tickets():
-    now = to_naive_utc(current_app.config["CLOCK"]())
-    rows = get_session().scalars(select(Ticket).where(policy.readable_tickets(current_user()))
-                                 .order_by(Ticket.closure_due).limit(200)).all()
+    """The tickets the user may read: ?mine=1 their own, ?status= one status (or "open"), ?q= a
+    number, waybill or name (part of one)."""
+    query = select(Ticket).where(policy.readable_tickets(current_user()))
+    if _arg("mine", choices=("", "0", "1")) == "1":
+        query = query.where(Ticket.owner == current_user().username)
+    status = _arg("status", choices=("", "open", *(s.value for s in TicketStatus)))
+    if status == "open":
+        query = query.where(Ticket.status != TicketStatus.CLOSED)
+    elif status:
+        query = query.where(Ticket.status == TicketStatus(status))
+    search = request.args.get("q", "").strip()[:64]
+    if search:
+        like = f"%{search}%"
+        query = query.where(Ticket.number.ilike(like) | Ticket.waybill.ilike(like) | Ticket.name.ilike(like))
+    rows = get_session().scalars(query.order_by(Ticket.closure_due).limit(200)).all()
     return jsonify(tickets=[{
         "id": t.id, "number": t.number, "category": t.category.value, "status": t.status.value,
-        "owner": t.owner, "waybill": t.waybill, "phone": mask_phone(t.phone),
-        "sla": {name: {"due": _local(c.due), "met": c.met_at is not None,
-                       "breached": c.breached(now), "remaining_s": int(c.remaining(now).total_seconds())}
-                for name, c in clocks(t).items()},
+        "owner": t.owner, "owner_name": display_name(t.owner), "name": t.name, "waybill": t.waybill,
+        "phone": mask_phone(t.phone), "sla": _sla(t),
     } for t in rows])
+
+
+def _sla(ticket: Ticket) -> dict:
+    """Each SLA clock: its due time (local), met or breached, and the seconds left, which the page
+    counts down."""
+    now = to_naive_utc(current_app.config["CLOCK"]())
+    return {name: {"due": _local(c.due), "met": c.met_at is not None,
+                   "breached": c.breached(now), "remaining_s": int(c.remaining(now).total_seconds())}
+            for name, c in clocks(ticket).items()}
+
+
+def _history_entry(event, words: dict) -> dict:
+    """A history line in words: the channel a ticket came by, the colleague who acted by name."""
+    detail = event.detail
+    if event.action == "opened" and detail.startswith("via "):
+        channel = detail.removeprefix("via ")
+        detail = words["channels"].get(channel, channel)
+    elif event.action == "repeat_complaint" and detail.count("; ") == 2:
+        # "damaged; demand compensation; via console [CallSid]" (tickets.service.file_complaint)
+        category, demand, via = detail.split("; ")
+        channel = via.removeprefix("via ").split(" ")[0]
+        demand = demand.removeprefix("demand ")
+        detail = " · ".join(words.get(code, code) for code in (category, demand)) + \
+            f" · {words['channels'].get(channel, channel)}"
+    else:
+        actor, separator, rest = detail.partition(": ")
+        if separator or (detail and " " not in detail):
+            detail = f"{display_name(actor)}{separator}{rest}"
+    return {"at": _local(event.at), "action": event.action, "detail": detail}
 
 
 def _ticket_fields(body: dict, required: bool) -> dict:
@@ -283,7 +390,7 @@ def _ticket_fields(body: dict, required: bool) -> dict:
     if "phone" in fields:
         fields["phone"] = normalise_phone(fields["phone"])
         if not 7 <= len(fields["phone"]) <= 12:
-            raise BadRequest("phone must have 7 to 12 digits")
+            raise BadRequest("phone_digits")
     if "waybill" in fields:
         fields["waybill"] = normalise_waybill(fields["waybill"])
     if required or "demand" in body:
@@ -296,12 +403,13 @@ def _ticket_json(ticket: Ticket) -> dict:
     may_change = policy.may_change_ticket(current_user(), ticket)
     return {
         "id": ticket.id, "number": ticket.number, "category": ticket.category.value, "status": ticket.status.value,
-        "owner": ticket.owner, "name": ticket.name, "waybill": ticket.waybill, "phone": mask_phone(ticket.phone),
+        "owner": ticket.owner, "owner_name": display_name(ticket.owner), "name": ticket.name,
+        "waybill": ticket.waybill, "phone": mask_phone(ticket.phone), "created_at": _local(ticket.created_at),
+        "sla": _sla(ticket),
         "demand": ticket.demand.value, "channel": ticket.channel, "survey_score": ticket.survey_score,
         "may_change": may_change,
         "actions": [trigger for trigger, (sources, _) in TRANSITIONS.items() if may_change and ticket.status in sources],
-        "history": [{"at": _local(e.at), "action": e.action, "detail": e.detail}
-                    for e in ticket.history],
+        "history": [_history_entry(e, WORDS[request_language()]) for e in ticket.history],
     }
 
 
@@ -314,9 +422,9 @@ def _ticket(ticket_id: int, change: bool = False) -> Ticket:
     `change`, change it (403)."""
     ticket = _readable_ticket(ticket_id)
     if ticket is None:
-        abort(404, description=f"no ticket {ticket_id}")
+        refuse(404, "ticket_not_found", id=ticket_id)
     if change and not policy.may_change_ticket(current_user(), ticket):
-        abort(403, description=f"ticket {ticket.number} is {ticket.owner}'s")
+        refuse(403, "ticket_not_yours", number=ticket.number, owner=display_name(ticket.owner))
     return ticket
 
 
@@ -357,7 +465,7 @@ def update_ticket(ticket_id: int):
     body = _body()
     unknown = set(body) - {"name", "phone", "demand", "notes"}
     if unknown:
-        raise BadRequest(f"cannot change {', '.join(sorted(unknown))}")
+        raise BadRequest("cannot_change", fields=", ".join(sorted(unknown)))
     ticket = _ticket(ticket_id, change=True)
     edit_ticket(get_session(), ticket, _ticket_fields(body, required=False),
                 now=to_naive_utc(current_app.config["CLOCK"]()), actor=current_user().username,
@@ -381,7 +489,7 @@ def schedule_callback():
     body = _body()
     phone = normalise_phone(_field(body, "phone"))
     if not 7 <= len(phone) <= 12:
-        raise BadRequest("phone must have 7 to 12 digits")
+        raise BadRequest("phone_digits")
     slot = _field(body, "slot", SLOTS)
     try:
         callback, moved = book_callback(get_session(), phone=phone, slot=slot, now=current_app.config["CLOCK"](),
@@ -390,17 +498,27 @@ def schedule_callback():
                                         window=timedelta(days=current_app.config["CALLBACK_WINDOW_DAYS"]),
                                         destinations=current_app.extensions["callback_destinations"])
     except CallbackRefused as error:  # a number the hotline will not call, or called back enough today
-        raise BadRequest(f"no callback booked: {mask_text(str(error))}") from None
+        raise BadRequest("callback_refused", detail=mask_text(str(error))) from None
     schedule_callback_job(callback)
-    return jsonify(id=callback.id, due_at=callback.due_at.isoformat(timespec="minutes") + "Z", moved=moved)
+    return jsonify(id=callback.id, due_at=callback.due_at.isoformat(timespec="minutes") + "Z",
+                   due_local=_local(callback.due_at), moved=moved)
 
 
 def _wallboard() -> dict:
     from reports.live import wallboard
 
-    calls = get_calls()
-    return wallboard(get_session(), calls.acd(), calls.store, calls.now(),
-                     current_app.extensions["calling_hours"].zone)
+    calls, db = get_calls(), get_session()
+    users = {u.username: u for u in db.scalars(select(User)).all()}
+    board = wallboard(db, calls.acd(), calls.store, calls.now(), current_app.extensions["calling_hours"].zone,
+                      counted={name for name, user in users.items() if not policy.is_supervisor(user)})
+    for row in board["agent_rows"]:
+        user = users.get(row["id"])
+        row["name"] = (user.display_name if user else "") or row["id"]
+    # The line names and thresholds the page shows (settings: WALLBOARD_WAIT_*_SECONDS).
+    board["line_names"] = {line: line_name(line, request_language()) for line in board["lines"]}
+    board["wait_thresholds_s"] = {"warn": current_app.config["WALLBOARD_WAIT_WARN_SECONDS"],
+                                  "alert": current_app.config["WALLBOARD_WAIT_ALERT_SECONDS"]}
+    return board
 
 
 @bp.get("/wallboard")
@@ -417,7 +535,7 @@ def download_report(kind: str):
     from reports.export import FORMATS, MIMETYPES, export
 
     if kind not in ("daily", "weekly"):
-        abort(404, description="reports are daily or weekly")
+        refuse(404, "report_kind")
     fmt = _arg("format", choices=FORMATS, default="html")
     language = _arg("language", choices=("", *LANGUAGES)) or None
     carrier = _arg("carrier", choices=("", *sorted(CARRIERS))) or None
@@ -425,11 +543,16 @@ def download_report(kind: str):
     when = (_arg("date", pattern=r"\d{4}-\d{2}-\d{2}", example="2026-11-24") if kind == "daily"
             else _arg("week", pattern=r"\d{4}-W\d{2}", example="2026-W48"))
     if int(when[:4]) not in REPORT_YEARS:
-        raise BadRequest(f"reports cover the years {REPORT_YEARS.start} to {REPORT_YEARS.stop - 1}")
+        raise BadRequest("report_years", first=REPORT_YEARS.start, last=REPORT_YEARS.stop - 1)
     try:
         period = figures.day(date.fromisoformat(when), zone) if kind == "daily" else figures.week(when, zone)
     except ValueError as error:
-        raise BadRequest(str(error)) from None
-    body = export(figures.build(get_session(), period, language=language, carrier=carrier), fmt)
-    return Response(body, mimetype=MIMETYPES[fmt], headers={
-        "Content-Disposition": f'attachment; filename="report-{period.label}.{fmt}"'})
+        raise BadRequest("report_period", detail=str(error)) from None
+    report = figures.build(get_session(), period, language=language, carrier=carrier,
+                           now=current_app.config["CLOCK"]())
+    body = export(report, fmt, REPORT_WORDS[request_language()])
+    # The page's own <style> (it is also a file on its own, from `flask report`); it has no script.
+    policy_header = {"Content-Security-Policy": REPORT_CONTENT_SECURITY_POLICY} if fmt == "html" else {}
+    return Response(body, mimetype=MIMETYPES[fmt], headers={**policy_header,
+        # HTML opens in the browser; the files download.
+        "Content-Disposition": f'{"inline" if fmt == "html" else "attachment"}; filename="report-{period.label}.{fmt}"'})

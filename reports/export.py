@@ -66,17 +66,60 @@ def to_xlsx(report: dict) -> bytes:
     return buffer.getvalue()
 
 
-def to_html(report: dict) -> bytes:
-    hours = report["calls"]["by_hour"]
-    peak = max(hours) or 1
-    bars = [{"hour": hour, "count": count, "height": round(120 * count / peak)} for hour, count in enumerate(hours)]
-    return _templates.get_template("report.html").render(report=report, bars=bars).encode("utf-8")
+# A chart's drawing area inside its viewBox: room on the left for the y-axis' numbers and below
+# for the bars' labels, so none is clipped; the SVG scales to the page's width.
+CHART = {"left": 36, "top": 12, "height": 140, "bottom": 34}
+# Drawn at this many px per viewBox unit where the page is wide enough, smaller where it is not.
+CHART_SCALE = 1.5
 
 
-def export(report: dict, fmt: str) -> bytes:
+def bar_chart(points: list[tuple[str, int]], bar_space: int = 28) -> dict:
+    """Bars, y-axis ticks (whole numbers, 0 to a round top) and the viewBox for a chart of counts;
+    `bar_space` (viewBox units) fits the longest label under its bar."""
+    peak = max((count for _, count in points), default=0)
+    step = max(1, -(-peak // 4))
+    top = step * 4
+    width = CHART["left"] + bar_space * len(points) + 8
+    base = CHART["top"] + CHART["height"]
+    bars = [{"label": label, "count": count, "x": CHART["left"] + 4 + i * bar_space,
+             "height": round(CHART["height"] * count / top), "y": base - round(CHART["height"] * count / top)}
+            for i, (label, count) in enumerate(points)]
+    ticks = [{"value": step * n, "y": base - round(CHART["height"] * n / 4)} for n in range(5)]
+    return {"bars": bars, "ticks": ticks, "width": width, "height": base + CHART["bottom"], "left": CHART["left"],
+            "base": base, "bar_width": bar_space - 6, "shown_width": round(width * CHART_SCALE)}
+
+
+def percentage(value: object) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+# The figures that are ratios (0 to 1): shown as percentages.
+RATIOS = ("contained_in_ivr", "first_response_in_time", "closed_in_time", "callback_rate")
+
+
+def to_html(report: dict, words: dict | None = None) -> bytes:
+    """The report as a page, in `words` (console.words.REPORT_WORDS; Chinese by default)."""
+    if words is None:
+        from console.words import DEFAULT_LANGUAGE, REPORT_WORDS
+
+        words = REPORT_WORDS[DEFAULT_LANGUAGE]
+    calls = report["calls"]
+    charts = [("calls-by-hour", words["by_hour"], bar_chart([(str(h), n) for h, n in enumerate(calls["by_hour"])]))]
+    if "by_day" in calls:
+        charts.append(("calls-by-day", words["by_day"], bar_chart([(day[5:], n) for day, n in calls["by_day"].items()],
+                                                                   bar_space=56)))
+    return _templates.get_template("report.html").render(
+        report=report, charts=charts, words=words, ratios=RATIOS, percentage=percentage,
+        charted=("by_hour", "by_day")).encode("utf-8")
+
+
+def export(report: dict, fmt: str, words: dict | None = None) -> bytes:
+    """The report in a format; `words` for the HTML page's labels."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose {', '.join(FORMATS)}")
-    return {"csv": to_csv, "xlsx": to_xlsx, "html": to_html}[fmt](report)
+    if fmt == "html":
+        return to_html(report, words)
+    return {"csv": to_csv, "xlsx": to_xlsx}[fmt](report)
 
 
 MIMETYPES = {"csv": "text/csv", "html": "text/html",

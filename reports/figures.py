@@ -50,9 +50,11 @@ def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 3) if whole else None
 
 
-def build(session: Session, period: Period, *, language: str | None = None, carrier: str | None = None) -> dict:
+def build(session: Session, period: Period, *, language: str | None = None, carrier: str | None = None,
+          now: datetime | None = None) -> dict:
     """A period's figures; `language` narrows calls to that hotline language, `carrier` narrows
-    calls and tickets to that carrier's parcels."""
+    calls and tickets to that carrier's parcels. `now` (default: the period's end): a first
+    response not due yet by then counts neither way, so a day with none due shows None."""
     zone = period.start.tzinfo
     start, end = period.utc_bounds()
     call_query = select(CallRecord).where(CallRecord.started_at >= start, CallRecord.started_at < end)
@@ -67,6 +69,11 @@ def build(session: Session, period: Period, *, language: str | None = None, carr
     surveys = session.scalars(select(Callback).where(
         Callback.kind == "survey", Callback.created_at >= start, Callback.created_at < end)).all()
 
+    due_by = to_naive_utc(min(now, period.end) if now else period.end)
+    response_due = [t for t in tickets if (t.first_responded_at and t.first_responded_at <= due_by)
+                    or t.first_response_due <= due_by]
+    local_days = Counter(c.started_at.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone).date() for c in calls)
+    days = [(period.start + timedelta(days=n)).date() for n in range((period.end - period.start).days)]
     by_hour = Counter(c.started_at.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone).hour for c in calls)
     durations = [(c.ended_at - c.started_at).total_seconds() for c in calls if c.ended_at]
     closed = [t for t in tickets if t.closed_at]
@@ -77,6 +84,8 @@ def build(session: Session, period: Period, *, language: str | None = None, carr
         "calls": {
             "total": len(calls),
             "by_hour": [by_hour.get(hour, 0) for hour in range(24)],
+            # A week's calls day by day (a day's report has just the one day).
+            **({"by_day": {d.isoformat(): local_days.get(d, 0) for d in days}} if len(days) > 1 else {}),
             "by_language": dict(Counter(c.language for c in calls)),
             "by_carrier": dict(Counter(c.carrier or "none" for c in calls)),
             "by_outcome": dict(Counter(c.outcome for c in calls)),
@@ -90,7 +99,7 @@ def build(session: Session, period: Period, *, language: str | None = None, carr
             "total": len(tickets),
             "by_category": dict(Counter(t.category.value for t in tickets)),
             "first_response_in_time": _ratio(sum(bool(t.first_responded_at and t.first_responded_at <= t.first_response_due)
-                                                 for t in tickets), len(tickets)),
+                                                 for t in response_due), len(response_due)),
             "closed_in_time": _ratio(sum(t.closed_at <= t.closure_due for t in closed), len(tickets)),
             "average_closure_h": round(sum((t.closed_at - t.created_at).total_seconds() for t in closed)
                                        / len(closed) / 3600, 2) if closed else None,

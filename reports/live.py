@@ -13,23 +13,33 @@ from tickets.sla import breached_count
 SERVICE_LEVEL_THRESHOLD_S = 20  # the 80/20 convention: answered within 20 seconds
 
 
-def wallboard(session, acd, calls, now: datetime, zone, threshold_s: int = SERVICE_LEVEL_THRESHOLD_S) -> dict:
+def wallboard(session, acd, calls, now: datetime, zone, threshold_s: int = SERVICE_LEVEL_THRESHOLD_S,
+              counted: set[str] | None = None) -> dict:
+    """`counted`: the agents the figures count (all the ACD's, when None); a supervisor who can
+    take calls is not one of the floor's agents."""
     midnight = to_naive_utc(datetime.combine(now.astimezone(zone).date(), time(0), zone))
     today = (CallRecord.started_at >= midnight, CallRecord.started_at < midnight + timedelta(days=1))
     stamp = now.timestamp()
-    lines, states = {}, {}
+    accepted_today = [d for d in acd.decisions(5000)
+                      if d["at"] >= from_naive_utc(midnight).timestamp() and d["decision"] == "accepted"]
+    lines, states, rows = {}, {}, []
     for agent_id in acd.agent_ids():
         agent = acd.agent(agent_id)
-        states[agent["state"]] = states.get(agent["state"], 0) + 1
         for line in agent["skills"]:
             lines.setdefault(line, None)
+        if counted is not None and agent_id not in counted:
+            continue
+        states[agent["state"]] = states.get(agent["state"], 0) + 1
+        # since: when they entered the state (the hotline's epoch seconds), which the page counts up from.
+        rows.append({"id": agent_id, "state": agent["state"],
+                     "since": float(agent["state_since"]) if agent.get("state_since") else None,
+                     "answered_today": sum(d.get("agent") == agent_id for d in accepted_today)})
     for line in list(lines):
         oldest = acd.oldest_waiting(line)
         lines[line] = {"waiting": acd.waiting_count(line),
                        "longest_wait_s": round(stamp - oldest) if oldest is not None else 0}
     waiting = sum(line["waiting"] for line in lines.values())
-    answered_waits = [d.get("waited", 0) for d in acd.decisions(5000)
-                      if d["at"] >= from_naive_utc(midnight).timestamp() and d["decision"] == "accepted"]
+    answered_waits = [d.get("waited", 0) for d in accepted_today]
     records = session.scalars(select(CallRecord).where(*today)).all()
     durations = [(r.ended_at - r.started_at).total_seconds() for r in records if r.ended_at]
     spoken = [e for r in records for e in r.events if e.get("event") == "speech"]
@@ -40,6 +50,7 @@ def wallboard(session, acd, calls, now: datetime, zone, threshold_s: int = SERVI
         "waiting": waiting,
         "lines": dict(sorted(lines.items())),
         "agents": dict(sorted(states.items())),
+        "agent_rows": rows,
         "answered_today": len(answered_waits),
         "service_level": round(sum(w <= threshold_s for w in answered_waits) / len(answered_waits), 3)
         if answered_waits else None,

@@ -208,7 +208,11 @@ def test_wallboard_figures_for_supervisors_only(staffed, call):
     assert figures["calls_today"] == 2 and figures["abandoned_today"] == 1
     assert figures["ivr_containment"] == 0.5 and figures["waiting"] == 0  # the status caller was served
     assert figures["after_hours_today"] == 0
-    assert figures["agents"] == {"offline": 2} and figures["lines"]["zh-CN:damaged"] == {"waiting": 0, "longest_wait_s": 0}
+    # The supervisor is no floor agent: one agent, on a row of their own, its queue in words.
+    assert figures["agents"] == {"offline": 1} and figures["lines"]["zh-CN:damaged"] == {"waiting": 0, "longest_wait_s": 0}
+    assert [(row["id"], row["name"], row["state"]) for row in figures["agent_rows"]] == [("wang", "wang", "offline")]
+    assert figures["line_names"]["zh-CN:damaged"] == "中文·破损"
+    assert figures["wait_thresholds_s"] == {"warn": 60, "alert": 180}
     etag = boss.get("/console/api/wallboard").headers["ETag"]
     assert boss.get("/console/api/wallboard", headers={"If-None-Match": etag}).status_code == 304
 
@@ -253,3 +257,41 @@ def test_a_call_the_carrier_refuses_frees_the_agent_and_keeps_the_callers_place(
     else:           # the caller has gone: the agent wraps up
         assert agent["state"] == "wrap_up"
 
+
+
+def test_errors_carry_a_code_and_a_message_in_the_session_language(staffed):
+    client = staffed.test_client()
+    refused = login(client, password="wrong")
+    assert refused.get_json() == {"error": "wrong username or password", "code": "wrong_login",
+                                  "message": "工号或密码错误"}                      # zh-CN by default
+    english = client.post("/console/api/login", json={"username": "wang", "password": "wrong"},
+                          headers={"Accept-Language": "en"})
+    assert english.get_json()["message"] == "wrong username or password"
+    assert client.get("/console/api/me").get_json()["message"] == "登录已过期，请重新登录"
+    login(client)
+    assert client.get("/console/api/wallboard").get_json()["message"] == "需要主管权限"
+    missing = client.post("/console/api/state", json={})
+    assert missing.get_json() == {"error": "state is required", "code": "field_required", "message": "请填写状态"}
+    assert client.post("/console/api/tickets/999/assign", json={}).get_json()["message"] == "找不到工单 999"
+
+
+def test_tickets_name_their_owner_filter_and_search(staffed, runner):
+    assert runner.invoke(args=["agents", "add", "li", "--name", "李娜", "--skills", "damaged",
+                               "--password", PASSWORD]).exit_code == 0
+    client = staffed.test_client()
+    login(client, "li")
+    form = {"category": "damaged", "name": "李女士", "waybill": "SF1234567890123", "demand": "compensation",
+            "phone": "13900001111"}
+    created = client.post("/console/api/tickets", json=form).get_json()
+    assert created["owner_name"] == "李娜" and created["created_at"].count(":") == 1   # local, to the minute
+    assert created["sla"]["closure"]["remaining_s"] > 0
+    opened = created["history"][0]
+    assert opened["action"] == "opened" and opened["detail"] == "工作台"                 # the channel, in words
+    assert created["history"][1]["detail"].startswith("李娜")                            # who took it, by name
+    assert [t["number"] for t in client.get("/console/api/tickets?mine=1").get_json()["tickets"]] == [created["number"]]
+    assert client.get("/console/api/tickets?q=李女").get_json()["tickets"][0]["name"] == "李女士"
+    assert client.get("/console/api/tickets?q=nobody").get_json()["tickets"] == []
+    assert client.get("/console/api/tickets?status=closed").get_json()["tickets"] == []
+    assert client.get("/console/api/tickets?status=bogus").status_code == 400
+    login(client, "wang")
+    assert client.get("/console/api/tickets?mine=1").get_json()["tickets"] == []

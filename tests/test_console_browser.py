@@ -2,6 +2,7 @@
 pop, accept, set a disposition. Screenshots are saved under test-output/ for review."""
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -48,9 +49,22 @@ def page():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        page = browser.new_page(viewport={"width": 1200, "height": 1400})
+        page = browser.new_page(viewport=SIZES["desktop"])
         yield page
         browser.close()
+
+
+SIZES = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+def screenshots(page, name: str) -> None:
+    """The page at desktop and phone sizes, for review; at phone size nothing may run off the side."""
+    for size, viewport in SIZES.items():
+        page.set_viewport_size(viewport)
+        page.screenshot(path=str(OUTPUT / f"{name}-{size}.png"), full_page=True)
+        if size == "phone":
+            assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], name
+    page.set_viewport_size(SIZES["desktop"])
 
 
 def log_in(page, url: str, username: str, shown: str, password: str = PASSWORD) -> None:
@@ -64,21 +78,28 @@ def log_in(page, url: str, username: str, shown: str, password: str = PASSWORD) 
 
 def test_agent_takes_an_offered_call(console_server, page):
     log_in(page, f"{console_server}/console/", "wang", "#desk")
-    page.screenshot(path=str(OUTPUT / "1-logged-in.png"), full_page=True)
+    assert page.inner_text("#who") == "王小明 (坐席)"
+    screenshots(page, "1-idle")
 
     page.click("[data-set-state=available]")
     page.wait_for_selector("#state[data-state=offered]")
     assert page.inner_text("#pop-caller") == "138****8000"
     assert page.inner_text("#pop-waybill") == "SF1234567890123"
-    assert page.inner_text("#pop-line") == "zh-CN:damaged"
+    assert page.inner_text("#pop-line") == "中文·破损"                # the queue in words
+    assert page.title().startswith("【来电】")                          # the offer shows in the tab's title
+    expect(page.locator("#offer-left")).to_contain_text("秒内未接听", timeout=WAIT_MS)
+    # 接听 comes first in the offer, above the screen pop's record.
+    assert page.locator("#accept").bounding_box()["y"] < page.locator("#pop-scans").bounding_box()["y"]
     assert page.inner_text("#pop-category") == "破损"                 # words, not codes
     assert "武汉转运中心 运输中" in page.inner_text("#pop-scans")
     assert "破损 新建" in page.inner_text("#pop-tickets")
     assert "请选择投诉类型" in page.inner_text("#pop-ivr")
-    page.screenshot(path=str(OUTPUT / "2-offer-screen-pop.png"), full_page=True)
+    screenshots(page, "2-offer")
 
     page.click("#accept")
     page.wait_for_selector("#state[data-state=on_call]")
+    assert page.title() == "客服工作台"
+    screenshots(page, "3-on-call")
     # The complaint form starts from the screen pop; this waybill has the ticket the IVR opened.
     assert page.input_value("#new-ticket input[name=waybill]") == "SF1234567890123"
     assert page.input_value("#new-ticket select[name=category]") == "damaged"
@@ -88,23 +109,50 @@ def test_agent_takes_an_offered_call(console_server, page):
     page.click("#new-ticket button")
     page.wait_for_selector("#ticket:not([hidden])")
     assert page.inner_text("#new-ticket-result").startswith("已并入在办工单")
-    assert "重复投诉" in page.inner_text("#ticket-history")
+    assert "重复投诉 破损 · 要求赔偿 · 工作台" in page.inner_text("#ticket-history")   # codes in words
     page.click("#ticket-actions [data-action=assign]")
-    expect(page.locator("#ticket-owner")).to_have_text("wang", timeout=WAIT_MS)
+    expect(page.locator("#ticket-owner")).to_have_text("王小明", timeout=WAIT_MS)   # a name, not a username
     page.fill("#edit-ticket input[name=notes]", "已联系网点核实")
     page.click("#edit-ticket button")
     expect(page.locator("#ticket-history")).to_contain_text("已联系网点核实", timeout=WAIT_MS)
     assert page.inner_text("#ticket-status") == "已受理"
-    assert "10:00 建单 via hotline" in page.inner_text("#ticket-history")   # local time, in words
-    page.screenshot(path=str(OUTPUT / "3-ticket.png"), full_page=True)
+    assert "10:00 建单 热线" in page.inner_text("#ticket-history")   # local time, in words
+    assert "王小明: 已联系网点核实" in page.inner_text("#ticket-history")
+    assert page.inner_text("#ticket-name") == "张先生" and page.inner_text("#ticket-demand")
+    assert page.inner_text("#ticket-created").startswith("20") and "截止" in page.inner_text("#ticket-closure")
+    screenshots(page, "4-ticket-detail")
     page.select_option("#finish select[name=disposition]", "ticket_opened")
     page.fill("#finish input[name=notes]", "破损，已登记理赔")
     page.click("#finish button")
     page.wait_for_selector("#state[data-state=wrap_up]")
     assert page.inner_text("#state") == "话后整理"
+    expect(page.locator("#wrap-left")).to_contain_text(re.compile(r"剩余 \d+ 秒"), timeout=WAIT_MS)
+    assert page.is_hidden("#hung-up")                                  # the agent ended it, not the caller
+    assert page.inner_text("#pop-waybill") == "SF1234567890123"        # the screen pop stays through wrap-up
+    assert page.is_hidden("#accept") and page.is_hidden("#finish")
     assert "破损" in page.inner_text("#tickets")
-    assert "分钟" in page.inner_text("#tickets")                        # time left to the SLA, in Chinese
-    page.screenshot(path=str(OUTPUT / "4-after-call.png"), full_page=True)
+    assert "剩余" in page.inner_text("#tickets")                        # time left to the SLA, counting down
+    page.check("#ticket-filters input[name=mine]")
+    expect(page.locator("#tickets tbody tr")).to_have_count(1, timeout=WAIT_MS)
+    page.fill("#ticket-filters input[name=q]", "nobody")
+    expect(page.locator("#tickets tbody tr")).to_have_count(0, timeout=WAIT_MS)
+    page.fill("#ticket-filters input[name=q]", "")
+    screenshots(page, "5-wrap-up")
+
+
+def test_the_console_says_when_the_caller_hung_up(console_server, page, app):
+    log_in(page, f"{console_server}/console/", "wang", "#desk")
+    page.click("[data-set-state=available]")
+    page.wait_for_selector("#state[data-state=offered]")
+    page.click("#accept")
+    page.wait_for_selector("#state[data-state=on_call]")
+    sid = "CA" + "8" * 32
+    assert signed_post(app.test_client(), "/voice/status", {"CallSid": sid, "CallStatus": "completed"}).status_code < 300
+    expect(page.locator("#hung-up")).to_be_visible(timeout=WAIT_MS)
+    assert page.inner_text("#hung-up") == "客户已挂机" and page.inner_text("#state") == "通话中"
+    page.click("#finish button")                                       # the agent writes the call up
+    page.wait_for_selector("#state[data-state=wrap_up]")
+    assert page.is_visible("#hung-up")
 
 
 def test_wrong_password_is_shown_and_english_is_available(console_server, page):
@@ -112,12 +160,22 @@ def test_wrong_password_is_shown_and_english_is_available(console_server, page):
     assert page.inner_text("h1") == "Agent console"
     assert "wrong username or password" in page.inner_text("#error")
     assert page.is_hidden("#desk")
+    log_in(page, f"{console_server}/console/", "wang", "#error", password="wrong")
+    assert page.inner_text("#error") == "出错了: 工号或密码错误"          # Chinese by default, server words too
+
+
+def test_an_expired_session_asks_to_log_in_again(console_server, page):
+    log_in(page, f"{console_server}/console/", "wang", "#desk")
+    page.context.clear_cookies()                                       # as when the session times out
+    expect(page.locator("#expired")).to_be_visible(timeout=WAIT_MS)
+    assert "登录已过期" in page.inner_text("#expired") and page.is_hidden("#desk")
 
 
 @pytest.fixture
 def wallboard_server(app, runner, demo_parcels):
     assert runner.invoke(args=["agents", "add", "boss", "--role", "supervisor", "--password", PASSWORD]).exit_code == 0
-    assert runner.invoke(args=["agents", "add", "wang", "--skills", "damaged", "--password", PASSWORD]).exit_code == 0
+    assert runner.invoke(args=["agents", "add", "wang", "--name", "王小明", "--skills", "damaged",
+                               "--password", PASSWORD]).exit_code == 0
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}"
@@ -135,12 +193,28 @@ def test_wallboard_shows_a_simulated_call_within_seconds(wallboard_server, page,
                                                            hold_s=8).run(["0"]))
     caller.start()
     expect(page.locator("#tile-waiting")).to_have_text("1", timeout=5000)
-    assert "zh-CN:general" in page.inner_text("#lines")
-    assert page.inner_text("#agents").split() == ["offline", "2"]  # the supervisor can take calls too
-    page.screenshot(path=str(OUTPUT / "5-wallboard.png"), full_page=True)
+    assert "中文·综合咨询" in page.inner_text("#lines")
+    # A wait past WALLBOARD_WAIT_ALERT_SECONDS (180 s) stands out in red.
+    app.config["CLOCK"].advance(200)
+    expect(page.locator("#lines tr.wait-alert")).to_have_count(1, timeout=5000)
+    assert "3 分钟" in page.inner_text("#lines tr.wait-alert")
+    # One row per agent (the supervisor is not one): name, state in words, time in state.
+    assert page.inner_text("#agents tbody").split("\t")[:2] == ["王小明", "离线"]
+    assert page.inner_text("#agent-counts") == "离线 1"
+    assert "语音导航中" in page.inner_text(".tiles") and "更新于" in page.inner_text("#updated")
+    screenshots(page, "6-wallboard")
     report = page.request.get(wallboard_server + page.get_attribute("#daily", "href"))
     assert report.ok and "客服报表" in report.text()
+    assert report.headers["content-disposition"].startswith("inline")  # opens in the browser
+    page.goto(wallboard_server + page.get_attribute("#weekly", "href"))
+    expect(page.locator("h1")).to_contain_text("客服报表", timeout=WAIT_MS)
+    screenshots(page, "7-weekly-report")
     caller.join(15)
+
+
+def test_an_agent_on_the_wallboard_is_told_it_is_for_supervisors(wallboard_server, page):
+    log_in(page, f"{wallboard_server}/console/wallboard", "wang", "#error")
+    assert page.inner_text("#error") == "需要主管权限" and page.is_hidden("#board")
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -202,3 +203,26 @@ def test_exports_never_hold_live_formulas(app, fixture_day):
     cells = {row[0].value: row[1] for row in workbook["tickets"].iter_rows(min_row=2)}
     assert cells["total"].value == -3 and cells["total"].data_type == "n"
     assert not [cell for sheet in workbook for row in sheet.iter_rows() for cell in row if cell.data_type == "f"]
+
+
+def test_a_first_response_not_due_yet_counts_neither_way(app, fixture_day):
+    # Just after midnight no ticket of the day was due a first response: "—", not 0%.
+    with app.app_context():
+        session = new_session()
+        before_any = figures.build(session, figures.day(date(2026, 11, 24), SHANGHAI),
+                                   now=datetime(2026, 11, 24, 0, 1, tzinfo=SHANGHAI))
+        assert before_any["tickets"]["first_response_in_time"] is None
+        assert export(before_any, "html").decode().count("<th>首次响应及时率</th><td>—</td>") == 1
+        session.close()
+
+
+def test_the_html_report_reads_in_words_with_percentages_and_charts(app, fixture_day):
+    from console.words import REPORT_WORDS
+
+    html = export(build(app, figures.week("2026-W48", SHANGHAI)), "html").decode()
+    assert "by_outcome" not in html and "contained_in_ivr" not in html     # labels, not keys
+    assert "按结果" in html and re.search(r"<th>自助完成率</th><td>\d+\.\d%</td>", html)  # a percentage
+    assert '<svg id="calls-by-day"' in html and ">11-24<" in html          # the week day by day
+    assert 'viewBox="0 0 ' in html and 'width="634"' not in html           # scales to the page
+    english = export(build(app, figures.day(date(2026, 11, 24), SHANGHAI)), "html", REPORT_WORDS["en"]).decode()
+    assert "First response in time" in english and "calls-by-day" not in english

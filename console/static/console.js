@@ -1,13 +1,28 @@
 // The agent console: talks to /console/api, stays live by polling its view (poll.js).
 const $ = (id) => document.getElementById(id);
 const W = JSON.parse($("words").textContent);  // the page's words, as data (no inline script)
+const LANGUAGE = document.documentElement.lang;
+const TITLE = document.title;
+let clockOffsetS = 0;  // the hotline's clock minus this browser's: deadlines are counted on the hotline's
+
+function noteServerTime(response) {
+  const serverTime = Number(response.headers.get("X-Server-Time"));
+  if (serverTime) clockOffsetS = serverTime - Date.now() / 1000;
+}
+
+function secondsUntil(deadline) { return Math.max(0, Math.round(deadline - Date.now() / 1000 - clockOffsetS)); }
 
 async function api(path, body) {
-  const response = await fetch(`/console/api/${path}`, body === undefined ? {} : {
-    method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body),
+  const response = await fetch(`/console/api/${path}`, {
+    headers: {"Accept-Language": LANGUAGE, ...(body === undefined ? {} : {"Content-Type": "application/json"})},
+    ...(body === undefined ? {} : {method: "POST", body: JSON.stringify(body)}),
   });
   const data = await response.json();
-  if (!response.ok) throw new Error(data.error || response.statusText);
+  if (!response.ok) {
+    if (response.status === 401 && !$("desk").hidden) sessionExpired();
+    throw new Error(data.message || data.error || response.statusText);
+  }
+  noteServerTime(response);
   return data;
 }
 
@@ -16,29 +31,64 @@ function showError(error) {
   $("error").hidden = false;
 }
 
+// The login has ended (idle, logged out elsewhere): say so instead of showing a desk gone stale.
+function sessionExpired() {
+  $("desk").hidden = true;
+  $("logout").hidden = true;
+  $("expired").hidden = false;
+  document.title = TITLE;
+}
+
 function list(element, items) {
   element.replaceChildren(...items.map((text) => Object.assign(document.createElement("li"), {textContent: text})));
 }
 
-let onCall = null;  // the call finish ends, even if the caller hangs up first
+// "23 小时 5 分钟" / "4 分钟" / "35 秒": a duration as people say it.
+function duration(seconds) {
+  if (seconds >= 3600) return `${Math.floor(seconds / 3600)} ${W.hours} ${Math.floor(seconds % 3600 / 60)} ${W.minutes}`;
+  if (seconds >= 60) return `${Math.floor(seconds / 60)} ${W.minutes}`;
+  return `${seconds} ${W.seconds}`;
+}
+
+let onCall = null;      // the call finish ends, even if the caller hangs up first
+let shownState = "";
+let finishing = false;  // the agent pressed finish: wrap-up that follows is not the caller hanging up
+let callerHungUp = false;
+let lastOffer = null;  // the call being handled, kept through wrap-up
+let deadlines = {offer: null, wrapUp: null};
 
 function render(view) {
   $("error").hidden = true;
   if (view.offer) onCall = view.offer.call_sid;
-  $("who").textContent = `${view.user.name} (${view.user.role})`;
+  $("who").textContent = `${view.user.name} (${W.roles[view.user.role] || view.user.role})`;
+  // On a call, then wrap-up without the agent ending it: the caller hung up.
+  if ((shownState === "on_call" && view.state === "wrap_up" && !finishing) || view.caller_gone) callerHungUp = true;
+  if (!["on_call", "wrap_up"].includes(view.state)) finishing = callerHungUp = false;
+  $("hung-up").hidden = !callerHungUp;
+  if (view.state === "offered" && shownState !== "offered") announceOffer();
+  if (view.state !== "offered") document.title = TITLE;
+  shownState = view.state;
   $("state").textContent = W[view.state] || view.state;
   $("state").dataset.state = view.state;
-  const offer = view.offer;
+  $("state-note").textContent = W.not_responding_why;
+  $("state-note").hidden = view.state !== "not_responding";
+  deadlines = {offer: view.offer_deadline, wrapUp: view.wrap_until};
+  tick();
+  // The screen pop stays through wrap-up: the agent is still writing up that caller.
+  if (view.offer) lastOffer = view.offer;
+  else if (view.state !== "wrap_up") lastOffer = null;
+  const offer = lastOffer;
   $("no-offer").hidden = Boolean(offer);
   $("pop").hidden = !offer;
   if (!offer) return;
   $("pop-caller").textContent = offer.caller;
-  $("pop-line").textContent = offer.line;
-  $("pop-category").textContent = W[offer.category] || offer.category || "-";
-  $("pop-waybill").textContent = offer.waybill || "-";
+  $("pop-line").textContent = offer.line_name;
+  $("pop-category").textContent = W[offer.category] || offer.category || "—";
+  $("pop-waybill").textContent = offer.waybill || (offer.verified ? "—" : W.unverified);
+  $("pop-waybill").classList.toggle("warning", !offer.verified);
   $("pop-kept").hidden = !offer.kept_place;
   list($("pop-scans"), (offer.parcel ? offer.parcel.scans : []).map(
-    (s) => `${s.at.replace("T", " ")} ${s.location} ${W.parcel_statuses[s.status] || s.status}`));
+    (s) => `${s.at} ${s.location} ${W.parcel_statuses[s.status] || s.status}`));
   list($("pop-ivr"), offer.ivr.map((t) => [t.heard, t.said, t.pressed].filter(Boolean).join(" → ")));
   list($("pop-tickets"), offer.earlier_tickets.map(
     (t) => `${t.number} ${W[t.category] || t.category} ${W.statuses[t.status] || t.status}`));
@@ -50,37 +100,79 @@ function render(view) {
   $("finish").hidden = view.state !== "on_call";
 }
 
+// An offer rings through whatever tab the agent is in: the title, and a notification when allowed.
+function announceOffer() {
+  document.title = `${W.new_call_title}${TITLE}`;
+  if ("Notification" in window && Notification.permission === "granted") new Notification(`${W.offer} · ${TITLE}`);
+}
+
+// Every second: the offer's and wrap-up's time left, and the tickets' SLA clocks.
+function tick() {
+  const offerLeft = deadlines.offer === null ? null : secondsUntil(deadlines.offer);
+  $("offer-left").hidden = offerLeft === null;
+  if (offerLeft !== null) $("offer-left").textContent = `${offerLeft} ${W.offer_expires}`;
+  const wrapLeft = deadlines.wrapUp === null ? null : secondsUntil(deadlines.wrapUp);
+  $("wrap-left").hidden = wrapLeft === null;
+  if (wrapLeft !== null) $("wrap-left").textContent = `${W.wrap_up_left} ${wrapLeft} ${W.seconds}`;
+  document.querySelectorAll("[data-sla-deadline]").forEach((cell) => {
+    const left = secondsUntil(Number(cell.dataset.slaDeadline));
+    cell.textContent = left > 0 ? `${W.left} ${duration(left)}` : W.breached;
+    cell.classList.toggle("breached", left <= 0);
+  });
+}
+setInterval(tick, 1000);
+
+// An SLA clock's cell: met, breached, or the time left counting down (its due time on hover).
+function slaCell(clock) {
+  const cell = document.createElement("td");
+  cell.title = `${W.due} ${clock.due}`;
+  if (clock.met) cell.textContent = W.met;
+  else if (clock.breached) Object.assign(cell, {textContent: W.breached, className: "breached"});
+  else cell.dataset.slaDeadline = Date.now() / 1000 + clockOffsetS + clock.remaining_s;
+  return cell;
+}
+
 async function loadTickets() {
-  const {tickets} = await api("tickets");
+  const filters = new URLSearchParams([...new FormData($("ticket-filters"))].filter(([, value]) => value));
+  const {tickets} = await api(`tickets?${filters}`);
   const rows = tickets.map((t) => {
     const row = document.createElement("tr");
-    const cells = [t.number, W[t.category] || t.category, W.statuses[t.status] || t.status, t.owner || "-"];
-    for (const clock of [t.sla.first_response, t.sla.closure]) {
-      cells.push(clock.breached ? W.breached : clock.met ? "✓" : `${Math.round(clock.remaining_s / 60)} ${W.minutes}`);
-    }
-    cells.forEach((text) => {
-      const cell = Object.assign(document.createElement("td"), {textContent: text});
-      if (text === W.breached) cell.className = "breached";
-      row.append(cell);
-    });
+    [t.number, W[t.category] || t.category, W.statuses[t.status] || t.status, t.owner_name || "—"].forEach((text) =>
+      row.append(Object.assign(document.createElement("td"), {textContent: text})));
+    row.append(slaCell(t.sla.first_response), slaCell(t.sla.closure));
     row.dataset.ticket = t.id;
-    row.addEventListener("click", () => showTicket(t.id).catch(showError));
+    row.tabIndex = 0;  // rows open from the keyboard too
+    const open = () => showTicket(t.id).catch(showError);
+    row.addEventListener("click", open);
+    row.addEventListener("keydown", (event) => { if (event.key === "Enter") open(); });
     return row;
   });
   document.querySelector("#tickets tbody").replaceChildren(...rows);
+  tick();
 }
 
 let shownTicket = null;
+
+function slaText(clock) {
+  if (clock.met) return `${W.met} (${W.due} ${clock.due})`;
+  return `${W.due} ${clock.due}`;
+}
 
 function renderTicket(ticket) {
   shownTicket = ticket.id;
   $("ticket").hidden = false;
   $("ticket-number").textContent = ticket.number;
+  $("ticket-name").textContent = ticket.name || "—";
   $("ticket-category").textContent = W[ticket.category] || ticket.category;
+  $("ticket-demand").textContent = W[ticket.demand] || ticket.demand;
   $("ticket-status").textContent = W.statuses[ticket.status] || ticket.status;
-  $("ticket-owner").textContent = ticket.owner || "-";
-  $("ticket-waybill").textContent = ticket.waybill;
+  $("ticket-owner").textContent = ticket.owner_name || "—";
+  $("ticket-waybill").textContent = ticket.waybill || "—";
+  $("ticket-unverified").hidden = Boolean(ticket.waybill);
   $("ticket-phone").textContent = ticket.phone;
+  $("ticket-created").textContent = ticket.created_at;
+  $("ticket-first-response").textContent = slaText(ticket.sla.first_response);
+  $("ticket-closure").textContent = slaText(ticket.sla.closure);
   list($("ticket-history"), ticket.history.map((h) => `${h.at} ${W.events[h.action] || W[h.action] || h.action} ${h.detail}`));
   $("edit-ticket").hidden = !ticket.may_change;  // another agent's ticket: read only
   $("ticket-actions").replaceChildren(...ticket.actions.map((action) => {
@@ -101,11 +193,17 @@ async function showTicket(id) { renderTicket(await api(`tickets/${id}`)); }
 
 function start(view) {
   $("login").hidden = true;
+  $("expired").hidden = true;
   $("desk").hidden = false;
   $("logout").hidden = false;
   render(view);
   loadTickets().catch(showError);
-  poll("/console/api/me", (changed) => { render(changed); loadTickets().catch(showError); }, 1000);
+  if ("Notification" in window && Notification.permission === "default") Notification.requestPermission();
+  poll("/console/api/me", (changed, response) => {
+    noteServerTime(response);
+    render(changed);
+    loadTickets().catch(showError);
+  }, 1000, sessionExpired);
 }
 
 $("login").addEventListener("submit", async (event) => {
@@ -117,17 +215,19 @@ $("login").addEventListener("submit", async (event) => {
   } catch (error) { showError(error); }
 });
 $("logout").addEventListener("click", async () => { await api("logout", {}); location.reload(); });
+$("relogin").addEventListener("click", () => location.reload());
 document.querySelectorAll("[data-set-state]").forEach((button) => button.addEventListener("click", () =>
   api("state", {state: button.dataset.setState}).then(render).catch(showError)));
 $("accept").addEventListener("click", async () => {
+  $("accept").disabled = true;  // one click connects the call; a second would only be refused
   try {
-    const view = await api("me");
-    await api("accept", {call_sid: view.offer.call_sid});
+    await api("accept", {call_sid: onCall});
     render(await api("me"));
-  } catch (error) { showError(error); }
+  } catch (error) { showError(error); } finally { $("accept").disabled = false; }
 });
 $("finish").addEventListener("submit", (event) => {
   event.preventDefault();
+  finishing = true;
   const form = new FormData(event.target);
   api("finish", {disposition: form.get("disposition"), notes: form.get("notes"), call_sid: onCall}).then(render).catch(showError);
 });
@@ -135,7 +235,9 @@ $("callback").addEventListener("submit", (event) => {
   event.preventDefault();
   const form = new FormData(event.target);
   api("callbacks", {phone: form.get("phone"), slot: form.get("slot")})
-    .then((booked) => { $("callback-result").textContent = `#${booked.id} ${booked.due_at}`; })
+    .then((booked) => {
+      $("callback-result").textContent = `${W.booked} #${booked.id} ${booked.due_local}${booked.moved ? W.moved : ""}`;
+    })
     .catch(showError);
 });
 $("new-ticket").addEventListener("submit", async (event) => {
@@ -149,6 +251,8 @@ $("new-ticket").addEventListener("submit", async (event) => {
     await loadTickets();
   } catch (error) { showError(error); }
 });
+$("ticket-filters").addEventListener("input", () => loadTickets().catch(showError));
+$("ticket-filters").addEventListener("submit", (event) => event.preventDefault());
 $("edit-ticket").addEventListener("submit", (event) => {
   event.preventDefault();
   const changes = Object.fromEntries([...new FormData(event.target)].filter(([, value]) => value));

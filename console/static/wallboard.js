@@ -1,42 +1,107 @@
 // The supervisor's wallboard: figures polled from /console/api/wallboard (poll.js).
 const $ = (id) => document.getElementById(id);
+const W = JSON.parse($("words").textContent);
+const LANGUAGE = document.documentElement.lang;
+const PERCENTAGES = ["service_level", "ivr_containment"];
+const SECONDS = ["average_speed_of_answer_s", "average_handling_s"];
+let clockOffsetS = 0;  // the hotline's clock minus this browser's
+let agentRows = [];
 
 function cells(row, values) {
   row.replaceChildren(...values.map((v) => Object.assign(document.createElement("td"), {textContent: v})));
   return row;
 }
 
-function render(figures) {
+function duration(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  if (s >= 3600) return `${Math.floor(s / 3600)} ${W.hours} ${Math.floor(s % 3600 / 60)} ${W.minutes}`;
+  if (s >= 60) return `${Math.floor(s / 60)} ${W.minutes} ${s % 60} ${W.seconds}`;
+  return `${s} ${W.seconds}`;
+}
+
+function tileText(key, value) {
+  if (value === null || value === undefined) return "—";
+  if (PERCENTAGES.includes(key)) return `${Math.round(value * 100)}%`;
+  if (SECONDS.includes(key)) return duration(value);
+  return value.toLocaleString(LANGUAGE);
+}
+
+function render(figures, response) {
+  const serverTime = Number(response.headers.get("X-Server-Time"));
+  if (serverTime) clockOffsetS = serverTime - Date.now() / 1000;
   for (const [key, value] of Object.entries(figures)) {
     const tile = $(`tile-${key}`);
-    if (tile) tile.textContent = value === null ? "—" : key === "service_level" || key === "ivr_containment"
-      ? `${Math.round(value * 100)}%` : value;
+    if (tile) tile.textContent = tileText(key, value);
   }
-  document.querySelector("#lines tbody").replaceChildren(...Object.entries(figures.lines).map(([line, f]) =>
-    cells(document.createElement("tr"), [line, f.waiting, f.longest_wait_s])));
-  document.querySelector("#agents tbody").replaceChildren(...Object.entries(figures.agents).map(([state, n]) =>
-    cells(document.createElement("tr"), [state, n])));
+  const {warn, alert} = figures.wait_thresholds_s;
+  document.querySelector("#lines tbody").replaceChildren(...Object.entries(figures.lines).map(([line, f]) => {
+    const row = cells(document.createElement("tr"), [figures.line_names[line] || line, f.waiting,
+                                                     f.waiting ? duration(f.longest_wait_s) : "—"]);
+    row.dataset.line = line;
+    // A wait past the thresholds (settings) stands out: amber, then red.
+    row.className = f.longest_wait_s >= alert ? "wait-alert" : f.longest_wait_s >= warn ? "wait-warn" : "";
+    return row;
+  }));
+  $("agent-counts").textContent = Object.entries(figures.agents).map(([state, n]) => `${W[state] || state} ${n}`)
+    .join(" · ");
+  agentRows = figures.agent_rows;
+  tick();
+  $("updated").textContent = `${W.updated} ${new Date().toLocaleTimeString(LANGUAGE, {hour12: false})}`;
+}
+
+// Time in state counts up between polls.
+function tick() {
+  const now = Date.now() / 1000 + clockOffsetS;
+  document.querySelector("#agents tbody").replaceChildren(...agentRows.map((agent) => {
+    const row = cells(document.createElement("tr"), [agent.name, W[agent.state] || agent.state,
+      agent.since === null ? "—" : duration(now - agent.since), agent.answered_today]);
+    row.dataset.agent = agent.id;
+    return row;
+  }));
+}
+setInterval(tick, 1000);
+
+function showError(text) {
+  $("error").textContent = text;
+  $("error").hidden = false;
 }
 
 function start() {
   $("login").hidden = true;
+  $("error").hidden = true;
   $("board").hidden = false;
-  const today = new Date().toLocaleDateString("sv-SE", {timeZone: "Asia/Shanghai"});
-  $("daily").href = `/console/api/reports/daily?date=${today}&format=html`;
+  const today = new Date(Date.now() + clockOffsetS * 1000).toLocaleDateString("sv-SE", {timeZone: "Asia/Shanghai"});
+  $("daily").href = `/console/api/reports/daily?date=${today}&format=html&lang=${LANGUAGE}`;
   $("daily-xlsx").href = `/console/api/reports/daily?date=${today}&format=xlsx`;
+  $("weekly").href = `/console/api/reports/weekly?week=${isoWeek(today)}&format=html&lang=${LANGUAGE}`;
   poll("/console/api/wallboard", render, 2000);
+}
+
+// "2026-W49" for a "2026-12-07".
+function isoWeek(isoDate) {
+  const day = new Date(`${isoDate}T00:00:00Z`);
+  const thursday = new Date(day.getTime() + (3 - (day.getUTCDay() + 6) % 7) * 86400000);
+  const week = 1 + Math.floor((thursday - Date.UTC(thursday.getUTCFullYear(), 0, 1)) / 86400000 / 7);
+  return `${thursday.getUTCFullYear()}-W${String(week).padStart(2, "0")}`;
+}
+
+// An agent who opens the wallboard is told why they see no figures.
+async function open() {
+  const response = await fetch("/console/api/wallboard", {headers: {"Accept-Language": LANGUAGE}});
+  if (response.ok) { start(); return; }
+  if (response.status === 403) {
+    $("login").hidden = true;
+    showError(W.supervisor_only);
+  }
 }
 
 $("login").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = new FormData(event.target);
-  const response = await fetch("/console/api/login", {method: "POST", headers: {"Content-Type": "application/json"},
+  const response = await fetch("/console/api/login", {method: "POST",
+    headers: {"Content-Type": "application/json", "Accept-Language": LANGUAGE},
     body: JSON.stringify({username: form.get("username"), password: form.get("password")})});
-  if (!response.ok) {
-    $("error").textContent = (await response.json()).error;
-    $("error").hidden = false;
-    return;
-  }
-  start();
+  if (!response.ok) { showError((await response.json()).message); return; }
+  await open();
 });
-fetch("/console/api/wallboard").then((response) => { if (response.ok) start(); });
+open();
