@@ -209,7 +209,7 @@ def line_name(line: str, language: str) -> str:
 # The reports' words (reports.export renders them): every key and code a report shows.
 REPORT_WORDS = {
     "zh-CN": {
-        "title": "客服报表", "scope_language": "语言", "scope_carrier": "快递公司", "all": "全部", "none": "无",
+        "lang": "zh-CN", "title": "客服报表", "scope_language": "语言", "scope_carrier": "快递公司", "all": "全部", "none": "无",
         "by_hour": "分时来电量", "by_day": "每日来电量", "hour": "时", "count": "来电",
         "sections": {"calls": "通话", "tickets": "工单", "satisfaction": "满意度", "hot_spots": "热点"},
         "routes": "线路", "scan_locations": "扫描网点", "where": "位置", "causes": "原因",
@@ -227,7 +227,7 @@ REPORT_WORDS = {
                   "zh-CN": "中文", "en-US": "英文", "ko-KR": "韩文", "none": "无"},
     },
     "en": {
-        "title": "Hotline report", "scope_language": "Language", "scope_carrier": "Carrier", "all": "all",
+        "lang": "en", "title": "Hotline report", "scope_language": "Language", "scope_carrier": "Carrier", "all": "all",
         "none": "none", "by_hour": "Calls by hour", "by_day": "Calls by day", "hour": "hour", "count": "calls",
         "sections": {"calls": "Calls", "tickets": "Tickets", "satisfaction": "Satisfaction", "hot_spots": "Hot spots"},
         "routes": "Routes", "scan_locations": "Scan locations", "where": "Where", "causes": "Causes",

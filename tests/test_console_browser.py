@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -96,8 +97,16 @@ def test_agent_takes_an_offered_call(console_server, page):
     assert "请选择投诉类型" in page.inner_text("#pop-ivr")
     screenshots(page, "2-offer")
 
+    held = []  # the accept request, held back to see the page while it is in flight
+    page.route("**/console/api/accept", lambda route: held.append(route))
     page.click("#accept")
+    expect(page.locator("#accept")).to_be_disabled(timeout=WAIT_MS)   # no second click while it connects
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    held[0].continue_()
     page.wait_for_selector("#state[data-state=on_call]")
+    page.unroute("**/console/api/accept")
     assert page.title() == "客服工作台"
     screenshots(page, "3-on-call")
     # The complaint form starts from the screen pop; this waybill has the ticket the IVR opened.

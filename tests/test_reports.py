@@ -225,4 +225,4 @@ def test_the_html_report_reads_in_words_with_percentages_and_charts(app, fixture
     assert '<svg id="calls-by-day"' in html and ">11-24<" in html          # the week day by day
     assert 'viewBox="0 0 ' in html and 'width="634"' not in html           # scales to the page
     english = export(build(app, figures.day(date(2026, 11, 24), SHANGHAI)), "html", REPORT_WORDS["en"]).decode()
-    assert "First response in time" in english and "calls-by-day" not in english
+    assert "First response in time" in english and "calls-by-day" not in english and '<html lang="en">' in english
