@@ -41,6 +41,7 @@ from tracking import (
     describe,
     find_by_keyed_digits,
     find_parcel,
+    needs_carrier,
     normalise_phone,
     party_for_phone,
     party_for_phone_tail,
@@ -69,10 +70,14 @@ Outcome = tuple[str, dict]
 def lookup_parcel(ctx: EffectContext, v: dict) -> Outcome:
     """A new parcel must pass the identity check again. An unknown waybill has no parcel but the
     same vars, so a flow may take it through the same check and tell a stranger nothing."""
-    parcel = find_by_keyed_digits(ctx.session, v["waybill_digits"], ctx.caller)
+    carrier = v.get("carrier_choice", "")
+    parcels = find_by_keyed_digits(ctx.session, v["waybill_digits"], ctx.caller, carrier)
+    if not carrier and (len(parcels) > 1 or needs_carrier(ctx.session, v["waybill_digits"], ctx.caller)):
+        return "several", {}
+    parcel = parcels[0] if parcels else None  # one carrier's: a waybill is unique within it
     return ("found" if parcel else "unknown"), {
         "waybill": parcel.waybill if parcel else "", "carrier": parcel.carrier if parcel else "",
-        "party": "", "customer_name": "", "unverified": ""}
+        "party": "", "customer_name": "", "unverified": "", "carrier_choice": ""}
 
 
 def _verified(parcel, party: str) -> Outcome:

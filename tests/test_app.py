@@ -83,7 +83,7 @@ def live_server(app, demo_parcels):
 def test_simulator_command_against_a_real_server(live_server):
     completed = subprocess.run(
         [sys.executable, "-m", "ivr.simulator", "call", "--base-url", live_server, "--from", "13800138000",
-         "--dtmf", "1", "1234567890123#", "1", "9", "--auth-token", AUTH_TOKEN, "--json"],
+         "--dtmf", "1", "1234567890123#", "1", "1", "9", "--auth-token", AUTH_TOKEN, "--json"],
         capture_output=True, text=True, timeout=60,
     )
     assert completed.returncode == 0, completed.stderr
@@ -91,8 +91,8 @@ def test_simulator_command_against_a_real_server(live_server):
     assert set(result) == {"call_sid", "turns", "ended_by"}
     assert result["call_sid"].startswith("CA") and len(result["call_sid"]) == 34
     assert result["ended_by"] == "caller"
-    assert [t["pressed"] for t in result["turns"]] == ["1", "1234567890123#", "1", "9", None][:len(result["turns"])]
-    assert "正在运输中" in result["turns"][3]["heard"]
+    assert [t["pressed"] for t in result["turns"]] == ["1", "1234567890123#", "1", "1", "9", None][:len(result["turns"])]
+    assert "正在运输中" in result["turns"][4]["heard"]
 
 
 def test_simulator_reports_a_refused_call(live_server):

@@ -13,6 +13,8 @@ from tracking.demo import DEMO_CALLER, OTHER_PHONE
 
 SF_IN_TRANSIT = "1234567890123#"        # SF1234567890123, recipient is the demo caller
 YTO_OTHERS = "9876543210987#"           # YT9876543210987, recipient 13912345678
+# 13 keyed digits fit several carriers' formats: a caller not on exactly one such parcel is asked whose.
+SF, YTO = "1", "3"
 STO_WEATHER = "7712345678901#"          # exception: weather
 STRANGER = "13700001111"
 
@@ -37,10 +39,12 @@ def test_greeting_on_answer_then_main_menu(call):
 
 
 def test_known_parcel_with_matching_caller_id_hears_status(call, app):
-    result = call("1", SF_IN_TRANSIT, "1", "9")
-    assert [t["pressed"] for t in result.turns[:4]] == ["1", SF_IN_TRANSIT, "1", "9"]
-    assert "您要查询的单号是 1 2 3 4，5 6 7，8 9 0，1 2 3。" in result.turns[2]["heard"]  # in fours and threes
-    status = result.turns[3]["heard"]
+    result = call("1", SF_IN_TRANSIT, SF, "1", "9")
+    assert [t["pressed"] for t in result.turns[:5]] == ["1", SF_IN_TRANSIT, SF, "1", "9"]
+    # The demo caller is on both SF1234567890123 and YT1234567890123: asked whose, never chosen for.
+    assert result.turns[2]["heard"].startswith("这个单号可能属于不同的快递公司，请选择：顺丰请按1")
+    assert "您要查询的单号是 1 2 3 4，5 6 7，8 9 0，1 2 3。" in result.turns[3]["heard"]  # in fours and threes
+    status = result.turns[4]["heard"]
     assert "您的快件正在运输中，最新扫描在武汉转运中心" in status
     assert "最新扫描在武汉转运中心，时间今天早上6点15分" in status  # the clock's day, said by name
     assert "预计明天送达" in status
@@ -52,6 +56,11 @@ def test_a_caller_who_hangs_up_before_being_served_hung_up(call, app):
     assert record_of(app, call("1")).outcome == "caller_hung_up"
 
 
+def test_the_yto_parcel_sharing_the_sf_digits_is_reached_by_naming_the_carrier(call):
+    result = call("1", SF_IN_TRANSIT, YTO, "1", "9")
+    assert "您的快件已于" in result.turns[4]["heard"] and "成都高新网点" in result.turns[4]["heard"]
+
+
 def test_exception_parcel_explains_reason_and_plan(call):
     result = call("1", STO_WEATHER, "1", "9")
     status = result.turns[3]["heard"]
@@ -60,13 +69,13 @@ def test_exception_parcel_explains_reason_and_plan(call):
 
 
 def test_stranger_with_right_phone_tail_hears_details(call):
-    result = call("1", YTO_OTHERS, "1", "5678", "9", caller=STRANGER)
-    assert "后四位" in result.turns[3]["heard"]
-    assert "地址不详" in result.turns[4]["heard"]
+    result = call("1", YTO_OTHERS, YTO, "1", "5678", "9", caller=STRANGER)
+    assert "后四位" in result.turns[4]["heard"]
+    assert "地址不详" in result.turns[5]["heard"]
 
 
 def test_stranger_wrong_tail_twice_gets_no_details_and_an_agent_offer(call):
-    result = call("1", YTO_OTHERS, "1", "0000", "1111", "0", caller=STRANGER)
+    result = call("1", YTO_OTHERS, YTO, "1", "0000", "1111", "0", caller=STRANGER)
     text = heard(result)
     assert text.count("单号或号码后四位不符") == 2
     assert "无法核实您的身份" in text
@@ -76,7 +85,7 @@ def test_stranger_wrong_tail_twice_gets_no_details_and_an_agent_offer(call):
 
 
 def test_a_caller_who_fails_the_identity_check_can_still_complain(call, app):
-    result = call("2", "1", YTO_OTHERS, "1", "0000", "1111", "1", "1", "9", caller=STRANGER)
+    result = call("2", "1", YTO_OTHERS, YTO, "1", "0000", "1111", "1", "1", "9", caller=STRANGER)
     text = heard(result)
     assert "您要投诉的快件单号是" in text
     assert "不能告知快件详情。您的投诉我们照样登记，工单会注明身份未核实" in text
@@ -91,25 +100,26 @@ def test_a_caller_who_fails_the_identity_check_can_still_complain(call, app):
 
 
 def test_an_unknown_waybill_is_checked_like_a_known_one_so_a_stranger_learns_nothing(call):
-    known = call("1", YTO_OTHERS, "1", "0000", "1111", "9", caller=STRANGER)
-    unknown = call("1", "9876543210988#", "1", "0000", "1111", "9", caller=STRANGER)
-    assert "9 8 7 6，5 4 3，2 1 0，9 8 8。" in unknown.turns[2]["heard"]  # read back as keyed
+    known = call("1", YTO_OTHERS, YTO, "1", "0000", "1111", "9", caller=STRANGER)
+    unknown = call("1", "9876543210988#", YTO, "1", "0000", "1111", "9", caller=STRANGER)
+    # A number no parcel has is asked the carrier like one two carriers share.
+    assert "9 8 7 6，5 4 3，2 1 0，9 8 8。" in unknown.turns[3]["heard"]  # read back as keyed
     assert heard(unknown) == heard(known).replace("9 8 7。", "9 8 8。")
     assert "单号或号码后四位不符" in heard(unknown) and "没有查到" not in heard(unknown)
 
 
 def test_wrong_tails_lock_a_waybill_across_calls_but_not_for_its_owner(call):
     for _ in range(2):                                       # four wrong tails from one stranger
-        assert "无法核实您的身份" in heard(call("1", YTO_OTHERS, "1", "0000", "1111", "9", caller=STRANGER))
-    fifth = call("1", YTO_OTHERS, "1", "2222", "9", caller="13700002222")
+        assert "无法核实您的身份" in heard(call("1", YTO_OTHERS, YTO, "1", "0000", "1111", "9", caller=STRANGER))
+    fifth = call("1", YTO_OTHERS, YTO, "1", "2222", "9", caller="13700002222")
     assert "这个单号的核实次数已用完" in heard(fifth)
-    assert "核实次数已用完" in fifth.turns[4]["heard"] and "人工服务请按0" in fifth.turns[4]["heard"]
+    assert "核实次数已用完" in fifth.turns[5]["heard"] and "人工服务请按0" in fifth.turns[5]["heard"]
     # Now even the right tail, from anyone, is refused, and the check tells nothing.
-    right = call("1", YTO_OTHERS, "1", "5678", "9", caller="13700003333")
+    right = call("1", YTO_OTHERS, YTO, "1", "5678", "9", caller="13700003333")
     assert "这个单号的核实次数已用完" in heard(right) and "后四位" not in heard(right)
     assert "地址不详" not in heard(right)
     # The recipient's own phone is verified by its caller ID and hears the status.
-    owner = call("1", YTO_OTHERS, "1", "9", caller="13912345678")
+    owner = call("1", YTO_OTHERS, "1", "9", caller="13912345678")  # on exactly one: not asked whose
     assert "核实次数已用完" not in heard(owner) and "您的快件" in heard(owner)
 
 
@@ -123,17 +133,17 @@ def test_wrong_tails_lock_a_caller_across_waybills(make_app, demo_parcels):
         simulated = SimulatedCall("http://localhost", AUTH_TOKEN, STRANGER, transport=client_transport(app.test_client()))
         return simulated.run(list(keys))
 
-    place("1", "1111222233334#", "1", "0000", "1111", "9")   # two wrong, on a waybill that does not exist
-    third = place("1", STO_WEATHER, "1", "0000", "9")         # a third, on another waybill
+    place("1", "1111222233334#", YTO, "1", "0000", "1111", "9")   # two wrong, on a waybill that does not exist
+    third = place("1", STO_WEATHER, "4", "1", "0000", "9")         # a third, on another waybill
     assert "核实次数已用完" in heard(third)
-    assert "核实次数已用完" in heard(place("1", YTO_OTHERS, "1", "9"))   # locked before it is asked
+    assert "核实次数已用完" in heard(place("1", YTO_OTHERS, YTO, "1", "9"))   # locked before it is asked
 
 
 
 def test_wrong_readback_lets_caller_key_again(call):
-    result = call("1", SF_IN_TRANSIT, "2", "75123456789012#", "1", "9")
-    assert "请输入运单号" in result.turns[3]["heard"]
-    assert "正在派送中" in result.turns[5]["heard"]
+    result = call("1", SF_IN_TRANSIT, SF, "2", "75123456789012#", "1", "9")
+    assert "请输入运单号" in result.turns[4]["heard"]
+    assert "正在派送中" in result.turns[6]["heard"]
 
 
 def test_star_repeats_the_menu_and_silence_reprompts(call):
@@ -151,8 +161,8 @@ def test_invalid_key_three_times_goes_to_an_agent(call, app):
 
 
 def test_zero_reaches_an_agent_from_a_menu_that_does_not_offer_it(call):
-    result = call("1", SF_IN_TRANSIT, "0")          # at the read-back ("1 right, 2 again")
-    assert "确认请按1，重新输入请按2" in result.turns[2]["heard"] and "人工" not in result.turns[2]["heard"]
+    result = call("1", SF_IN_TRANSIT, SF, "0")          # at the read-back ("1 right, 2 again")
+    assert "确认请按1，重新输入请按2" in result.turns[3]["heard"] and "人工" not in result.turns[3]["heard"]
     assert result.queue == "agents"
 
 
@@ -163,7 +173,7 @@ def test_agent_key_enqueues_with_position_and_estimate(call):
 
 
 def test_complaint_becomes_ticket_with_four_core_items(call, app, clock):
-    result = call("2", "1", SF_IN_TRANSIT, "1", "1", "1", "9")
+    result = call("2", "1", SF_IN_TRANSIT, SF, "1", "1", "1", "9")
     text = heard(result)
     assert "请选择投诉类型" in result.turns[0]["heard"] + result.turns[1]["heard"]
     assert "工单号" in text and "60分钟内首次回复，24小时内处理完毕" in text
@@ -183,13 +193,13 @@ def test_complaint_becomes_ticket_with_four_core_items(call, app, clock):
 
 def test_a_complaint_after_hours_says_when_the_first_reply_comes(call, app, clock):
     shanghai_time(clock, 23, 50)  # agents are off until 08:30 tomorrow
-    text = heard(call("2", "1", SF_IN_TRANSIT, "1", "1", "1", "9"))
+    text = heard(call("2", "1", SF_IN_TRANSIT, SF, "1", "1", "1", "9"))
     assert "您的投诉已登记" in text and "60分钟内" not in text
     assert "现在是人工客服休息时间，客服将于明天早上8点半上线后首先给您回复，24小时内处理完毕。" in text
 
 
 def test_complaint_after_status_uses_verified_parcel_and_other_phone(call, app):
-    result = call("1", SF_IN_TRANSIT, "1", "2", "6", "2", "2", "13311112222#")
+    result = call("1", SF_IN_TRANSIT, SF, "1", "2", "6", "2", "2", "13311112222#")
     assert "工单号" in heard(result)
     with app.app_context():
         session = new_session()
@@ -200,8 +210,8 @@ def test_complaint_after_status_uses_verified_parcel_and_other_phone(call, app):
 
 
 def test_repeat_complaint_links_to_open_ticket(call, app):
-    first = call("2", "3", SF_IN_TRANSIT, "1", "4", "1")
-    second = call("2", "3", SF_IN_TRANSIT, "1", "4", "1")
+    first = call("2", "3", SF_IN_TRANSIT, SF, "1", "4", "1")
+    second = call("2", "3", SF_IN_TRANSIT, SF, "1", "4", "1")
     assert "已有处理中的工单" in heard(second)
     with app.app_context():
         session = new_session()
@@ -238,7 +248,7 @@ def test_callback_outside_hours_moves_and_says_so(call, clock):
 
 
 def test_call_record_keeps_events_and_transcript(call, app):
-    result = call("1", SF_IN_TRANSIT, "1", "9")
+    result = call("1", SF_IN_TRANSIT, SF, "1", "9")
     record = record_of(app, result)
     assert record.from_phone == DEMO_CALLER and record.language == "zh-CN"
     assert [e["event"] for e in record.events][:3] == ["start", "digits", "digits"]
@@ -253,11 +263,12 @@ def test_english_hotline(make_app, demo_parcels):
     app = make_app(HOTLINE_LANGUAGE="en-US", HOTLINE_BRAND="Shunda Express")
     simulated = SimulatedCall("http://localhost", AUTH_TOKEN, DEMO_CALLER,
                               transport=client_transport(app.test_client()))
-    result = simulated.run(["1", SF_IN_TRANSIT, "1", "9"])
+    result = simulated.run(["1", SF_IN_TRANSIT, SF, "1", "9"])
     assert result.turns[0]["heard"].startswith("Hello, Shunda Express customer service.")
-    assert "You want to track waybill 1 2 3 4, 5 6 7, 8 9 0, 1 2 3." in result.turns[2]["heard"]
-    assert "Your parcel is in transit" in result.turns[3]["heard"]
-    assert "It should arrive tomorrow." in result.turns[3]["heard"]
+    assert result.turns[2]["heard"].startswith("Which carrier is this waybill from? SF Express, press 1.")
+    assert "You want to track waybill 1 2 3 4, 5 6 7, 8 9 0, 1 2 3." in result.turns[3]["heard"]
+    assert "Your parcel is in transit" in result.turns[4]["heard"]
+    assert "It should arrive tomorrow." in result.turns[4]["heard"]
 
 
 def test_after_the_maximum_wait_the_caller_keeps_their_place_unless_they_hold_on(make_app, clock):
@@ -318,7 +329,7 @@ def test_on_a_holiday_self_service_goes_on_and_a_message_becomes_a_ticket(make_a
         return SimulatedCall("http://localhost", AUTH_TOKEN, DEMO_CALLER, transport=client_transport(client)).run(
             list(inputs))
 
-    tracking = caller("1", SF_IN_TRANSIT, "1", "0")        # tracking works; the agent does not
+    tracking = caller("1", SF_IN_TRANSIT, SF, "1", "0")        # tracking works; the agent does not
     assert "正在运输中" in heard(tracking) and "人工客服将于明天早上8点半上线" in tracking.turns[-1]["heard"]
     assert record_of(app, tracking).outcome == "after_hours"  # wanted an agent after being served
     message = caller("0", "2", ("say", "请明天上午给我回电话"), "1")
@@ -374,7 +385,7 @@ def test_announcements_after_the_greeting_and_for_parcels_in_scope(call, runner)
     assert "元旦假期1月1日至3日照常收派。" in greeting.turns[0]["heard"] and "去年" not in greeting.turns[0]["heard"]
     weather = call("1", STO_WEATHER, "1", "9")                  # 南京 -> 哈尔滨
     assert "受大雪影响，哈尔滨方向快件将延误1至2天。" in heard(weather) and "义乌至西安" not in heard(weather)
-    in_transit = call("1", SF_IN_TRANSIT, "1", "9")            # 深圳 -> 北京: no scoped announcement
+    in_transit = call("1", SF_IN_TRANSIT, SF, "1", "9")            # 深圳 -> 北京: no scoped announcement
     assert "哈尔滨" not in heard(in_transit) and "义乌" not in heard(in_transit)
     backlog = call("1", "4312345678901#", "1", "9")            # YUNDA 义乌 -> 西安
     assert "义乌至西安线路爆仓，预计延误2天。" in heard(backlog)
@@ -460,12 +471,12 @@ def delivery_requests(app):
 
 
 def test_the_recipient_changes_the_day_the_pickup_point_or_the_address(call, app):
-    day = heard(call("4", "2", SF_IN_TRANSIT, "1", "1", "1", "9"))
+    day = heard(call("4", "2", SF_IN_TRANSIT, SF, "1", "1", "1", "9"))
     assert "已通知派送网点，改为明天 上午派送。" in day
     point = heard(call("4", "2", "75123456789012#", "1", "2", "1", "9"))
     assert "可改投的代收点有：1，张江驿站，张江路500号" in point and "已为您改投到张江驿站" in point
-    assert "收件地附近暂无可改投的代收点" in heard(call("4", "2", SF_IN_TRANSIT, "1", "2"))   # 北京朝阳: none
-    address = heard(call("4", "2", SF_IN_TRANSIT, "1", "3", ("say", "北京市朝阳区建国路88号"), "9"))
+    assert "收件地附近暂无可改投的代收点" in heard(call("4", "2", SF_IN_TRANSIT, SF, "1", "2"))   # 北京朝阳: none
+    address = heard(call("4", "2", SF_IN_TRANSIT, SF, "1", "3", ("say", "北京市朝阳区建国路88号"), "9"))
     assert "地址修改已提交给派送网点，工单号" in address and "60分钟内与您确认" in address
     assert [(w, k) for w, k, _ in delivery_requests(app)] == [("SF1234567890123", "reschedule"),
                                                              ("75123456789012", "pickup_point"),
@@ -478,7 +489,7 @@ def test_the_recipient_changes_the_day_the_pickup_point_or_the_address(call, app
 
 
 def test_changes_refused_to_strangers_senders_and_finished_parcels(call, app):
-    stranger = heard(call("4", "2", YTO_OTHERS, "1", "0000", "0000", "9", caller=STRANGER))
+    stranger = heard(call("4", "2", YTO_OTHERS, YTO, "1", "0000", "0000", "9", caller=STRANGER))
     assert "人工服务请按0，返回主菜单请按9" in stranger and "更改派送时间" not in stranger
     sender = heard(call("4", "2", STO_WEATHER, "1", "9", caller="02088886666"))
     assert "只有收件人本人可以更改派送" in sender

@@ -62,6 +62,7 @@ def complaint_waiting_for_an_agent(app, sid):
                          ("/voice/step", {"CallSid": sid, "Digits": "2"}),
                          ("/voice/step", {"CallSid": sid, "Digits": "1"}),
                          ("/voice/step", {"CallSid": sid, "Digits": "1234567890123"}),
+                         ("/voice/step", {"CallSid": sid, "Digits": "1"}),   # SF, of the SF and YTO parcels
                          ("/voice/step", {"CallSid": sid, "Digits": "1"}),
                          ("/voice/step", {"CallSid": sid, "Digits": "1"}),
                          ("/voice/step", {"CallSid": sid, "Digits": "1"}),
@@ -116,7 +117,7 @@ def test_finish_after_the_caller_hung_up_is_not_an_error_and_keeps_the_dispositi
 
 
 def test_tickets_with_sla_timers_and_actions(staffed, call):
-    call("2", "3", "1234567890123#", "1", "4", "1", "9")
+    call("2", "3", "1234567890123#", "1", "1", "4", "1", "9")
     client = staffed.test_client()
     login(client)
     [ticket] = client.get("/console/api/tickets").get_json()["tickets"]
@@ -198,7 +199,7 @@ def test_the_console_polls_its_view_and_gets_304_until_it_changes(staffed):
 
 
 def test_wallboard_figures_for_supervisors_only(staffed, call):
-    call("1", "1234567890123#", "1", "9")
+    call("1", "1234567890123#", "1", "1", "9")
     call("0")
     agent, boss = staffed.test_client(), staffed.test_client()
     login(agent)
@@ -219,7 +220,7 @@ def test_wallboard_figures_for_supervisors_only(staffed, call):
 
 def test_suggestions_are_on_the_supervisors_list_only(staffed, call):
     call("4", "6", ("say", "希望周末也能上门取件"), "1")
-    call("2", "3", "1234567890123#", "1", "4", "1", "9")
+    call("2", "3", "1234567890123#", "1", "1", "4", "1", "9")
     agent, boss = staffed.test_client(), staffed.test_client()
     login(agent)
     login(boss, "boss")

@@ -31,7 +31,7 @@ def console_server(app, runner, demo_parcels):
                                "--password", PASSWORD]).exit_code == 0
     voice = app.test_client()
     sid = "CA" + "8" * 32
-    for digits in (None, "2", "1", "1234567890123", "1", "1", "1", "0"):  # a damaged-parcel complaint, then 0
+    for digits in (None, "2", "1", "1234567890123", "1", "1", "1", "1", "0"):  # damaged, SF, then 0
         path, params = ("/voice/incoming", {"CallSid": sid, "From": "13800138000"}) if digits is None else \
             ("/voice/step", {"CallSid": sid, "Digits": digits})
         assert signed_post(voice, path, params).status_code == 200
@@ -255,6 +255,8 @@ def test_softphone_calls_the_hotline_from_a_browser(console_server, phone_page, 
     expect(page.locator("#transcript")).to_contain_text("请输入运单号", timeout=15000)
     for key in "1234567890123#":
         page.click(f"[data-key='{key}']")
+    expect(page.locator("#transcript")).to_contain_text("这个单号可能属于不同的快递公司", timeout=15000)
+    page.click("[data-key='1']")  # SF
     expect(page.locator("#transcript")).to_contain_text("确认请按1", timeout=15000)
     page.click("[data-key='1']")
     # The softphone has no caller ID: the hotline asks for the recipient's phone tail.

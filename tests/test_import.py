@@ -133,7 +133,7 @@ def test_seed_demo_prints_waybills(runner):
 def test_imported_text_reaches_callers_only_as_speakable_words(session, tmp_path, call):
     hostile = f"{HEADER}\n" + GOOD_ROW.replace("杭州转运中心", '"-2+3<svg onload=alert(1)>武汉转运中心"')
     assert import_file(session, write(tmp_path, "p.csv", hostile + "\n")).problems == []
-    status = call("1", "1234567890123#", "1", "9").turns[3]["heard"]      # the demo caller's SF parcel
+    status = call("1", "1234567890123#", "1", "1", "9").turns[4]["heard"]      # the demo caller's SF parcel
     assert "最新扫描在2 3 武汉转运中心" in status and "<" not in status and "+" not in status
 
 

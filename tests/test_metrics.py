@@ -5,7 +5,7 @@ from __future__ import annotations
 def test_metrics_after_calls(call, client, runner):
     runner.invoke(args=["agents", "add", "wang", "--skills", "damaged", "--password", "pw-123456"])
     call("0")                                  # waits for an agent, gives up
-    call("1", "1234567890123#", "1", "9")       # self-service
+    call("1", "1234567890123#", "1", "1", "9")  # self-service (SF, then yes)
     body = client.get("/metrics").get_data(as_text=True)
     assert 'hotline_calls_total{outcome="abandoned"} 1.0' in body
     assert 'hotline_calls_total{outcome="self_served"} 1.0' in body

@@ -35,7 +35,7 @@ def hotline(make_app, demo_parcels):
 
 
 def complaint_caller(base, category_key, caller=DEMO_CALLER, hold=20.0, extra=()):
-    keys = ["2", category_key, SF, "1", "1", "1", "0", *extra]
+    keys = ["2", category_key, SF, "1", "1", "1", "1", "0", *extra]  # SF of SF/YTO, yes, demand, phone
     return SimulatedCall(base, AUTH_TOKEN, caller, hold_s=hold).run(keys)
 
 

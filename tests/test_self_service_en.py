@@ -84,9 +84,9 @@ def test_pickups_and_delivery_changes_in_english(english):
     assert "Last time we collected from Hangzhou Xihu District Wensan Road 100 3 Building." in booked
     assert "A courier will collect your parcel tomorrow, in the afternoon, between 1 pm and 6 pm." in booked
     assert "Your booking number is" in booked
-    changed = call(english, "4", "2", "1234567890123#", "1", "1", "4")
+    changed = call(english, "4", "2", "1234567890123#", "1", "1", "1", "4")  # SF, of the SF and YTO parcels
     assert "We have asked the delivery branch to deliver it on November 26, during the day." in changed
-    refused = call(english, "4", "2", "0001234567890#", "1")
+    refused = call(english, "4", "2", "0001234567890#", "7", "1")  # J&T
     assert "has been signed for or returned" in refused
 
 

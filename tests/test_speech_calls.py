@@ -60,24 +60,26 @@ def test_incoming_call_moves_onto_a_signed_media_stream(korean_server):
 def test_spoken_waybill_falls_back_to_keypad_then_confirmed_by_voice(korean_server):
     app, base = korean_server
     result = speech_call(base, ("dtmf", "1"), ("say", SF_WAYBILL_WORDS), ("say", SF_WAYBILL_WORDS),
-                         ("dtmf", "1234567890123#"), ("say", "네"), ("dtmf", "0"))
+                         ("dtmf", "1234567890123#"), ("dtmf", "1"), ("say", "네"), ("dtmf", "0"))
     turns = result.turns
     assert turns[0]["heard"].startswith("안녕하세요")
     # Two spoken tries went through the real recogniser; whatever it heard named no parcel.
     assert [t["said"] for t in turns[1:3]] == [SF_WAYBILL_WORDS] * 2
     assert all("recognised" in t for t in turns[1:3])
     assert "숫자를 누르고" in turns[3]["heard"]           # keypad fallback after two failures
-    assert "조회하실 운송장 번호는 1 2 3 4, 5 6 7, 8 9 0, 1 2 3 입니다" in turns[4]["heard"]  # fours and threes
-    assert (turns[4]["said"], turns[4]["recognised"]) == ("네", "네")
-    assert "배송 중입니다" in turns[5]["heard"]            # status read back
-    assert result.queue == "agents" and "상담원에게 연결" in turns[6]["heard"]
+    assert "택배사를 선택해 주세요" in turns[4]["heard"]     # SF and YTO share these digits: asked whose
+    assert "조회하실 운송장 번호는 1 2 3 4, 5 6 7, 8 9 0, 1 2 3 입니다" in turns[5]["heard"]  # fours and threes
+    assert (turns[5]["said"], turns[5]["recognised"]) == ("네", "네")
+    assert "배송 중입니다" in turns[6]["heard"]            # status read back
+    assert result.queue == "agents" and "상담원에게 연결" in turns[7]["heard"]
 
 
 def test_saying_no_at_the_read_back_asks_again(korean_server):
     app, base = korean_server
-    result = speech_call(base, ("dtmf", "1"), ("dtmf", "1234567890123#"), ("say", "아니요"), ("dtmf", "9"))
-    assert result.turns[2]["recognised"] == "아니요"
-    assert "운송장 번호를 말씀하시거나" in result.turns[3]["heard"]
+    result = speech_call(base, ("dtmf", "1"), ("dtmf", "1234567890123#"), ("dtmf", "1"), ("say", "아니요"),
+                         ("dtmf", "9"))
+    assert result.turns[3]["recognised"] == "아니요"
+    assert "운송장 번호를 말씀하시거나" in result.turns[4]["heard"]
 
 
 def test_keypad_works_at_every_step_of_a_stream(korean_server):
@@ -107,7 +109,7 @@ def test_call_record_keeps_what_was_said(korean_server):
     from calls.records import CallRecord
     from database import new_session
 
-    result = speech_call(base, ("dtmf", "1"), ("dtmf", "1234567890123#"), ("say", "네"), ("dtmf", "9"))
+    result = speech_call(base, ("dtmf", "1"), ("dtmf", "1234567890123#"), ("dtmf", "1"), ("say", "네"), ("dtmf", "9"))
     # The hang-up's status callback and the stream's end race (as at Twilio): the record is
     # complete once both are in.
     deadline = time.monotonic() + 10
@@ -152,14 +154,14 @@ def test_simulator_command_speaks_over_the_stream(korean_server):
     completed = subprocess.run(
         [sys.executable, "-m", "ivr.simulator", "call", "--base-url", base, "--from", DEMO_CALLER,
          "--auth-token", AUTH_TOKEN, "--language", "ko-KR", "--fast", "--json",
-         "--dtmf", "1", "1234567890123#", "--say", "네", "--dtmf", "9"],
+         "--dtmf", "1", "1234567890123#", "1", "--say", "네", "--dtmf", "9"],
         capture_output=True, text=True, timeout=120,
     )
     assert completed.returncode == 0, completed.stderr
     result = json.loads(completed.stdout)
-    assert [t.get("pressed") for t in result["turns"][:2]] == ["1", "1234567890123#"]
-    assert (result["turns"][2]["said"], result["turns"][2]["recognised"]) == ("네", "네")
-    assert "배송 중입니다" in result["turns"][3]["heard"]
+    assert [t.get("pressed") for t in result["turns"][:3]] == ["1", "1234567890123#", "1"]
+    assert (result["turns"][3]["said"], result["turns"][3]["recognised"]) == ("네", "네")
+    assert "배송 중입니다" in result["turns"][4]["heard"]
 
 
 def test_a_broken_stream_goes_on_by_keypad(korean_server):

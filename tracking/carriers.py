@@ -72,6 +72,24 @@ def carriers_accepting(waybill: str) -> list[Carrier]:
     return [c for c in CARRIERS.values() if c.accepts(waybill)]
 
 
+KEYED_PREFIXES = {"SF": "SF", "YTO": "YT", "JD": "JD", "JT": "JT"}  # letters a keypad cannot send
+EMS_KEYED_DIGITS = 9  # EMS: two letters, nine digits, two letters
+
+
+def carriers_for_keyed(digits: str) -> list[str]:
+    """The carriers whose waybills could be keyed as these digits, whether or not such a parcel
+    exists (so asking which one tells a caller nothing of the parcel database)."""
+    fitting = []
+    for carrier in CARRIERS.values():
+        if carrier.code == "EMS":
+            fits = len(digits) == EMS_KEYED_DIGITS
+        else:
+            fits = bool(carrier.pattern.fullmatch(KEYED_PREFIXES.get(carrier.code, "") + digits))
+        if fits:
+            fitting.append(carrier.code)
+    return fitting
+
+
 def keyed_digits(waybill: str) -> str:
     """What a caller keys for this waybill on a phone keypad: its digits, letters dropped."""
     return "".join(ch for ch in waybill if ch.isdigit())

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tracking.carriers import keyed_digits, normalise_waybill
+from tracking.carriers import carriers_for_keyed, keyed_digits, normalise_waybill
 from tracking.models import Parcel
 from tracking.status import ExceptionReason, ParcelStatus, estimate_delivery
 
@@ -32,21 +32,31 @@ def find_parcel(session: Session, waybill: str) -> Parcel | None:
     return session.scalar(select(Parcel).where(Parcel.waybill == normalise_waybill(waybill)))
 
 
-def find_by_keyed_digits(session: Session, digits: str, caller_phone: str = "") -> Parcel | None:
-    """The parcel whose waybill a caller keyed (letters cannot be keyed).
+def find_by_keyed_digits(session: Session, digits: str, caller_phone: str = "", carrier: str = "") -> list[Parcel]:
+    """The parcels whose waybill a caller may have keyed (letters cannot be keyed), of one
+    carrier when the caller named it.
 
-    Two carriers may share a digit string; the caller's own parcel wins, then the most recent.
-    """
-    candidates = session.scalars(
-        select(Parcel).where(Parcel.keyed_digits == keyed_digits(digits))
-    ).all()
-    if not candidates:
-        return None
+    Two carriers may share a digit string. When the caller's phone is on exactly one of them,
+    that one is theirs; otherwise all are returned and the caller is asked, never chosen for."""
+    query = select(Parcel).where(Parcel.keyed_digits == keyed_digits(digits))
+    candidates = list(session.scalars(query.where(Parcel.carrier == carrier) if carrier else query))
+    spoken = [p for p in candidates if p.waybill == digits.upper()]  # letters said, not keyed
+    if spoken:
+        return spoken
     caller = normalise_phone(caller_phone)
-    return max(
-        candidates,
-        key=lambda p: (party_for_phone(p, caller) is not None, p.last_scan_at or datetime.min),
-    )
+    own = [p for p in candidates if party_for_phone(p, caller) is not None]
+    return own if len(own) == 1 else sorted(candidates, key=lambda p: p.carrier)
+
+
+def needs_carrier(session: Session, digits: str, caller_phone: str = "") -> bool:
+    """Whether to ask a caller whose parcel these keyed digits are: they fit the formats of
+    several carriers and the caller's phone is not on exactly one such parcel. Decided by the
+    formats, not by what exists, so an unknown number is asked like a known one."""
+    if not digits.isdigit() or len(carriers_for_keyed(digits)) < 2:
+        return False
+    caller = normalise_phone(caller_phone)
+    own = [p for p in find_by_keyed_digits(session, digits) if party_for_phone(p, caller) is not None]
+    return len(own) != 1
 
 
 def parcels_by_keyed_digits(session: Session, digit_strings: set[str], chunk: int = 500) -> dict[str, list[Parcel]]:
