@@ -6,7 +6,8 @@ Method (printed with the figures as "method"):
 The real app under gunicorn (gthread, --workers x --threads, as production runs it) on embedded
 Redis and SQLite. Keypad calls (signed POST /voice/incoming, then the final /voice/status)
 arrive at --rate per second for --seconds with no console open: the baseline. Then --consoles
-screens log in (one in ten a supervisor's wallboard, the rest agents' consoles) and poll as the
+screens log in over --login-spread seconds (one in ten a supervisor's wallboard, the rest agents'
+consoles) and, once all are in, poll as the
 pages do (poll.js): GET /console/api/me every 1 s or /console/api/wallboard every 2 s, each
 after the last answer, sending the ETag back (If-None-Match) so an unchanged view is a 304; the
 same keypad calls arrive meanwhile for --seconds. Reported per phase: webhook p50/p99 (the
@@ -30,7 +31,7 @@ import requests
 
 from bench.capacity import Tally, keypad_arrivals
 from bench.figures import percentile, print_figures
-from bench.webhooks import TOKEN, serve
+from bench.webhooks import TOKEN, log_tail, serve
 
 PASSWORD = "bench-console-password"
 WALLBOARD_EVERY = 10  # one screen in ten is a supervisor's wallboard
@@ -89,10 +90,11 @@ def add_screens(environment: dict, folder: str, count: int) -> tuple[list[tuple[
     return screens, apology
 
 
-def open_screen(base: str, username: str, role: str, polls: Polls, logged_in: threading.Barrier,
+def open_screen(base: str, username: str, role: str, delay_s: float, polls: Polls, logged_in: threading.Barrier,
                 stop: threading.Event) -> None:
-    """One console page: log in, then poll its view after each answer, as poll.js does."""
+    """One console page: log in (after `delay_s`), then poll its view after each answer, as poll.js does."""
     client = requests.Session()
+    stop.wait(delay_s)
     try:
         login = client.post(base + "/console/api/login", json={"username": username, "password": PASSWORD},
                             timeout=POLL_TIMEOUT_S)
@@ -148,8 +150,9 @@ def measure(base: str, server, screens: list[tuple[str, str]], args, apology: st
     baseline = keypad_phase(base, args.rate, args.seconds, apology, server)
     polls, stop = Polls(), threading.Event()
     logged_in = threading.Barrier(len(screens) + 1)
-    threads = [threading.Thread(target=open_screen, args=(base, name, role, polls, logged_in, stop), daemon=True)
-               for name, role in screens]
+    threads = [threading.Thread(target=open_screen, daemon=True, args=(
+        base, name, role, n * args.login_spread / len(screens), polls, logged_in, stop))
+        for n, (name, role) in enumerate(screens)]
     for thread in threads:
         thread.start()
     logged_in.wait()
@@ -181,6 +184,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--consoles", type=int, default=200, help="screens open: agents' consoles and wallboards")
     parser.add_argument("--rate", type=float, default=10.0, help="keypad calls per second")
     parser.add_argument("--seconds", type=float, default=30.0, help="length of each phase")
+    parser.add_argument("--login-spread", type=float, default=20.0,
+                        help="seconds over which the screens log in (a shift starting, not one instant)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--json", action="store_true")
@@ -199,10 +204,13 @@ def main(argv: list[str] | None = None) -> dict:
     server = None
     try:
         screens, apology = add_screens(environment, folder, args.consoles)
+        log_path = f"{folder}/server.log"
         server, base = serve("app:create_app()", {**environment, "PYTHONPATH": os.getcwd()}, args.workers,
-                             args.threads)
+                             args.threads, log_path)
         figures = {"method": " ".join(__doc__.split('Method (printed with the figures as "method"):')[1].split()),
                    **measure(base, server, screens, args, apology)}
+        if figures["errors"]:
+            figures["server_log_tail"] = log_tail(log_path, 1500)
     finally:
         if server is not None:
             server.terminate()

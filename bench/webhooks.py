@@ -62,13 +62,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(target: str, environment: dict, workers: int, threads: int) -> tuple[subprocess.Popen, str]:
+def serve(target: str, environment: dict, workers: int, threads: int, log_path: str) -> tuple[subprocess.Popen, str]:
+    """gunicorn serving `target`, its log in a file (an unread pipe would fill and stall it)."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread", "--threads", str(threads),
-         "--backlog", "2048", "-b", f"127.0.0.1:{port}", "--log-level", "warning", target],
-        env={**os.environ, **environment}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread", "--threads", str(threads),
+             "--backlog", "2048", "-b", f"127.0.0.1:{port}", "--log-level", "warning", target],
+            env={**os.environ, **environment}, stdout=subprocess.DEVNULL, stderr=log,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + START_WAIT_S
     while time.monotonic() < deadline and process.poll() is None:
@@ -78,8 +80,12 @@ def serve(target: str, environment: dict, workers: int, threads: int) -> tuple[s
         except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.2)
     process.kill()
-    raise RuntimeError(f"{target} did not answer within {START_WAIT_S:.0f} s: "
-                       f"{process.stderr.read().decode()[-2000:]}")
+    raise RuntimeError(f"{target} did not answer within {START_WAIT_S:.0f} s: {log_tail(log_path)}")
+
+
+def log_tail(log_path: str, size: int = 2000) -> str:
+    with open(log_path, "rb") as log:
+        return log.read()[-size:].decode(errors="replace")
 
 
 errors: list[str] = []
@@ -145,9 +151,10 @@ def main(argv: list[str] | None = None) -> dict:
     }
     servers = []
     try:
-        real, real_url = serve("app:create_app()", environment, args.workers, args.threads)
+        real, real_url = serve("app:create_app()", environment, args.workers, args.threads, f"{folder}/app.log")
         servers.append(real)
-        base, base_url = serve("bench.webhooks:baseline_app()", environment, args.workers, args.threads)
+        base, base_url = serve("bench.webhooks:baseline_app()", environment, args.workers, args.threads,
+                               f"{folder}/baseline.log")
         servers.append(base)
         measured, baseline = measure(real_url, base_url, args.calls, args.rounds)
     finally:

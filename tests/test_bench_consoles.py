@@ -14,7 +14,7 @@ FIGURES = {"method", "consoles", "wallboards", "baseline_webhook_p50_ms", "basel
 def test_a_tiny_run_polls_consoles_and_wallboards_while_calls_are_answered():
     finished = subprocess.run(
         [sys.executable, "-m", "bench.consoles", "--consoles", "11", "--rate", "2", "--seconds", "3",
-         "--workers", "1", "--threads", "8", "--json"],
+         "--login-spread", "1", "--workers", "1", "--threads", "8", "--json"],
         cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert finished.returncode == 0, finished.stderr[-2000:]
     figures = json.loads(finished.stdout.strip().splitlines()[-1])
