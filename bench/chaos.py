@@ -58,9 +58,11 @@ METHOD = (
     "ended in an error, or a complaint or callback caller who was neither connected to an agent nor heard a "
     "callback promise that the carrier then saw dialled, or a tracking caller who heard the apology and got "
     "neither); call_records_lost (calls started without a row in call_records once the phase drained); "
-    "tickets_lost (complaint callers told their complaint was filed without a ticket for their number); "
+    "tickets_lost (ticket numbers read out to complaint callers with no such ticket stored); "
     "callbacks_doubled / callbacks_lost (numbers promised a callback dialled more than once / never, by the "
-    "placed calls the simulated phone took); recovery_s (from the server back, or the kill, to the first "
+    "placed calls the simulated phone took, counted again at the end of the run after up to "
+    f"{CALLBACK_SETTLE_S:.0f} s more, so a callback dialled after its phase is reported late, not lost); "
+    "recovery_s (from the server back, or the kill, to the first "
     "incoming webhook answered 200 without the apology, probed every 0.2 s)."
 )
 
