@@ -8,7 +8,9 @@ import re
 from datetime import date, timedelta
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
+from redis.exceptions import RedisError
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from callqueue.acd import OFFER_TIMEOUT_S, AcdError, AgentState, Offer
@@ -144,6 +146,15 @@ def refuse(status: int, code: str, **params):
         raise
 
 
+@bp.errorhandler(SQLAlchemyError)
+@bp.errorhandler(RedisError)
+def storage_out_of_reach(error):
+    # An outage is the server's, not the agent's: say so and when to try again, never a 500.
+    log.warning("console API %s refused during an outage: %s", request.path, type(error).__name__)
+    return (jsonify(error="the hotline's database or Redis is out of reach: try again shortly", retry_after_s=5),
+            503, {"Retry-After": "5"})
+
+
 @bp.errorhandler(WrongLogin)
 def wrong_login(_error):
     return error_response("wrong_login", 401)
@@ -271,8 +282,21 @@ def set_state():
     body = _body()
     state = AgentState(_field(body, "state", [s.value for s in (AgentState.AVAILABLE, AgentState.BREAK,
                                                                  AgentState.OFFLINE)]))
-    get_calls().acd().set_state(current_user().username, state, _now())
-    return jsonify(_agent_view(current_user().username))
+    agent_id = current_user().username
+    _end_a_call_that_ended_without_finish(agent_id)
+    get_calls().acd().set_state(agent_id, state, _now())
+    return jsonify(_agent_view(agent_id))
+
+
+def _end_a_call_that_ended_without_finish(agent_id: str) -> None:
+    """An agent still on_call whose caller's call has ended: their finish never arrived (an
+    outage failed it, the console was closed): wrap the call up, or they could never go
+    available again."""
+    calls = get_calls()
+    acd = calls.acd()
+    agent = acd.agent(agent_id)
+    if agent["state"] == AgentState.ON_CALL.value and agent.get("call") and calls.store.has_ended(agent["call"]):
+        acd.finish(agent_id, _now())
 
 
 @bp.post("/accept")

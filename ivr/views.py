@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, abort, current_app, request
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from twilio.twiml.voice_response import Connect, VoiceResponse
 from werkzeug.exceptions import HTTPException
@@ -234,8 +235,19 @@ def simulator_outbound():
 
     if not current_app.config["LOCAL_CARRIER"]:
         abort(404)
-    placed = get_redis().lpop(SIMULATOR_OUTBOX)
+    placed = _local_carrier_store(lambda redis: redis.lpop(SIMULATOR_OUTBOX))
+    if isinstance(placed, Response):
+        return placed
     return Response(placed or b"", status=200 if placed else 204, mimetype="application/json")
+
+
+def _local_carrier_store(read):
+    """The local carrier keeps its calls in the hotline's Redis; while that is out of reach it has
+    nothing to report yet (503, asked again), never the callers' spoken apology as its answer."""
+    try:
+        return read(get_redis())
+    except RedisError:
+        return Response("the local carrier's store is out of reach", status=503, mimetype="text/plain")
 
 
 @bp.post("/simulator/redirect")
@@ -245,7 +257,9 @@ def simulator_redirect():
     if not current_app.config["LOCAL_CARRIER"]:
         abort(404)
     _require("CallSid")
-    url = get_redis().getdel(simulator_redirect_key(request.form["CallSid"]))
+    url = _local_carrier_store(lambda redis: redis.getdel(simulator_redirect_key(request.form["CallSid"])))
+    if isinstance(url, Response):
+        return url
     return Response(url or b"", status=200 if url else 204, mimetype="text/plain")
 
 

@@ -296,3 +296,35 @@ def test_tickets_name_their_owner_filter_and_search(staffed, runner):
     assert client.get("/console/api/tickets?status=bogus").status_code == 400
     login(client, "wang")
     assert client.get("/console/api/tickets?mine=1").get_json()["tickets"] == []
+
+def test_login_while_the_database_is_out_of_reach_is_a_clear_503(staffed):
+    from tests.test_outages import break_table
+
+    break_table(staffed, "users", broken=True)
+    response = login(staffed.test_client())
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert "database or Redis is out of reach" in response.get_json()["error"]
+    break_table(staffed, "users", broken=False)
+    assert login(staffed.test_client()).status_code == 200
+
+
+def test_an_agent_whose_finish_was_lost_can_log_in_again_and_go_available(staffed):
+    sid = "CA" + "6" * 32
+    voice = complaint_waiting_for_an_agent(staffed, sid)
+    client = staffed.test_client()
+    login(client)
+    assert client.post("/console/api/state", json={"state": "available"}).get_json()["state"] == "offered"
+    client.post("/console/api/accept", json={"call_sid": sid})
+    assert signed_post(voice, "/voice/status", {"CallSid": sid, "CallStatus": "completed"}).status_code < 300
+    # The agent's finish was lost in an outage; their console logs in afresh.
+    again = staffed.test_client()
+    assert login(again).status_code == 200
+    response = again.post("/console/api/state", json={"state": "available"})
+    assert response.status_code == 200 and response.get_json()["state"] == "available"
+    # An agent whose caller is still on the line stays on the call.
+    other = "CA" + "5" * 32
+    complaint_waiting_for_an_agent(staffed, other)
+    assert again.get("/console/api/me").get_json()["state"] == "offered"
+    again.post("/console/api/accept", json={"call_sid": other})
+    assert again.post("/console/api/state", json={"state": "available"}).status_code == 409
+    assert again.get("/console/api/me").get_json()["state"] == "on_call"

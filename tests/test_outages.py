@@ -110,3 +110,12 @@ def test_a_status_callback_nothing_can_keep_is_refused(make_app):
     response = signed_post(app.test_client(), "/voice/status", {"CallSid": INCOMING["CallSid"],
                                                                   "CallStatus": "completed"})
     assert response.status_code == 503
+
+
+def test_the_local_carrier_holds_its_calls_while_redis_is_out_of_reach(make_app):
+    # Its answer is "nothing yet, ask again", never the callers' apology read as a redirect URL.
+    app = make_app(REDIS_URL=REDIS_DOWN, LOCAL_CARRIER=True)
+    client = app.test_client()
+    for path in ("/voice/simulator/redirect", "/voice/simulator/outbound"):
+        response = signed_post(client, path, INCOMING)
+        assert response.status_code == 503 and "<Response" not in response.get_data(as_text=True)
