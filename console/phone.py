@@ -47,11 +47,11 @@ def own_side_of_the_call():
     call_sid = request.view_args["call_sid"]
     if request.endpoint == "phone.caller_side":
         _own_call(call_sid)
-    elif _connected_agent(call_sid) != current_user().username:
+    elif connected_agent(call_sid) != current_user().username:
         abort(404)  # not connected to this agent (as for no call at all)
 
 
-def _connected_agent(call_sid: str) -> str | None:
+def connected_agent(call_sid: str) -> str | None:
     try:
         return get_calls().acd().call(call_sid).get("agent")
     except AcdError:  # not a queued call at all

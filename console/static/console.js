@@ -123,6 +123,7 @@ $("accept").addEventListener("click", async () => {
   try {
     const view = await api("me");
     await api("accept", {call_sid: view.offer.call_sid});
+    agentPhone.connect(view.offer.call_sid);
     render(await api("me"));
   } catch (error) { showError(error); }
 });
