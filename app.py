@@ -106,6 +106,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["prompt_cache"] = PromptCache(Path(app.instance_path) / "prompts")
 
     import console.api
+    import console.phone
     import console.security
     import console.sessions
     import console.softphone
@@ -127,6 +128,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(console.api.bp)
     app.register_blueprint(console.views.bp)
     app.register_blueprint(console.softphone.bp)
+    app.register_blueprint(console.phone.bp)     # the local audio bridge: agent <-> caller
     console.sessions.init_app(app)   # console logins in Redis: a cookie holds only the session id
     console.security.init_app(app)   # security headers on every response
     app.cli.add_command(agents_cli)

@@ -92,8 +92,9 @@ def queue(call_sid: str):
     """A softphone caller waiting for an agent: their place, polled (the sign of life the
     carrier's hold music fetches give a phone call)."""
     waiting = get_calls().queue_status(_own_call(call_sid))
-    if waiting is None:
-        return jsonify(waiting=False)
+    if waiting is None:  # connected to an agent (the audio bridge is theirs to open), or gone
+        from console.phone import connected_agent  # console.phone builds on this module
+        return jsonify(waiting=False, connected=connected_agent(call_sid) is not None)
     return jsonify(waiting=True, ahead=waiting.ahead, minutes=waiting.minutes)
 
 

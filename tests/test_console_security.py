@@ -118,7 +118,10 @@ ROUTES = [
     Route("POST", "/softphone/calls/<call_sid>/ended", "/softphone/calls/{call}/ended", "caller"),
     Route("POST", "/softphone/calls/<call_sid>/hangup", "/softphone/calls/{call}/hangup", "caller"),
     Route("POST", "/softphone/calls/<call_sid>/queue", "/softphone/calls/{call}/queue", "caller"),
+    Route("GET", "/softphone/calls/<call_sid>/bridge", "/softphone/calls/{call}/bridge", "caller"),
+    Route("GET", "/console/phone/<call_sid>", "/console/phone/{call}", "caller"),
 ]
+WEBSOCKETS = {"/softphone/media", "/softphone/calls/<call_sid>/bridge", "/console/phone/<call_sid>"}
 GUARDED = [r for r in ROUTES if r.access != "anyone"]
 OBJECT_ROUTES = [r for r in ROUTES if r.access in ("ticket_reader", "ticket_changer", "caller")]
 TICKET_ROUTES = [r for r in ROUTES if r.access.startswith("ticket_")]
@@ -133,7 +136,7 @@ HANDSHAKE = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Ver
 def try_route(client, route: Route, path: str, **request):
     if route.method == "POST":
         request.setdefault("json", {})
-    if route.rule == "/softphone/media":
+    if route.rule in WEBSOCKETS:
         request["headers"] = {**HANDSHAKE, **request.get("headers", {})}
     return client.open(path, method=route.method, **request)
 

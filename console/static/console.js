@@ -221,7 +221,9 @@ document.querySelectorAll("[data-set-state]").forEach((button) => button.addEven
 $("accept").addEventListener("click", async () => {
   $("accept").disabled = true;  // one click connects the call; a second would only be refused
   try {
-    await api("accept", {call_sid: onCall});
+    const sid = onCall;
+    await api("accept", {call_sid: sid});
+    agentPhone.connect(sid);
     render(await api("me"));
   } catch (error) { showError(error); } finally { $("accept").disabled = false; }
 });
