@@ -249,7 +249,7 @@ def test_a_callback_asked_for_on_a_holiday_moves_past_it_and_says_so(make_app):
     result = SimulatedCall("http://localhost", AUTH_TOKEN, "13800138000",
                            transport=client_transport(app.test_client())).run(["3", "1", "1"])
     heard = " ".join(t["heard"] for t in result.turns)
-    assert "您选的时间不在服务时间内，已顺延到最近的服务时间" in heard and "11月26日8点30分" in heard
+    assert "您选的时间不在服务时间内，已顺延到最近的服务时间" in heard and "后天早上8点半前后致电" in heard
 
 
 def test_an_agent_first_callback_nobody_takes_leaves_the_line_and_is_retried(make_app, clock):
