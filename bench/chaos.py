@@ -37,13 +37,15 @@ FAULT_AT_S = 5.0        # the fault comes this long after the phase's first call
 CALLBACK_SETTLE_S = 30.0  # at the end, how long a callback still not dialled gets
 PHASE_DRAIN_S = 75.0    # how long a phase's callers and callbacks get to finish after the fault
 TOKEN, PASSWORD, WAYBILL = "chaos", "chaos-pass", "1234567890123"
+SF = "1"  # its key in the carrier menu: the demo caller has parcels of these digits with SF and YTO
 CALLBACK_PROMISE = "已为您预约回电"   # what a caller hears when a callback is booked for them
 DEMO_CALLER = "13800138000"  # the demo parcels' recipient: tracking and complaints pass the phone check
 APOLOGY = "系统暂时出现问题"
 AGENTS = ("chaos1", "chaos2", "chaos3")
-CALLERS = {  # keys pressed: tracking; a damaged-parcel complaint, then 0 for an agent; a callback soonest
-    "tracking": ["1", WAYBILL, "1"],
-    "complaint": ["2", "1", WAYBILL, "1", "1", "1", "0"],
+CALLERS = {  # keys pressed (SF picked from the carrier menu): tracking; a damaged-parcel complaint,
+    # then 0 for an agent; a callback soonest
+    "tracking": ["1", WAYBILL, SF, "1"],
+    "complaint": ["2", "1", WAYBILL, SF, "1", "1", "1", "0"],
     "callback": ["3", "1", "1"],
 }
 METHOD = (

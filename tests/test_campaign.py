@@ -160,7 +160,7 @@ def test_opt_out_is_honoured_on_the_next_run(app, clock, closed_ticket, runner):
 def test_call_me_later_books_tomorrow_morning(app, clock, closed_ticket):
     start_campaign(app, clock)
     _, call = survey_call(app, "human", "8")
-    assert "11月25日9点00分" in call.turns[-1]["heard"]
+    assert "明天上午9点前后" in call.turns[-1]["heard"]
 
 
 def test_re_delivered_parcels_are_contacts(app, demo_parcels):
