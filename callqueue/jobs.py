@@ -30,6 +30,7 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 
+from redis.exceptions import LockError
 from rq import Queue
 from rq.job import Job, JobStatus
 from sqlalchemy import func, select
@@ -46,11 +47,14 @@ QUEUE_NAME = "hotline"
 CLAIM_TTL_S = 7 * 24 * 3600
 STALE_DIALLING = timedelta(minutes=2)
 STALE_RINGING = timedelta(hours=1)  # the carrier never reported an outcome
-STALE_AWAITING_AGENT = timedelta(minutes=30)
+STALE_AWAITING_AGENT = timedelta(minutes=30)  # no agent took a callback that reserves one first
+RECOVERY_CURSOR_KEY = key_for("callbacks", "recovery-cursor")
 # RQ's scheduler moves due jobs to the queue each second; a killed one leaves its lock for 61 s
 # and a new scheduler waits for it. Jobs this overdue are moved by recovery instead.
-RECOVERY_CURSOR_KEY = key_for("callbacks", "recovery-cursor")
-SCHEDULER_STALL = timedelta(seconds=10)  # no agent took a callback that reserves one first
+SCHEDULER_STALL = timedelta(seconds=10)
+ADMISSION_LOCK = key_for("callbacks", "admission")
+ADMISSION_LOCK_TTL_S = 10  # a worker killed holding it holds up the others this long at most
+ADMISSION_WAIT_S = 2
 RETRY_OUTCOMES = {"busy", "no-answer", "failed", "canceled", "machine", "carrier_error", "unknown", "no_agent"}
 log = logging.getLogger(__name__)
 
@@ -126,16 +130,19 @@ def dial_callback(callback_id: int) -> str:
             session.commit()
             schedule_callback(get_queue(get_redis()), callback, f"{job_id(callback)}-reopened-{uuid.uuid4().hex[:8]}")
             return "closed"
-        if _over_pace(session, get_redis(), current_app.config):
-            # Not now: try again in a second (the claim below still makes each attempt dial once).
-            schedule_callback(get_queue(get_redis()), callback, f"{job_id(callback)}-paced-{uuid.uuid4().hex[:8]}",
-                              at=moment + timedelta(seconds=1))
-            return "paced"
-        number = callback.attempts + 1
-        if not get_redis().set(claim_key(callback.id, number), "claimed", nx=True, ex=CLAIM_TTL_S):
-            return "duplicate"
-        now = to_naive_utc(moment)
+        # The count of calls in progress and the move that adds one happen under one short lock,
+        # or two workers could both see 499 of 500 and both dial.
+        admission = get_redis().lock(ADMISSION_LOCK, timeout=ADMISSION_LOCK_TTL_S,
+                                     blocking_timeout=ADMISSION_WAIT_S)
+        if not admission.acquire():
+            return _pace_later(callback, moment)
         try:
+            if _over_pace(session, get_redis(), current_app.config):
+                return _pace_later(callback, moment)
+            number = callback.attempts + 1
+            if not get_redis().set(claim_key(callback.id, number), "claimed", nx=True, ex=CLAIM_TTL_S):
+                return "duplicate"
+            now = to_naive_utc(moment)
             if on_do_not_call(session, callback.phone):
                 move(session, callback, "cancel")
                 return callback.status.value
@@ -159,6 +166,11 @@ def dial_callback(callback_id: int) -> str:
             move(session, callback, "dial", attempts=number)
         except CallbackMoved:
             return "duplicate"  # another worker took this attempt
+        finally:
+            try:
+                admission.release()
+            except LockError:  # held past its TTL (a stalled database): another worker has it now
+                log.warning("callback %s: the outbound admission lock expired while held", callback.id)
         base = current_app.config["PUBLIC_BASE_URL"] or f"http://127.0.0.1:{current_app.config['PORT']}"
         try:
             # The attempt rides on both URLs, so its outcome finds it even if this worker dies
@@ -180,6 +192,15 @@ def dial_callback(callback_id: int) -> str:
         return callback.status.value
     finally:
         session.close()
+
+
+def _pace_later(callback: Callback, moment: datetime) -> str:
+    """Not now: try again in a second (the claim makes each attempt dial once whatever happens)."""
+    from redis_conn import get_redis
+
+    schedule_callback(get_queue(get_redis()), callback, f"{job_id(callback)}-paced-{uuid.uuid4().hex[:8]}",
+                      at=moment + timedelta(seconds=1))
+    return "paced"
 
 
 def _reserves_agent_first(callback: Callback, config) -> bool:
@@ -222,8 +243,9 @@ def agent_reserved_dialled(session, acd_sid: str, dialled_sid: str | None, now: 
 
 
 def _over_pace(session, connection, config) -> bool:
-    """At the limit of calls in progress, or of calls placed in the last second? (The slot
-    itself is taken when the call is placed; this only keeps a worker from waiting for one.)"""
+    """At the limit of calls in progress, or of calls placed in the last second? (Asked under
+    the admission lock. The per-second slot itself is taken when the call is placed; this only
+    keeps a worker from waiting for one.)"""
     in_progress = session.scalar(select(func.count(Callback.id)).where(
         Callback.status.in_([CallbackStatus.DIALLING, CallbackStatus.RINGING])))
     if in_progress >= config["OUTBOUND_MAX_CONCURRENT"]:

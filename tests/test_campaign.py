@@ -212,6 +212,48 @@ def test_pacing_holds_calls_beyond_the_limits(make_app, clock, limits):
     assert len([r for r in retries if "-paced-" in r]) == 2
 
 
+def test_two_workers_never_dial_past_the_concurrency_limit(make_app, clock, monkeypatch):
+    """Two workers count the calls in progress at the same moment: without the admission lock both
+    see none and both dial. Each count waits (up to a second) for the other worker to count too."""
+    import threading
+
+    from callqueue import jobs
+
+    app = make_app(OUTBOUND_MAX_CONCURRENT=1)
+    both_counted = threading.Barrier(2, timeout=1.0)
+    counted = jobs._over_pace
+
+    def count_then_wait_for_the_other(*args):
+        over = counted(*args)
+        try:
+            both_counted.wait()
+        except threading.BrokenBarrierError:
+            pass  # the other worker could not count meanwhile: it waits for the lock
+        return over
+
+    monkeypatch.setattr(jobs, "_over_pace", count_then_wait_for_the_other)
+    monkeypatch.setattr(jobs, "ADMISSION_WAIT_S", 30)
+    with app.app_context():
+        from callqueue.callbacks import book_callback
+
+        session = new_session()
+        ids = [book_callback(session, phone=f"1380013800{n}", slot="soonest", now=clock(),
+                             hours=app.extensions["calling_hours"], reason="race")[0].id for n in range(2)]
+        session.close()
+    results = {}
+
+    def worker(callback_id):
+        with app.app_context():
+            results[callback_id] = dial_callback(callback_id)
+
+    workers = [threading.Thread(target=worker, args=(i,)) for i in ids]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join(timeout=60)
+    assert sorted(results.values()) == ["paced", "ringing"]
+
+
 def test_contacts_import_books_surveys_and_reports_bad_rows(app, clock, closed_ticket, demo_parcels, runner,
                                                             tmp_path):
     with app.app_context():
