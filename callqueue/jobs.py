@@ -34,6 +34,7 @@ from redis.exceptions import LockError
 from rq import Queue
 from rq.job import Job, JobStatus
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from callqueue.lifecycle import CallbackMoved, move
 from callqueue.models import Callback, CallbackAttempt, CallbackStatus, DoNotCall
@@ -55,6 +56,7 @@ SCHEDULER_STALL = timedelta(seconds=10)
 ADMISSION_LOCK = key_for("callbacks", "admission")
 ADMISSION_LOCK_TTL_S = 10  # a worker killed holding it holds up the others this long at most
 ADMISSION_WAIT_S = 2
+DATABASE_RETRY_S = 2  # a job that found the database out of reach runs again this much later
 RETRY_OUTCOMES = {"busy", "no-answer", "failed", "canceled", "machine", "carrier_error", "unknown", "no_agent"}
 log = logging.getLogger(__name__)
 
@@ -78,17 +80,24 @@ def current_job_key(callback_id: int) -> str:
 
 def schedule_callback(queue: Queue, callback: Callback, job: str | None = None, at: datetime | None = None) -> None:
     """Fire the callback's next attempt at its due time (or `at`), as job `job` (default: per attempt)."""
+    _enqueue_dial(queue, callback.id, job or job_id(callback), at or from_naive_utc(callback.due_at))
+
+
+def _fire_again(queue: Queue, callback_id: int, why: str, at: datetime) -> None:
+    """The job runs again at `at`, under a new id that says why."""
+    _enqueue_dial(queue, callback_id, f"callback-{callback_id}-{why}-{uuid.uuid4().hex[:8]}", at)
+
+
+def _enqueue_dial(queue: Queue, callback_id: int, job: str, at: datetime) -> None:
     from flask import current_app
 
-    job = job or job_id(callback)
-    at = at or from_naive_utc(callback.due_at)
-    queue.connection.set(current_job_key(callback.id), job, ex=CLAIM_TTL_S)
+    queue.connection.set(current_job_key(callback_id), job, ex=CLAIM_TTL_S)
     if at <= current_app.config["CLOCK"]():  # due already: straight to the workers, not through the scheduler
-        queue.enqueue(dial_callback, callback.id, job_id=job, result_ttl=86400)
+        queue.enqueue(dial_callback, callback_id, job_id=job, result_ttl=86400)
     else:
         # RQ's scheduler keeps whole seconds (it drops the fraction): rounded up, never early.
         whole = at.replace(microsecond=0)
-        queue.enqueue_at(whole + timedelta(seconds=1) if whole < at else whole, dial_callback, callback.id,
+        queue.enqueue_at(whole + timedelta(seconds=1) if whole < at else whole, dial_callback, callback_id,
                          job_id=job, result_ttl=86400)
 
 
@@ -118,6 +127,7 @@ def dial_callback(callback_id: int) -> str:
     from redis_conn import get_redis
 
     session = new_session()
+    claimed = None  # the attempt's claim, until the move that dials it is committed
     try:
         callback = session.get(Callback, callback_id)
         if callback is None or callback.status is not CallbackStatus.SCHEDULED:
@@ -142,6 +152,7 @@ def dial_callback(callback_id: int) -> str:
             number = callback.attempts + 1
             if not get_redis().set(claim_key(callback.id, number), "claimed", nx=True, ex=CLAIM_TTL_S):
                 return "duplicate"
+            claimed = claim_key(callback.id, number)
             now = to_naive_utc(moment)
             if on_do_not_call(session, callback.phone):
                 move(session, callback, "cancel")
@@ -160,10 +171,12 @@ def dial_callback(callback_id: int) -> str:
             session.add(attempt)
             if _reserves_agent_first(callback, current_app.config):
                 move(session, callback, "await_agent", attempts=number)
+                claimed = None
                 _join_agent_line(session, callback, moment.timestamp())
                 log.info("callback %s attempt %d waits for an agent", callback.id, number)
                 return callback.status.value
             move(session, callback, "dial", attempts=number)
+            claimed = None
         except CallbackMoved:
             return "duplicate"  # another worker took this attempt
         finally:
@@ -190,6 +203,17 @@ def dial_callback(callback_id: int) -> str:
         log.info("callback %s attempt %d to %s: %s", callback.id, number, mask_phone(callback.phone),
                  callback.status.value)
         return callback.status.value
+    except SQLAlchemyError:
+        # The database is out of reach. Before the dialling move was committed nothing was
+        # dialled: the claim goes and the job runs again shortly. After it, the attempt is in
+        # DIALLING and recovery asks the carrier whether the call went out.
+        log.warning("callback %s: the database is out of reach; trying again in %d s", callback_id,
+                    DATABASE_RETRY_S, exc_info=True)
+        if claimed:
+            get_redis().delete(claimed)
+        _fire_again(get_queue(get_redis()), callback_id, "db-retry",
+                    current_app.config["CLOCK"]() + timedelta(seconds=DATABASE_RETRY_S))
+        return "db_retry"
     finally:
         session.close()
 
@@ -198,8 +222,8 @@ def _pace_later(callback: Callback, moment: datetime) -> str:
     """Not now: try again in a second (the claim makes each attempt dial once whatever happens)."""
     from redis_conn import get_redis
 
-    schedule_callback(get_queue(get_redis()), callback, f"{job_id(callback)}-paced-{uuid.uuid4().hex[:8]}",
-                      at=moment + timedelta(seconds=1))
+    _fire_again(get_queue(get_redis()), callback.id, f"attempt-{callback.attempts + 1}-paced",
+                moment + timedelta(seconds=1))
     return "paced"
 
 
@@ -319,6 +343,8 @@ def _job_lost(queue: Queue, callback: Callback, now: datetime) -> bool:
         return overdue and queue.connection.lpos(queue.key, job.id) is None
     if status in (JobStatus.SCHEDULED, JobStatus.DEFERRED):
         return False
+    if status is JobStatus.FAILED:  # it raised before the dialling move (the callback is still scheduled)
+        return True
     started_long_ago = job.started_at is None or now - job.started_at.replace(tzinfo=None) > STALE_DIALLING
     return overdue and started_long_ago
 

@@ -119,3 +119,22 @@ def test_the_local_carrier_holds_its_calls_while_redis_is_out_of_reach(make_app)
     for path in ("/voice/simulator/redirect", "/voice/simulator/outbound"):
         response = signed_post(client, path, INCOMING)
         assert response.status_code == 503 and "<Response" not in response.get_data(as_text=True)
+
+
+def test_a_callback_due_while_the_database_is_away_is_dialled_once_it_is_back(app, clock):
+    from callqueue.callbacks import book_callback
+    from callqueue.jobs import claim_key, current_job_key, dial_callback
+
+    with app.app_context():
+        session = new_session()
+        callback, _ = book_callback(session, phone="13800138000", slot="soonest", now=clock(),
+                                    hours=app.extensions["calling_hours"], reason="outage")
+        session.close()
+        break_table(app, "callback_attempts", broken=True)  # fails after the attempt is claimed
+        assert dial_callback(callback.id) == "db_retry"
+        assert not get_redis().exists(claim_key(callback.id, 1))  # nothing was dialled: the claim goes
+        retry = get_redis().get(current_job_key(callback.id)).decode()
+        assert "-db-retry-" in retry and retry in get_queue(get_redis()).scheduled_job_registry.get_job_ids()
+        break_table(app, "callback_attempts", broken=False)
+        assert dial_callback(callback.id) == "ringing"  # the retry job, run as RQ would
+        assert dial_callback(callback.id) == "skipped"  # and never twice
