@@ -47,6 +47,9 @@ def log_in(username: str, password: str) -> User:
     this address has failed too often."""
     throttle, address = login_throttle(), request.remote_addr or "unknown"
     user = find_user(username)
+    # The read ends here: the password check below is slow on purpose, and many logins at once
+    # must not each hold a pooled connection through it.
+    get_session().commit()
     # Unknown usernames are masked in the log: often a password typed into the wrong field.
     shown, where = username if user else f"{username[:2]}*** (unknown)", _network(address)
     locked_for = throttle.locked_for(username=username, address=address)

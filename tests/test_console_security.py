@@ -240,6 +240,25 @@ def test_repeated_wrong_passwords_lock_the_username_even_for_the_right_password(
     assert [login(client, "ghost", f"guess-{i}").status_code for i in range(limit)] == [401] * (limit - 1) + [429]
 
 
+def test_no_database_connection_is_held_through_the_password_check(staff, monkeypatch):
+    """The check is slow on purpose (a memory-hard hash): sixty logins at once holding a pooled
+    connection each through it would empty the pool for the hotline's calls."""
+    from console import auth
+
+    engine, checked = staff.extensions["db_engine"], []
+    real_check = auth.check_password_hash
+
+    def check_noting_the_pool(*args):
+        checked.append(engine.pool.checkedout())
+        return real_check(*args)
+
+    monkeypatch.setattr(auth, "check_password_hash", check_noting_the_pool)
+    assert login(staff.test_client(), "wang").status_code == 200
+    assert login(staff.test_client(), "wang", "wrong-pass").status_code == 401
+    assert login(staff.test_client(), "nobody").status_code == 401
+    assert checked == [0, 0, 0]
+
+
 def test_a_successful_login_forgets_the_usernames_failures(staff):
     client, limit = staff.test_client(), staff.config["LOGIN_MAX_FAILURES"]
     for _ in range(2):
