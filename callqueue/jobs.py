@@ -203,12 +203,12 @@ def dial_callback(callback_id: int) -> str:
         log.info("callback %s attempt %d to %s: %s", callback.id, number, mask_phone(callback.phone),
                  callback.status.value)
         return callback.status.value
-    except SQLAlchemyError:
+    except SQLAlchemyError as error:
         # The database is out of reach. Before the dialling move was committed nothing was
         # dialled: the claim goes and the job runs again shortly. After it, the attempt is in
         # DIALLING and recovery asks the carrier whether the call went out.
-        log.warning("callback %s: the database is out of reach; trying again in %d s", callback_id,
-                    DATABASE_RETRY_S, exc_info=True)
+        log.warning("callback %s: the database is out of reach (%s); trying again in %d s", callback_id,
+                    type(error).__name__, DATABASE_RETRY_S)
         if claimed:
             get_redis().delete(claimed)
         _fire_again(get_queue(get_redis()), callback_id, "db-retry",
