@@ -67,7 +67,8 @@ def test_spoken_waybill_falls_back_to_keypad_then_confirmed_by_voice(korean_serv
     assert [t["said"] for t in turns[1:3]] == [SF_WAYBILL_WORDS] * 2
     assert all("recognised" in t for t in turns[1:3])
     assert "숫자를 누르고" in turns[3]["heard"]           # keypad fallback after two failures
-    assert "택배사를 선택해 주세요" in turns[4]["heard"]     # SF and YTO share these digits: asked whose
+    # Asked whose, between the carriers whose formats these digits fit.
+    assert "택배사를 선택해 주세요. 순펑 1번, 위안퉁 2번, 징둥 3번, 지투 4번을" in turns[4]["heard"]
     assert "조회하실 운송장 번호는 1 2 3 4, 5 6 7, 8 9 0, 1 2 3 입니다" in turns[5]["heard"]  # fours and threes
     assert (turns[5]["said"], turns[5]["recognised"]) == ("네", "네")
     assert "배송 중입니다" in turns[6]["heard"]            # status read back
