@@ -86,3 +86,17 @@ def test_the_carrier_menu_in_each_language(catalogues):
     assert catalogues["en-US"].render("which_carrier", choices) == \
         "Which carrier is your parcel with? For SF Express, press 1. For ZTO Express, press 2."
     assert catalogues["ko-KR"].render("which_carrier", choices) == "택배사를 선택해 주세요. 순펑 1번, 중퉁 2번을 눌러 주세요."
+
+
+def test_a_keypad_only_line_is_never_invited_to_speak(catalogues):
+    """Prompts with a word for each line (`.speech`, `.keypad`): the keypad one asks for keys only."""
+    spoken_words = {"zh-CN": ("说",), "en-US": ("say", "tell"), "ko-KR": ("말씀",)}
+    for language, catalogue in catalogues.items():
+        keypad = [key for key in catalogue.prompts if key.endswith(".keypad")]
+        assert "survey_score.keypad" in keypad
+        for key in keypad:
+            text = catalogue.prompts[key].lower()
+            assert not any(word in text for word in spoken_words[language]), (language, key)
+            assert any(word in catalogue.prompts[key.replace(".keypad", ".speech")].lower()
+                       for word in spoken_words[language]), (language, key)
+    assert catalogues["en-US"].prompts["survey_score.keypad"].startswith("Please rate our service by pressing 1 to 5.")

@@ -211,6 +211,7 @@ def test_a_survey_answered_by_voice_with_a_transcribed_comment(korean_server, cl
     call = answer_outbound(base, AUTH_TOKEN, "human", [("say", "오"), ("say", "네"), ("say", comment), ("say", "저장")],
                            wait_s=2, fast=True, language="ko-KR")
     turns = call.turns
+    assert "1점을 말씀하시거나 눌러 주세요" in turns[0]["heard"]  # a line with a recogniser invites words too
     assert [(t["said"], t.get("recognised")) for t in turns[:4]] == [("오", "오"), ("네", "네"), (comment, None),
                                                                       ("저장", "저장")]
     assert "소중한 의견 감사합니다" in turns[-1]["heard"] and "평가해 주셔서 감사합니다" in turns[-1]["heard"]
