@@ -211,12 +211,11 @@ def find_branch(ctx: EffectContext, v: dict) -> Outcome:
     branch = branch_for_postcode(ctx.session, v["area_postcode"])
     if branch is None:
         return "unknown_area", {}
-    opens, _, closes = branch.hours.partition("-")
     language = v.get("language", "")
     points = "；".join(f"{p['name']}，{p['address']}，{say_span(language, p['hours']) if p['hours'] else ''}"
                       .strip("，") for p in branch.pickup_points)
     return "found", {"branch_name": branch.name, "branch_area": branch.area, "branch_phone": branch.phone,
-                     "branch_opens": opens, "branch_closes": closes, "pickup_points": points,
+                     "branch_hours": branch.hours, "pickup_points": points,
                      "has_pickup_points": "yes" if points else ""}
 
 
@@ -268,7 +267,7 @@ def book_pickup(ctx: EffectContext, v: dict) -> Outcome:
     except pickups.SlotUnavailable as unavailable:
         return unavailable.why, {}
     return "booked", {"pickup_number": order.number, "pickup_day": order.day.isoformat(),
-                      "pickup_window": order.window}
+                      "pickup_hours": pickups.window_hours(order.window)}
 
 
 def find_pickup(ctx: EffectContext, v: dict) -> Outcome:
@@ -276,7 +275,7 @@ def find_pickup(ctx: EffectContext, v: dict) -> Outcome:
     if order is None:
         return "unknown", {}
     return "found", {"pickup_order": str(order.id), "pickup_number": order.number,
-                     "pickup_day": order.day.isoformat(), "pickup_window": order.window}
+                     "pickup_day": order.day.isoformat(), "pickup_hours": pickups.window_hours(order.window)}
 
 
 def cancel_pickup(ctx: EffectContext, v: dict) -> Outcome:

@@ -427,7 +427,7 @@ def test_book_a_pickup_from_a_saved_address_then_change_and_cancel_it(call, app)
     booked = call("4", "1", "1", "1", "310012", "1", "2", "9")
     text = heard(booked)
     assert "您上次的取件地址是杭州市西湖区文三路100号3幢" in text
-    assert "已为您预约明天 上午9点到中午12点上门取件。" in text
+    assert "已为您预约明天上午9点到中午12点上门取件。" in text  # the window's hours from the data
     [(number, phone, day, window, status, address, recorded)] = pickup_orders(app)
     assert (phone, day, window, status, address, recorded) == (
         DEMO_CALLER, "2026-11-25", "morning", "booked", "杭州市西湖区文三路100号3幢", False)
@@ -435,7 +435,8 @@ def test_book_a_pickup_from_a_saved_address_then_change_and_cancel_it(call, app)
     stranger = call("4", "1", "2", number, "", "", "", caller=STRANGER)   # not their booking
     assert "没有找到这个号码下您的预约" in heard(stranger)
     changed = call("4", "1", "2", number, "2", "3", "9")
-    assert "您预约的是明天的上门取件" in heard(changed) and "下午1点到6点" in heard(changed)
+    assert "您预约的是明天上午9点到中午12点的上门取件。取消预约请按1" in heard(changed)
+    assert "已为您预约明天下午1点到6点上门取件。" in heard(changed)
     cancelled = call("4", "1", "2", number, "1", "9")
     assert "已为您取消预约" in heard(cancelled)
     assert [(o[2], o[3], o[4]) for o in pickup_orders(app)] == [("2026-11-25", "afternoon", "cancelled")]
@@ -456,9 +457,9 @@ def test_a_recorded_address_a_full_slot_and_an_unknown_area(make_app, demo_parce
                      .run(list(inputs)))
 
     first = caller(STRANGER, "4", "1", "1", "1", "200120", ("say", "浦东新区张江路500号"), "1", "9")
-    assert "请在提示音后说出详细的取件地址" in first and "已为您预约今天 下午" in first
+    assert "请在提示音后说出详细的取件地址" in first and "已为您预约今天下午1点到6点上门取件。" in first
     second = caller("13700002222", "4", "1", "1", "1", "200120", ("say", "张江路1号"), "1", "2", "9")
-    assert "这个时段已经约满，请选择其他时段" in second and "已为您预约明天 上午" in second
+    assert "这个时段已经约满，请选择其他时段" in second and "已为您预约明天上午9点" in second
     assert [(o[1], o[3], o[6]) for o in pickup_orders(app)] == [(STRANGER, "afternoon", True),
                                                                ("13700002222", "morning", True)]
     listing = app.test_cli_runner().invoke(args=["pickups", "--branch", "SH-PD"]).output.splitlines()
@@ -472,7 +473,7 @@ def test_a_recorded_address_a_full_slot_and_an_unknown_area(make_app, demo_parce
 def test_this_afternoon_cannot_be_booked_once_it_has_begun(call, app, clock):
     shanghai_time(clock, 14)
     text = heard(call("4", "1", "1", "1", "310012", "1", "1", "2", "9"))
-    assert "这个时段已经开始，请选择其他时段" in text and "已为您预约明天 上午" in text
+    assert "这个时段已经开始，请选择其他时段" in text and "已为您预约明天上午9点" in text
 
 
 def delivery_requests(app):

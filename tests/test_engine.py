@@ -181,7 +181,7 @@ def test_every_hotline_step_can_be_reached_and_run(app):
                 events += [{"type": "speech", "value": "SF1234567890123"}, {"type": "speech", "value": ""}]
         else:
             events = [{"type": "result", "outcome": outcome, "data": {"party": "recipient", "parcel_status": "in_transit",
-                                                               "pickup_window": "morning", "delivery_window": "morning"}}
+                                                               "pickup_hours": "09:00-12:00", "delivery_window": "morning"}}
                       for outcome in spec["outcomes"]]
         for event in events:
             todo.append(engine.step(state, event)[0])
