@@ -18,6 +18,13 @@ from database import Base
 CONTAINED_OUTCOMES = frozenset({"self_served", "self_service", "complaint_filed", "callback_booked"})
 
 
+def ivr_containment(records) -> float | None:
+    """The share of inbound calls the IVR settled without an agent. Calls the hotline placed
+    (surveys, callbacks, notices) are no callers the IVR could have kept from an agent."""
+    inbound = [r for r in records if r.direction == "inbound"]
+    return round(sum(r.outcome in CONTAINED_OUTCOMES for r in inbound) / len(inbound), 3) if inbound else None
+
+
 def settled_outcome(call: CallSession) -> str:
     """A finished call's outcome: the one its end gave, else what the caller had got when they
     hung up (their parcel's status: `self_served`; agents closed: `after_hours`)."""

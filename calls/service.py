@@ -143,7 +143,7 @@ class CallService:
             sid=sid, caller=caller, called=called, direction=direction, flow=flow, language=language,
             started_at=to_naive_utc(self.now()).isoformat(), media=media or speech,
             vars={"brand": self.config["HOTLINE_BRAND"], "language": language,
-                  "speech_input": "yes" if speech else "",
+                  "input_mode": "speech" if speech else "keypad",
                   "agents_open": "yes" if agents.is_open(self.now()) else "",
                   "agents_back": agents_back.isoformat(timespec="minutes"),
                   # The schedule callers hear comes from the settings, and dates near the

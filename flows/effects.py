@@ -38,10 +38,10 @@ from tickets import (
     file_message,
 )
 from tracking import (
+    carrier_choices,
     describe,
     find_by_keyed_digits,
     find_parcel,
-    needs_carrier,
     normalise_phone,
     party_for_phone,
     party_for_phone_tail,
@@ -69,15 +69,22 @@ Outcome = tuple[str, dict]
 
 def lookup_parcel(ctx: EffectContext, v: dict) -> Outcome:
     """A new parcel must pass the identity check again. An unknown waybill has no parcel but the
-    same vars, so a flow may take it through the same check and tell a stranger nothing."""
-    carrier = v.get("carrier_choice", "")
-    parcels = find_by_keyed_digits(ctx.session, v["waybill_digits"], ctx.caller, carrier)
-    if not carrier and (len(parcels) > 1 or needs_carrier(ctx.session, v["waybill_digits"], ctx.caller)):
-        return "several", {}
+    same vars, so a flow may take it through the same check and tell a stranger nothing.
+
+    Keyed digits that fit several carriers' formats: `several` with the carriers to offer, in
+    `carrier_choices`; the caller's key, `carrier_key`, picks one of them (the n-th said)."""
+    digits, key = v["waybill_digits"], v.get("carrier_key", "")
+    choices = v.get("carrier_choices", "").split() if key else carrier_choices(ctx.session, digits, ctx.caller)
+    if choices and not key:
+        return "several", {"carrier_choices": " ".join(choices)}
+    if choices and not (key.isdigit() and 1 <= int(key) <= len(choices)):
+        return "no_such_carrier", {"carrier_key": ""}
+    carrier = choices[int(key) - 1] if choices else ""
+    parcels = find_by_keyed_digits(ctx.session, digits, ctx.caller, carrier)
     parcel = parcels[0] if parcels else None  # one carrier's: a waybill is unique within it
     return ("found" if parcel else "unknown"), {
         "waybill": parcel.waybill if parcel else "", "carrier": parcel.carrier if parcel else "",
-        "party": "", "customer_name": "", "unverified": "", "carrier_choice": ""}
+        "party": "", "customer_name": "", "unverified": "", "carrier_key": "", "carrier_choices": ""}
 
 
 def _verified(parcel, party: str) -> Outcome:
@@ -204,12 +211,11 @@ def find_branch(ctx: EffectContext, v: dict) -> Outcome:
     branch = branch_for_postcode(ctx.session, v["area_postcode"])
     if branch is None:
         return "unknown_area", {}
-    opens, _, closes = branch.hours.partition("-")
     language = v.get("language", "")
     points = "；".join(f"{p['name']}，{p['address']}，{say_span(language, p['hours']) if p['hours'] else ''}"
                       .strip("，") for p in branch.pickup_points)
     return "found", {"branch_name": branch.name, "branch_area": branch.area, "branch_phone": branch.phone,
-                     "branch_opens": opens, "branch_closes": closes, "pickup_points": points,
+                     "branch_hours": branch.hours, "pickup_points": points,
                      "has_pickup_points": "yes" if points else ""}
 
 
@@ -261,7 +267,7 @@ def book_pickup(ctx: EffectContext, v: dict) -> Outcome:
     except pickups.SlotUnavailable as unavailable:
         return unavailable.why, {}
     return "booked", {"pickup_number": order.number, "pickup_day": order.day.isoformat(),
-                      "pickup_window": order.window}
+                      "pickup_hours": pickups.window_hours(order.window)}
 
 
 def find_pickup(ctx: EffectContext, v: dict) -> Outcome:
@@ -269,7 +275,7 @@ def find_pickup(ctx: EffectContext, v: dict) -> Outcome:
     if order is None:
         return "unknown", {}
     return "found", {"pickup_order": str(order.id), "pickup_number": order.number,
-                     "pickup_day": order.day.isoformat(), "pickup_window": order.window}
+                     "pickup_day": order.day.isoformat(), "pickup_hours": pickups.window_hours(order.window)}
 
 
 def cancel_pickup(ctx: EffectContext, v: dict) -> Outcome:

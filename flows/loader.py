@@ -9,6 +9,7 @@ import yaml
 from flows.engine import STEP_KINDS, Flow
 from flows.errors import FlowError
 from flows.places import has_chinese
+from flows.prompts import flatten
 
 FLOWS_DIR = Path(__file__).parent
 
@@ -217,9 +218,9 @@ def check_words(catalogues: dict) -> None:
     for catalogue in catalogues.values():
         if catalogue.language.lower().startswith("zh"):
             continue
-        words = {**catalogue.prompts, **{f"menu_words.{step}.{key}": " ".join(ws)
-                                        for step, options in catalogue.menu_words.items()
-                                        for key, ws in options.items()}}
+        words = {**catalogue.prompts, **{f"formats.{key}": text for key, text in flatten(catalogue.formats).items()},
+                 **{f"menu_words.{step}.{key}": " ".join(ws)
+                    for step, options in catalogue.menu_words.items() for key, ws in options.items()}}
         for key, text in words.items():
             if has_chinese(text):
                 raise FlowError(f"Chinese left in the {catalogue.language} catalogue: {text[:60]!r}",

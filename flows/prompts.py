@@ -10,6 +10,9 @@ Templates use str.format fields with a few spoken formats, said by the language'
   {opens:time}       a clock time "HH:MM": 下午2点, 2 pm
   {hours:span}       opening hours "08:00-21:00": 早上8点到晚上9点, 8 am to 9 pm
   {days:weekdays}    days of the week "mon-fri": 周一至周五, Monday to Friday
+  {codes:carriers}   a menu of carriers, codes "SF YTO": 顺丰请按1，圆通请按2 / For SF Express,
+                     press 1. For YTO Express, press 2. (the catalogue's `formats`: the names
+                     in `carriers`, each item by `carrier_choice`, joined by `choice_separator`)
   {n:days} {n:hours} {n:minutes} {n:kg} {n:yuan}   a count with its unit: 1天, 1 day, 2 days
   {place}            any other value: read as written, once made speakable (`speakable`);
                      Chinese names in pinyin for callers of another language (flows/places.py)
@@ -33,12 +36,12 @@ from flows.errors import FlowError, PromptError
 PROMPTS_DIR = Path(__file__).parent / "prompts"
 
 
-def _flatten(data: dict, prefix: str = "") -> dict[str, str]:
+def flatten(data: dict, prefix: str = "") -> dict[str, str]:
     flat = {}
     for key, value in data.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
-            flat.update(_flatten(value, name + "."))
+            flat.update(flatten(value, name + "."))
         else:
             flat[name] = str(value)
     return flat
@@ -98,6 +101,10 @@ class _SpokenFormatter(string.Formatter):
             return spoken.say_span(self.language, value)
         if spec == "weekdays":
             return spoken.say_weekdays(self.language, value)
+        if spec == "carriers":
+            names, item = self.formats["carriers"], self.formats["carrier_choice"]
+            return self.formats.get("choice_separator", ", ").join(
+                item.format(name=names[code], key=key) for key, code in enumerate(str(value).split(), start=1))
         if spec in COUNTED_UNITS:
             return spoken.say_amount(self.language, value, spec)
         if spec in ("date", "datetime"):
@@ -132,7 +139,7 @@ class PromptCatalogue:
             raise FlowError("a prompt catalogue is a mapping with 'prompts'", file=str(path))
         words = {str(step): {str(key): [str(w) for w in ws] for key, ws in options.items()}
                  for step, options in (data.get("menu_words") or {}).items()}
-        return cls(language, _flatten(data["prompts"]), data.get("formats") or {}, str(path), words)
+        return cls(language, flatten(data["prompts"]), data.get("formats") or {}, str(path), words)
 
     def key_for_words(self, step: str, text: str) -> str | None:
         """The menu key whose words the caller said, if any."""

@@ -30,6 +30,7 @@ UNITS = {
 }
 ROUND_THE_CLOCK = {"zh": "全天24小时", "en": "24 hours a day", "ko": "24시간"}
 MIDNIGHT = 24  # an end of hours "24:00": the end of the day
+MORNING_PERIODS = {"早上", "上午"}  # one morning: "早上8点到11点半"
 
 
 def family(language: str) -> str:
@@ -63,6 +64,10 @@ def say_time(language: str, hour: int, minute: int = 0) -> str:
 
 def _zh_time(hour: int, minute: int) -> str:
     # The part of the day comes first, as people say it: 早上8点半, 下午2点, 晚上12点.
+    return "".join(_zh_time_parts(hour, minute))
+
+
+def _zh_time_parts(hour: int, minute: int) -> tuple[str, str]:
     if hour == MIDNIGHT or hour >= 19:
         period = "晚上"
     elif hour < 5:
@@ -76,7 +81,7 @@ def _zh_time(hour: int, minute: int) -> str:
     else:
         period = "下午"
     minutes = "" if minute == 0 else "半" if minute == 30 else f"{minute:02d}分"
-    return f"{period}{_twelve(hour) if hour else 0}点{minutes}"  # 凌晨0点, not 凌晨12点
+    return period, f"{_twelve(hour) if hour else 0}点{minutes}"  # 凌晨0点, not 凌晨12点
 
 
 def _twelve(hour: int) -> int:
@@ -84,18 +89,24 @@ def _twelve(hour: int) -> int:
 
 
 def say_span(language: str, span: str) -> str:
-    """Opening hours '08:00-21:00' -> "早上8点到晚上9点" / "8 am to 9 pm"."""
+    """Opening hours '08:00-21:00' -> "早上8点到晚上9点" / "8 am to 9 pm"; within one part of
+    the day it is said once, "下午1点到6点" / "1 to 6 pm"."""
     start, _, end = str(span).partition("-")
     if not end:
         return str(span)
     if clock(start) == (0, 0) and clock(end) == (MIDNIGHT, 0):
         return ROUND_THE_CLOCK[family(language)]
-    first, last = say_time(language, *clock(start)), say_time(language, *clock(end))
     lang = family(language)
     if lang == "zh":
-        return f"{first}到{last}"
+        (first_period, first), (last_period, last) = _zh_time_parts(*clock(start)), _zh_time_parts(*clock(end))
+        same = last_period == first_period or {first_period, last_period} == MORNING_PERIODS
+        return f"{first_period}{first}到{'' if same else last_period}{last}"
+    first, last = say_time(language, *clock(start)), say_time(language, *clock(end))
     if lang == "ko":
         return f"{first}부터 {last}까지"
+    suffix = first[-3:]
+    if suffix in (" am", " pm") and last.endswith(suffix):
+        first = first[:-3]  # "1 to 6 pm"
     return f"{first} to {last}"
 
 

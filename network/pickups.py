@@ -18,6 +18,12 @@ class SlotUnavailable(ValueError):
         self.why = why
 
 
+def window_hours(window: str) -> str:
+    """A window's hours as "09:00-12:00", for the caller to hear (flows' `:span`)."""
+    start, end = WINDOWS[window]
+    return f"{start:%H:%M}-{end:%H:%M}"
+
+
 def saved_address(session: Session, phone: str) -> str | None:
     return session.scalar(select(SavedAddress.address).where(SavedAddress.phone == phone)
                           .order_by(SavedAddress.id.desc()).limit(1))

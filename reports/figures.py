@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callqueue.models import Callback, CallbackStatus
-from calls.records import CONTAINED_OUTCOMES, CallRecord
+from calls.records import CallRecord, ivr_containment
 from clock import to_naive_utc
 from tickets.models import Ticket
 from tracking.models import Parcel
@@ -90,7 +90,7 @@ def build(session: Session, period: Period, *, language: str | None = None, carr
             "by_carrier": dict(Counter(c.carrier or "none" for c in calls)),
             "by_outcome": dict(Counter(c.outcome for c in calls)),
             "average_handling_s": round(sum(durations) / len(durations), 1) if durations else None,
-            "contained_in_ivr": _ratio(sum(c.outcome in CONTAINED_OUTCOMES for c in calls), len(calls)),
+            "contained_in_ivr": ivr_containment(calls),
             "abandoned": sum(c.outcome == "abandoned" for c in calls),
             "self_served": sum(c.outcome in ("self_served", "self_service") for c in calls),
             "after_hours": sum(c.outcome == "after_hours" for c in calls),

@@ -5,7 +5,7 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 
-from calls.records import CONTAINED_OUTCOMES, CallRecord
+from calls.records import CallRecord, ivr_containment
 from calls.session import Phase
 from clock import from_naive_utc, to_naive_utc
 from tickets.sla import breached_count
@@ -57,8 +57,7 @@ def wallboard(session, acd, calls, now: datetime, zone, threshold_s: int = SERVI
         "average_speed_of_answer_s": round(sum(answered_waits) / len(answered_waits), 1) if answered_waits else None,
         "abandoned_today": sum(r.outcome == "abandoned" for r in records),
         "average_handling_s": round(sum(durations) / len(durations), 1) if durations else None,
-        "ivr_containment": round(sum(r.outcome in CONTAINED_OUTCOMES for r in records) / len(records), 3)
-        if records else None,
+        "ivr_containment": ivr_containment(records),
         "after_hours_today": sum(r.outcome == "after_hours" for r in records),
         "speech_recognised": sum(1 for e in spoken if e.get("value")),
         "speech_attempts": len(spoken),

@@ -14,7 +14,7 @@ from tracking.demo import DEMO_CALLER, OTHER_PHONE
 SF_IN_TRANSIT = "1234567890123#"        # SF1234567890123, recipient is the demo caller
 YTO_OTHERS = "9876543210987#"           # YT9876543210987, recipient 13912345678
 # 13 keyed digits fit several carriers' formats: a caller not on exactly one such parcel is asked whose.
-SF, YTO = "1", "3"
+SF, YTO = "1", "2"  # of SF, YTO, JD and J&T, the carriers whose formats these digits fit
 STO_WEATHER = "7712345678901#"          # exception: weather
 STRANGER = "13700001111"
 
@@ -42,7 +42,8 @@ def test_known_parcel_with_matching_caller_id_hears_status(call, app):
     result = call("1", SF_IN_TRANSIT, SF, "1", "9")
     assert [t["pressed"] for t in result.turns[:5]] == ["1", SF_IN_TRANSIT, SF, "1", "9"]
     # The demo caller is on both SF1234567890123 and YT1234567890123: asked whose, never chosen for.
-    assert result.turns[2]["heard"].startswith("这个单号可能属于不同的快递公司，请选择：顺丰请按1")
+    # Only the carriers whose waybills these 13 digits could be, numbered in the order said.
+    assert result.turns[2]["heard"] == "请问您的快件是哪家快递公司的？顺丰请按1，圆通请按2，京东请按3，极兔请按4。"
     assert "您要查询的单号是 1 2 3 4，5 6 7，8 9 0，1 2 3。" in result.turns[3]["heard"]  # in fours and threes
     status = result.turns[4]["heard"]
     assert "您的快件正在运输中，最新扫描在武汉转运中心" in status
@@ -59,6 +60,19 @@ def test_a_caller_who_hangs_up_before_being_served_hung_up(call, app):
 def test_the_yto_parcel_sharing_the_sf_digits_is_reached_by_naming_the_carrier(call):
     result = call("1", SF_IN_TRANSIT, YTO, "1", "9")
     assert "您的快件已于" in result.turns[4]["heard"] and "成都高新网点" in result.turns[4]["heard"]
+
+
+def test_the_carrier_menu_names_only_the_carriers_a_keyed_number_could_be(call):
+    # Twelve digits from 7 are an SF or a ZTO waybill; no parcel has them, and the stranger is
+    # asked the same as for a known number.
+    twelve = call("1", "771234567890#", "2", "1", caller=STRANGER)
+    assert twelve.turns[2]["heard"] == "请问您的快件是哪家快递公司的？顺丰请按1，中通请按2。"
+    assert "后四位" in twelve.turns[4]["heard"]
+    # A key past the carriers named is a wrong key: said so, and the menu again.
+    wrong = call("1", SF_IN_TRANSIT, "5", SF, "1", "9")
+    assert wrong.turns[3]["heard"] == ("抱歉，您的输入有误。 "
+                                       "请问您的快件是哪家快递公司的？顺丰请按1，圆通请按2，京东请按3，极兔请按4。")
+    assert "正在运输中" in wrong.turns[5]["heard"]
 
 
 def test_exception_parcel_explains_reason_and_plan(call):
@@ -134,7 +148,7 @@ def test_wrong_tails_lock_a_caller_across_waybills(make_app, demo_parcels):
         return simulated.run(list(keys))
 
     place("1", "1111222233334#", YTO, "1", "0000", "1111", "9")   # two wrong, on a waybill that does not exist
-    third = place("1", STO_WEATHER, "4", "1", "0000", "9")         # a third, on another waybill
+    third = place("1", STO_WEATHER, "3", "1", "0000", "9")         # a third, on another waybill (STO: 3rd of 5)
     assert "核实次数已用完" in heard(third)
     assert "核实次数已用完" in heard(place("1", YTO_OTHERS, YTO, "1", "9"))   # locked before it is asked
 
@@ -265,7 +279,8 @@ def test_english_hotline(make_app, demo_parcels):
                               transport=client_transport(app.test_client()))
     result = simulated.run(["1", SF_IN_TRANSIT, SF, "1", "9"])
     assert result.turns[0]["heard"].startswith("Hello, Shunda Express customer service.")
-    assert result.turns[2]["heard"].startswith("Which carrier is this waybill from? SF Express, press 1.")
+    assert result.turns[2]["heard"] == ("Which carrier is your parcel with? For SF Express, press 1. "
+                                        "For YTO Express, press 2. For JD Logistics, press 3. For J and T Express, press 4.")
     assert "You want to track waybill 1 2 3 4, 5 6 7, 8 9 0, 1 2 3." in result.turns[3]["heard"]
     assert "Your parcel is in transit" in result.turns[4]["heard"]
     assert "It should arrive tomorrow." in result.turns[4]["heard"]
@@ -412,7 +427,7 @@ def test_book_a_pickup_from_a_saved_address_then_change_and_cancel_it(call, app)
     booked = call("4", "1", "1", "1", "310012", "1", "2", "9")
     text = heard(booked)
     assert "您上次的取件地址是杭州市西湖区文三路100号3幢" in text
-    assert "已为您预约明天 上午9点到中午12点上门取件。" in text
+    assert "已为您预约明天上午9点到中午12点上门取件。" in text  # the window's hours from the data
     [(number, phone, day, window, status, address, recorded)] = pickup_orders(app)
     assert (phone, day, window, status, address, recorded) == (
         DEMO_CALLER, "2026-11-25", "morning", "booked", "杭州市西湖区文三路100号3幢", False)
@@ -420,7 +435,8 @@ def test_book_a_pickup_from_a_saved_address_then_change_and_cancel_it(call, app)
     stranger = call("4", "1", "2", number, "", "", "", caller=STRANGER)   # not their booking
     assert "没有找到这个号码下您的预约" in heard(stranger)
     changed = call("4", "1", "2", number, "2", "3", "9")
-    assert "您预约的是明天的上门取件" in heard(changed) and "下午1点到6点" in heard(changed)
+    assert "您预约的是明天上午9点到中午12点的上门取件。取消预约请按1" in heard(changed)
+    assert "已为您预约明天下午1点到6点上门取件。" in heard(changed)
     cancelled = call("4", "1", "2", number, "1", "9")
     assert "已为您取消预约" in heard(cancelled)
     assert [(o[2], o[3], o[4]) for o in pickup_orders(app)] == [("2026-11-25", "afternoon", "cancelled")]
@@ -441,9 +457,9 @@ def test_a_recorded_address_a_full_slot_and_an_unknown_area(make_app, demo_parce
                      .run(list(inputs)))
 
     first = caller(STRANGER, "4", "1", "1", "1", "200120", ("say", "浦东新区张江路500号"), "1", "9")
-    assert "请在提示音后说出详细的取件地址" in first and "已为您预约今天 下午" in first
+    assert "请在提示音后说出详细的取件地址" in first and "已为您预约今天下午1点到6点上门取件。" in first
     second = caller("13700002222", "4", "1", "1", "1", "200120", ("say", "张江路1号"), "1", "2", "9")
-    assert "这个时段已经约满，请选择其他时段" in second and "已为您预约明天 上午" in second
+    assert "这个时段已经约满，请选择其他时段" in second and "已为您预约明天上午9点" in second
     assert [(o[1], o[3], o[6]) for o in pickup_orders(app)] == [(STRANGER, "afternoon", True),
                                                                ("13700002222", "morning", True)]
     listing = app.test_cli_runner().invoke(args=["pickups", "--branch", "SH-PD"]).output.splitlines()
@@ -457,7 +473,7 @@ def test_a_recorded_address_a_full_slot_and_an_unknown_area(make_app, demo_parce
 def test_this_afternoon_cannot_be_booked_once_it_has_begun(call, app, clock):
     shanghai_time(clock, 14)
     text = heard(call("4", "1", "1", "1", "310012", "1", "1", "2", "9"))
-    assert "这个时段已经开始，请选择其他时段" in text and "已为您预约明天 上午" in text
+    assert "这个时段已经开始，请选择其他时段" in text and "已为您预约明天上午9点" in text
 
 
 def delivery_requests(app):

@@ -84,6 +84,9 @@ def test_a_human_scores_by_keypad(app, clock, closed_ticket, demo_parcels, runne
     assert len(start_campaign(app, clock)) == 1
     callback_id, call = survey_call(app, "human", "5", "2")
     assert call.turns[0]["heard"].startswith("您好，这里是顺达快递客服，想占用您一分钟")
+    # No recogniser on this line: keys only, never "请说".
+    assert "请按1到5为本次服务打分：非常满意请按5，满意请按4，一般请按3，不满意请按2，非常不满意请按1。" in call.turns[0]["heard"]
+    assert "说" not in call.turns[0]["heard"]
     assert call.turns[1]["heard"] == "您还有什么意见或建议吗？需要留言请按1，不需要请按2。"
     assert "感谢您的评价" in call.turns[-1]["heard"] and call.ended_by == "hangup"
     assert state(app, callback_id, closed_ticket) == {"status": CallbackStatus.COMPLETED, "outcomes": ["completed"],

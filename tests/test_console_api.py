@@ -199,15 +199,28 @@ def test_the_console_polls_its_view_and_gets_304_until_it_changes(staffed):
 
 
 def test_wallboard_figures_for_supervisors_only(staffed, call):
+    from calls.records import CallRecord
+    from clock import to_naive_utc
+    from database import new_session
+
     call("1", "1234567890123#", "1", "1", "9")
     call("0")
+    with staffed.app_context():  # a survey call the hotline placed: no caller the IVR served or lost
+        session = new_session()
+        now = to_naive_utc(staffed.config["CLOCK"]())
+        session.add(CallRecord(call_sid="CAOUT", direction="outbound", from_phone="4008", to_phone="13800138000",
+                               language="zh-CN", started_at=now, ended_at=now, outcome="completed",
+                               events=[], transcript=[]))
+        session.commit()
+        session.close()
     agent, boss = staffed.test_client(), staffed.test_client()
     login(agent)
     assert agent.get("/console/api/wallboard").status_code == 403
     login(boss, "boss")
     figures = boss.get("/console/api/wallboard").get_json()
-    assert figures["calls_today"] == 2 and figures["abandoned_today"] == 1
-    assert figures["ivr_containment"] == 0.5 and figures["waiting"] == 0  # the status caller was served
+    assert figures["calls_today"] == 3 and figures["abandoned_today"] == 1
+    # Of the two inbound callers, the status caller was served.
+    assert figures["ivr_containment"] == 0.5 and figures["waiting"] == 0
     assert figures["after_hours_today"] == 0
     # The supervisor is no floor agent: one agent, on a row of their own, its queue in words.
     assert figures["agents"] == {"offline": 1} and figures["lines"]["zh-CN:damaged"] == {"waiting": 0, "longest_wait_s": 0}

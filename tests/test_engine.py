@@ -158,13 +158,13 @@ def test_every_hotline_step_can_be_reached_and_run(app):
     engine = app.extensions["flow_engine"]
     flow = engine.flows["hotline"]
     visited = set()
-    todo = [engine.start("hotline", {"brand": "b", "speech_input": mode, "agents_open": agents,
+    todo = [engine.start("hotline", {"brand": "b", "input_mode": mode, "agents_open": agents,
                                      "agents_back": "2026-11-25T08:30"})[0]
-            for mode in ("yes", "") for agents in ("yes", "")]
+            for mode in ("speech", "keypad") for agents in ("yes", "")]
     while todo:
         state = todo.pop()
         name = state["step"]
-        seen = (name, state["vars"].get("purpose"), state["vars"].get("speech_input"), state["vars"]["agents_open"],
+        seen = (name, state["vars"].get("purpose"), state["vars"].get("input_mode"), state["vars"]["agents_open"],
                 min(state["counts"][name], 4))
         if state["done"] or seen in visited:
             continue
@@ -181,7 +181,7 @@ def test_every_hotline_step_can_be_reached_and_run(app):
                 events += [{"type": "speech", "value": "SF1234567890123"}, {"type": "speech", "value": ""}]
         else:
             events = [{"type": "result", "outcome": outcome, "data": {"party": "recipient", "parcel_status": "in_transit",
-                                                               "pickup_window": "morning", "delivery_window": "morning"}}
+                                                               "pickup_hours": "09:00-12:00", "delivery_window": "morning"}}
                       for outcome in spec["outcomes"]]
         for event in events:
             todo.append(engine.step(state, event)[0])

@@ -111,6 +111,12 @@ def test_flows_check_fails_on_chinese_left_in_an_english_catalogue(runner, tmp_p
     result = runner.invoke(args=["flows", "check", "--dir", str(flows)])
     assert result.exit_code == 1
     assert "en-US.yaml: step 'greeting': Chinese left in the en-US catalogue" in result.output
+    # The words prompts are built from (a carrier's name in a menu) are checked like the prompts.
+    english.write_text(english.read_text(encoding="utf-8").replace("Hello, 顺达快递", "Hello, {brand}")
+                       .replace("YTO: YTO Express", "YTO: 圆通"), encoding="utf-8")
+    result = runner.invoke(args=["flows", "check", "--dir", str(flows)])
+    assert result.exit_code == 1
+    assert "step 'formats.carriers.YTO': Chinese left in the en-US catalogue: '圆通'" in result.output
 
 
 def test_diagram_command(runner):

@@ -67,3 +67,36 @@ def test_english_callers_hear_chinese_names_in_pinyin(catalogues):
         "Hello, Shunda Express customer service. How can we help you?"
     assert catalogues["zh-CN"].render("status.exception", {"last_scan_location": "沈阳转运中心"}) == \
         "您的快件目前滞留在沈阳转运中心。"
+
+
+def test_every_catalogue_names_every_carrier_and_the_menu_has_a_key_for_each(catalogues):
+    from flows.loader import load_flows
+    from tracking import CARRIERS
+
+    for catalogue in catalogues.values():
+        assert set(catalogue.formats["carriers"]) == set(CARRIERS), catalogue.language
+        catalogue.render("which_carrier", {"carrier_choices": " ".join(CARRIERS)})
+    options = load_flows()["hotline"].steps["which_carrier"]["menu"]["options"]
+    assert {str(n) for n in range(1, len(CARRIERS) + 1)} <= set(options)
+
+
+def test_the_carrier_menu_in_each_language(catalogues):
+    choices = {"carrier_choices": "SF ZTO"}
+    assert catalogues["zh-CN"].render("which_carrier", choices) == "请问您的快件是哪家快递公司的？顺丰请按1，中通请按2。"
+    assert catalogues["en-US"].render("which_carrier", choices) == \
+        "Which carrier is your parcel with? For SF Express, press 1. For ZTO Express, press 2."
+    assert catalogues["ko-KR"].render("which_carrier", choices) == "택배사를 선택해 주세요. 순펑 1번, 중퉁 2번을 눌러 주세요."
+
+
+def test_a_keypad_only_line_is_never_invited_to_speak(catalogues):
+    """Prompts with a word for each line (`.speech`, `.keypad`): the keypad one asks for keys only."""
+    spoken_words = {"zh-CN": ("说",), "en-US": ("say", "tell"), "ko-KR": ("말씀",)}
+    for language, catalogue in catalogues.items():
+        keypad = [key for key in catalogue.prompts if key.endswith(".keypad")]
+        assert "survey_score.keypad" in keypad
+        for key in keypad:
+            text = catalogue.prompts[key].lower()
+            assert not any(word in text for word in spoken_words[language]), (language, key)
+            assert any(word in catalogue.prompts[key.replace(".keypad", ".speech")].lower()
+                       for word in spoken_words[language]), (language, key)
+    assert catalogues["en-US"].prompts["survey_score.keypad"].startswith("Please rate our service by pressing 1 to 5.")

@@ -22,8 +22,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 U = datetime  # fixture times are naive UTC, as stored
 
 
-def call(sid, start, seconds, language, outcome, carrier=""):
-    return CallRecord(call_sid=sid, from_phone="13800138000", to_phone="4008", language=language,
+def call(sid, start, seconds, language, outcome, carrier="", direction="inbound"):
+    return CallRecord(call_sid=sid, direction=direction, from_phone="13800138000", to_phone="4008", language=language,
                       started_at=start, ended_at=U.fromtimestamp(start.timestamp() + seconds),
                       outcome=outcome, carrier=carrier, events=[], transcript=[])
 
@@ -116,10 +116,15 @@ def test_containment_counts_callers_served_before_hanging_up_and_sets_after_hour
         session = new_session()
         session.add_all([call(f"CO{n}", U(2026, 3, 2, 2, n), 40, "zh-CN", outcome)
                          for n, outcome in enumerate(outcomes)])
+        # Calls the hotline placed (a survey answered, a callback put through) count in no containment.
+        session.add_all([call("OUT1", U(2026, 3, 2, 3), 40, "zh-CN", "completed", direction="outbound"),
+                         call("OUT2", U(2026, 3, 2, 3, 5), 40, "zh-CN", "transferred", direction="outbound"),
+                         call("OUT3", U(2026, 3, 2, 3, 9), 40, "zh-CN", "callback_booked", direction="outbound")])
         session.commit()
         calls = figures.build(session, figures.day(date(2026, 3, 2), SHANGHAI))["calls"]
         session.close()
-    assert calls["contained_in_ivr"] == 0.5  # 2 self served, a callback and a legacy self service: 4 of 8
+    assert calls["contained_in_ivr"] == 0.5  # 2 self served, a callback and a legacy self service: 4 of 8 inbound
+    assert calls["total"] == 11
     assert (calls["self_served"], calls["after_hours"]) == (3, 1)
     assert calls["by_outcome"]["after_hours"] == 1
 

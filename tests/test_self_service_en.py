@@ -33,7 +33,7 @@ def test_fee_quote_and_branch_information_in_english(english):
             "Express costs 32 yuan and takes about 1 day.") in quote
     assert "Sorry, we do not know that postal code." in call(english, "4", "4", "999999", "200120", "1#")
     branch = call(english, "4", "5", "310012")
-    assert "is served by Hangzhou Xihu Branch, phone 0 5 7 1 8 8 8 8 6 6 6 6, open from 8 am to 8 pm." in branch
+    assert "is served by Hangzhou Xihu Branch, phone 0 5 7 1 8 8 8 8 6 6 6 6, open 8 am to 8 pm." in branch
     assert ("Pickup points nearby: Wensan Road Cainiao Station, Wensan Road 100, 8 am to 9 pm; Hive Box Locker, "
             "Cuiyuan Yi District South Gate, 24 hours a day.") in branch
     assert "we have no branch information for that area" in call(english, "4", "5", "530000")
@@ -51,7 +51,7 @@ def test_a_suggestion_in_english_becomes_a_ticket(english):
 def test_after_hours_in_english(english, clock):
     clock.now = datetime(2026, 11, 24, 22, 0, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
     text = call(english, "0", "1", "1")
-    assert ("Our agents are available every day, from 8:30 am to 6 pm; holidays may differ. "
+    assert ("Our agents are available every day, 8:30 am to 6 pm; holidays may differ. "
             "They will be back at 8:30 am tomorrow.") in text
     assert "around 8:30 am tomorrow" in text.split("back at")[-1]
     assert "Your message is registered" in call(english, "0", "2", ("say", "Call me tomorrow"), "1")
@@ -82,7 +82,7 @@ def test_an_english_caller_hears_no_chinese(make_app, demo_parcels):
 def test_pickups_and_delivery_changes_in_english(english):
     booked = call(english, "4", "1", "1", "1", "310012", "1", "3")
     assert "Last time we collected from Hangzhou Xihu District Wensan Road 100 3 Building." in booked
-    assert "A courier will collect your parcel tomorrow, in the afternoon, between 1 pm and 6 pm." in booked
+    assert "A courier will collect your parcel tomorrow, from 1 to 6 pm." in booked
     assert "Your booking number is" in booked
     changed = call(english, "4", "2", "1234567890123#", "1", "1", "1", "4")  # SF, of the SF and YTO parcels
     assert "We have asked the delivery branch to deliver it on November 26, during the day." in changed

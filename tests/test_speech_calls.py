@@ -67,7 +67,8 @@ def test_spoken_waybill_falls_back_to_keypad_then_confirmed_by_voice(korean_serv
     assert [t["said"] for t in turns[1:3]] == [SF_WAYBILL_WORDS] * 2
     assert all("recognised" in t for t in turns[1:3])
     assert "숫자를 누르고" in turns[3]["heard"]           # keypad fallback after two failures
-    assert "택배사를 선택해 주세요" in turns[4]["heard"]     # SF and YTO share these digits: asked whose
+    # Asked whose, between the carriers whose formats these digits fit.
+    assert "택배사를 선택해 주세요. 순펑 1번, 위안퉁 2번, 징둥 3번, 지투 4번을" in turns[4]["heard"]
     assert "조회하실 운송장 번호는 1 2 3 4, 5 6 7, 8 9 0, 1 2 3 입니다" in turns[5]["heard"]  # fours and threes
     assert (turns[5]["said"], turns[5]["recognised"]) == ("네", "네")
     assert "배송 중입니다" in turns[6]["heard"]            # status read back
@@ -210,6 +211,7 @@ def test_a_survey_answered_by_voice_with_a_transcribed_comment(korean_server, cl
     call = answer_outbound(base, AUTH_TOKEN, "human", [("say", "오"), ("say", "네"), ("say", comment), ("say", "저장")],
                            wait_s=2, fast=True, language="ko-KR")
     turns = call.turns
+    assert "1점을 말씀하시거나 눌러 주세요" in turns[0]["heard"]  # a line with a recogniser invites words too
     assert [(t["said"], t.get("recognised")) for t in turns[:4]] == [("오", "오"), ("네", "네"), (comment, None),
                                                                       ("저장", "저장")]
     assert "소중한 의견 감사합니다" in turns[-1]["heard"] and "평가해 주셔서 감사합니다" in turns[-1]["heard"]

@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 import pytest
 
-from tracking import CARRIERS, carrier_for_name, carriers_accepting, s10_check_digit
+from tracking import CARRIERS, carrier_choices, carrier_for_name, carriers_accepting, s10_check_digit
 from tracking.models import Parcel
 from tracking.service import normalise_phone, party_for_phone, party_for_phone_tail
 from tracking.status import ExceptionReason, ParcelStatus, estimate_delivery, parse_status
@@ -76,3 +76,14 @@ def test_phone_normalisation_and_identity():
     assert party_for_phone_tail(parcel, "6666") == "sender"
     assert party_for_phone_tail(parcel, "1234") is None
     assert party_for_phone_tail(parcel, "800") is None
+
+
+def test_a_keyed_number_is_asked_between_the_carriers_whose_formats_it_fits(demo_parcels, session):
+    stranger = "13700001111"
+    assert carrier_choices(session, "1234567890123", stranger) == ["SF", "YTO", "JD", "JT"]
+    assert carrier_choices(session, "7712345678901", stranger) == ["SF", "YTO", "STO", "JD", "JT"]
+    assert carrier_choices(session, "1111222233334", stranger) == ["SF", "YTO", "JD", "JT"]  # no such parcel: the same
+    assert carrier_choices(session, "75123456789012", stranger) == []    # only ZTO's format
+    assert carrier_choices(session, "SF1234567890123", stranger) == []   # the letters were said
+    # The caller's phone on exactly one parcel with these digits: that one is theirs.
+    assert carrier_choices(session, "9876543210987", "13912345678") == []

@@ -4,10 +4,10 @@ from tracking.importer import import_file, import_records
 from tracking.models import Parcel, ScanEvent
 from tracking.service import (
     ParcelReport,
+    carrier_choices,
     describe,
     find_by_keyed_digits,
     find_parcel,
-    needs_carrier,
     normalise_phone,
     party_for_phone,
     party_for_phone_tail,
@@ -18,6 +18,6 @@ from tracking.status import ExceptionReason, ParcelStatus
 __all__ = [
     "CARRIERS", "Carrier", "ExceptionReason", "Parcel",
     "ParcelReport", "ParcelStatus", "ScanEvent", "carrier_for_name", "carriers_accepting",
-    "describe", "find_by_keyed_digits", "needs_carrier", "find_parcel", "import_file", "import_records",
+    "carrier_choices", "describe", "find_by_keyed_digits", "find_parcel", "import_file", "import_records",
     "normalise_phone", "party_for_phone", "party_for_phone_tail", "party_name", "s10_check_digit",
 ]

@@ -48,15 +48,19 @@ def find_by_keyed_digits(session: Session, digits: str, caller_phone: str = "", 
     return own if len(own) == 1 else sorted(candidates, key=lambda p: p.carrier)
 
 
-def needs_carrier(session: Session, digits: str, caller_phone: str = "") -> bool:
-    """Whether to ask a caller whose parcel these keyed digits are: they fit the formats of
-    several carriers and the caller's phone is not on exactly one such parcel. Decided by the
-    formats, not by what exists, so an unknown number is asked like a known one."""
-    if not digits.isdigit() or len(carriers_for_keyed(digits)) < 2:
-        return False
+def carrier_choices(session: Session, digits: str, caller_phone: str = "") -> list[str]:
+    """The carriers a caller who keyed these digits is asked to choose from, in the order of
+    CARRIERS; none when there is nothing to ask: letters were said, the digits fit one carrier's
+    format only, or the caller's phone is on exactly one parcel with them (theirs, used as is).
+
+    The choice is every carrier whose format the digits fit, whether or not such a parcel
+    exists, so an unknown number is asked like a known one and the list tells a stranger nothing."""
+    fitting = carriers_for_keyed(digits) if digits.isdigit() else []
+    if len(fitting) < 2:
+        return []
     caller = normalise_phone(caller_phone)
     own = [p for p in find_by_keyed_digits(session, digits) if party_for_phone(p, caller) is not None]
-    return len(own) != 1
+    return [] if len(own) == 1 else fitting
 
 
 def parcels_by_keyed_digits(session: Session, digit_strings: set[str], chunk: int = 500) -> dict[str, list[Parcel]]:
