@@ -23,7 +23,8 @@ from clock import to_naive_utc
 from config import LANGUAGES
 from console import policy
 from console.auth import LoginLocked, WrongLogin, current_user, log_in, log_out, login_required
-from console.models import User
+from console.models import User, client_identity
+from console.phone import TOKEN_TTL_S, access_token, twilio_phone
 from console.security import same_origin_required
 from console.words import MESSAGES, REPORT_WORDS, WORDS, line_name, message, request_language
 from database import get_session
@@ -299,6 +300,18 @@ def _end_a_call_that_ended_without_finish(agent_id: str) -> None:
         acd.finish(agent_id, _now())
 
 
+@bp.get("/phone/token")
+@login_required()
+def phone_token():
+    """The agent's access token for the Twilio Voice JS SDK (503 when the hotline has none: the
+    console then talks over the app's own bridge)."""
+    if not twilio_phone(current_app.config):
+        return error_response("browser_phone_not_configured", 503)
+    identity = client_identity(current_user().username)
+    return (jsonify(token=access_token(current_app.config, identity), identity=identity, ttl_s=TOKEN_TTL_S),
+            {"Cache-Control": "no-store"})
+
+
 @bp.post("/accept")
 @login_required()
 def accept():
@@ -341,11 +354,12 @@ def finish():
     agent_id = current_user().username
     current = acd.agent(agent_id).get("call", "")
     call_sid = str(body.get("call_sid") or current)
-    # The caller hung up, or a called-back customer never answered, before the agent pressed
-    # finish: the call is over all the same, and its disposition is still worth keeping.
-    ended_first = call_sid != current and not acd.call(call_sid).get("agent")
-    if not ended_first:
+    # The call ended before the agent pressed finish (a hang-up on the phone put them into
+    # wrap-up; a called-back customer never answered): its disposition is still worth keeping.
+    if call_sid == current:
         acd.finish(agent_id, _now())
+    elif (acd.call(call_sid).get("agent") or agent_id) != agent_id:
+        raise AcdError(f"call {call_sid} was another agent's")
     if call_sid:
         acd.record("disposition", _now(), agent=agent_id, call=call_sid, disposition=disposition, notes=notes)
     return jsonify(_agent_view(agent_id))

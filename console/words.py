@@ -61,6 +61,11 @@ WORDS = {
         "speech_recognised": "语音识别成功", "keypad_fallbacks": "转按键",
         "sla_breaches": "工单超时", "updated": "更新于", "todays_report": "今日报表", "weekly_report": "本周报表",
         "supervisor_only": "需要主管权限", "no_agents_on_line": "无坐席",
+        # The browser phone.
+        "muted": "已静音", "on_hold": "保持中（客户在听等待音乐）", "call_ended": "通话已结束",
+        "mute": "静音", "unmute": "取消静音", "hold": "保持", "resume": "恢复通话", "hang_up": "挂断",
+        "caller_level": "对方音量", "microphone_unavailable": "麦克风不可用", "phone_unavailable": "网页电话不可用",
+        "phone_ready": "网页电话已就绪", "record_disposition": "提交处理结果",
     },
     "en": {
         "title": "Agent console", "login": "Log in", "username": "Username", "password": "Password", "logout": "Log out",
@@ -111,6 +116,11 @@ WORDS = {
         "sla_breaches": "SLA breaches", "updated": "Updated", "todays_report": "Today's report",
         "weekly_report": "This week's report", "supervisor_only": "Supervisors only",
         "no_agents_on_line": "no agent",
+        "muted": "Muted", "on_hold": "On hold (the caller hears hold music)", "call_ended": "Call ended",
+        "mute": "Mute", "unmute": "Unmute", "hold": "Hold", "resume": "Resume", "hang_up": "Hang up",
+        "caller_level": "Caller's level", "microphone_unavailable": "Microphone unavailable",
+        "phone_unavailable": "Browser phone unavailable", "phone_ready": "Browser phone ready",
+        "record_disposition": "Record disposition",
     },
 }
 
@@ -140,6 +150,8 @@ MESSAGES = {
         "cross_site": "cross-site request refused",
         "not_logged_in": "log in first",
         "supervisor_only": "not authorized",
+        "browser_phone_not_configured": "no Twilio browser phone is configured (TWILIO_API_KEY, TWILIO_API_SECRET, "
+                                        "TWILIO_TWIML_APP_SID): the console uses the local audio bridge",
         "http_error": "{detail}",
     },
     "zh-CN": {
@@ -165,6 +177,7 @@ MESSAGES = {
         "cross_site": "拒绝跨站请求",
         "not_logged_in": "登录已过期，请重新登录",
         "supervisor_only": "需要主管权限",
+        "browser_phone_not_configured": "未配置 Twilio 网页电话，工作台使用本机语音桥接",
         "http_error": "请求失败",
     },
 }

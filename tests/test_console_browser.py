@@ -41,15 +41,24 @@ def console_server(app, runner, demo_parcels):
     server.shutdown()
 
 
+def launch(playwright, microphone: Path | None = None):
+    """Headless Chromium; with a WAV file, a fake microphone that plays it (in a loop), granted to
+    every page, and audio that plays without a click first."""
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    audio = [] if microphone is None else [
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={microphone}", "--autoplay-policy=no-user-gesture-required"]
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", *audio])
+
+
 @pytest.fixture
 def page():
     from playwright.sync_api import sync_playwright
 
-    OUTPUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        browser = launch(playwright)
         page = browser.new_page(viewport=SIZES["desktop"])
         yield page
         browser.close()
@@ -231,15 +240,10 @@ def phone_page(tmp_path):
     """Chromium with a fake microphone playing a WAV file (silence: this caller uses the keypad)."""
     from playwright.sync_api import sync_playwright
 
-    OUTPUT.mkdir(parents=True, exist_ok=True)
     microphone = tmp_path / "microphone.wav"
     microphone.write_bytes(write_wav(np.zeros(16000 * 30), 16000))
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={microphone}",
-            "--autoplay-policy=no-user-gesture-required"])
+        browser = launch(playwright, microphone)
         page = browser.new_page(viewport={"width": 1000, "height": 1200})
         yield page
         browser.close()

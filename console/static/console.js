@@ -50,19 +50,24 @@ function duration(seconds) {
   return `${seconds} ${W.seconds}`;
 }
 
-let onCall = null;      // the call finish ends, even if the caller hangs up first
 let shownState = "";
-let finishing = false;  // the agent pressed finish: wrap-up that follows is not the caller hanging up
+let finishing = false;  // the agent ended the call: wrap-up that follows is not the caller hanging up
 let callerHungUp = false;
 let lastOffer = null;  // the call being handled, kept through wrap-up
 let deadlines = {offer: null, wrapUp: null};
+let disposed = null;   // the call whose disposition is recorded (a hang-up first leaves it to wrap-up)
+const phone = agentPhone({words: W, twilio: $("desk").dataset.phone === "twilio",
+  token: () => api("phone/token").then((answer) => answer.token),
+  onEnded(byAgent) {
+    finishing ||= byAgent;
+    api("me").then(render).catch(showError);
+  }});
 
 function render(view) {
   $("error").hidden = true;
-  if (view.offer) onCall = view.offer.call_sid;
   $("who").textContent = `${view.user.name} (${W.roles[view.user.role] || view.user.role})`;
   // On a call, then wrap-up without the agent ending it: the caller hung up.
-  if ((shownState === "on_call" && view.state === "wrap_up" && !finishing) || view.caller_gone) callerHungUp = true;
+  if (!finishing && ((shownState === "on_call" && view.state === "wrap_up") || view.caller_gone)) callerHungUp = true;
   if (!["on_call", "wrap_up"].includes(view.state)) finishing = callerHungUp = false;
   $("hung-up").hidden = !callerHungUp;
   if (view.state === "offered" && shownState !== "offered") announceOffer();
@@ -97,7 +102,9 @@ function render(view) {
   if (offer.category && !ticketForm.waybill.value) ticketForm.category.value = offer.category;
   if (offer.waybill && !ticketForm.waybill.value) ticketForm.waybill.value = offer.waybill;
   $("accept").hidden = view.state !== "offered";
-  $("finish").hidden = view.state !== "on_call";
+  // On the call, 结束通话 ends it with its disposition; after a hang-up, wrap-up records it.
+  $("finish").hidden = !(view.state === "on_call" || (view.state === "wrap_up" && disposed !== offer.call_sid));
+  $("finish-button").textContent = view.state === "on_call" ? W.finish : W.record_disposition;
 }
 
 // An offer rings through whatever tab the agent is in: the title, and a notification when allowed.
@@ -198,6 +205,7 @@ function start(view) {
   $("logout").hidden = false;
   render(view);
   loadTickets().catch(showError);
+  phone.start().catch((error) => showError({message: `${W.phone_unavailable}: ${error.message}`}));
   if ("Notification" in window && Notification.permission === "default") Notification.requestPermission();
   poll("/console/api/me", (changed, response) => {
     noteServerTime(response);
@@ -221,9 +229,9 @@ document.querySelectorAll("[data-set-state]").forEach((button) => button.addEven
 $("accept").addEventListener("click", async () => {
   $("accept").disabled = true;  // one click connects the call; a second would only be refused
   try {
-    const sid = onCall;
+    const sid = lastOffer.call_sid;
     await api("accept", {call_sid: sid});
-    agentPhone.connect(sid);
+    phone.connect(sid);
     render(await api("me"));
   } catch (error) { showError(error); } finally { $("accept").disabled = false; }
 });
@@ -231,7 +239,9 @@ $("finish").addEventListener("submit", (event) => {
   event.preventDefault();
   finishing = true;
   const form = new FormData(event.target);
-  api("finish", {disposition: form.get("disposition"), notes: form.get("notes"), call_sid: onCall}).then(render).catch(showError);
+  const callSid = lastOffer.call_sid;
+  api("finish", {disposition: form.get("disposition"), notes: form.get("notes"), call_sid: callSid})
+    .then((view) => { disposed = callSid; phone.hangUp(); render(view); }).catch(showError);
 });
 $("callback").addEventListener("submit", (event) => {
   event.preventDefault();
