@@ -1,4 +1,4 @@
-"""The agent console's pages (the data comes from console.api, live over server-sent events)."""
+"""The agent console's pages (the data comes from console.api, live by polling)."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
