@@ -58,6 +58,10 @@ SETTINGS: dict[str, tuple[object, object, str]] = {
     "TWILIO_ACCOUNT_SID": ("", parse_str, "Twilio account SID; with the token, outbound calls use Twilio's REST API"),
     "TWILIO_AUTH_TOKEN": ("", parse_str, "Twilio auth token; signs webhooks. Empty: a random local token in instance/"),
     "TWILIO_CALLER_ID": ("", parse_str, "the hotline's own number, used as From on outbound calls"),
+    "TWILIO_API_KEY": ("", parse_str, "API key SID (SK…) that signs the agents' browser-phone access tokens; with "
+                       "the secret and the TwiML app, consoles take calls with the Twilio Voice JS SDK"),
+    "TWILIO_API_SECRET": ("", parse_str, "that API key's secret"),
+    "TWILIO_TWIML_APP_SID": ("", parse_str, "TwiML app (AP…) the browser phone's token names for outgoing calls"),
     "PUBLIC_BASE_URL": ("", parse_str, "public https base URL Twilio calls (signature checks use it); empty: the request URL"),
     "HOTLINE_BRAND": ("顺达快递", parse_str, "brand spoken in the greeting"),
     "HOTLINE_LANGUAGE": ("zh-CN", parse_str, "hotline language: zh-CN, en-US or ko-KR"),

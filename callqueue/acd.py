@@ -2,7 +2,7 @@
 
 State lives in Redis, so any web or worker process can route and a restart loses nothing:
   agents             set of every registered agent
-  agent:{id}         hash: state, state_since, skills, idle_since, call, offered_at, wrap_until
+  agent:{id}         hash: state, state_since, skills, idle_since, call, offered_at, wrap_until, reason
   skilled:{skill}    set of the agents who have a skill, whatever their state
   available:{skill}  sorted set of available agents by idle_since (longest idle first)
   offers             sorted set of offered agents by offer deadline (RONA after OFFER_TIMEOUT_S)
@@ -320,16 +320,16 @@ for _, name in ipairs(skills) do
 end
 return OFFERS
 """,
-    # ARGV: agent id, trigger
+    # ARGV: agent id, trigger, reason (why not ready: a break's; '' otherwise)
     "set_state": r"""
-local id, trigger = ARGV[9], ARGV[10]
+local id, trigger, reason = ARGV[9], ARGV[10], ARGV[11]
 local agent = load_agent(id)
 if not agent then return refuse("unknown agent '" .. id .. "'") end
 if not target('agent', trigger, agent.state) then
   return refuse('agent ' .. id .. ' is ' .. agent.state .. ': finish that first')
 end
-move_agent(agent, trigger, {})
-record('agent_state', {'agent', id, 'state', agent.state})
+move_agent(agent, trigger, {'reason', reason})
+record('agent_state', {'agent', id, 'state', agent.state, 'reason', reason})
 if agent.state == 'available' then route_agent(agent) end
 return OFFERS
 """,
@@ -563,11 +563,12 @@ class Distributor:
         enqueued = self.redis.hget(_k("call", head[0].decode()), "enqueued_at")
         return float(enqueued) if enqueued else None
 
-    def set_state(self, agent_id: str, state: AgentState, now: float) -> list[Offer]:
-        """An agent's own change (available, break, offline). Going available may bring an offer."""
+    def set_state(self, agent_id: str, state: AgentState, now: float, reason: str = "") -> list[Offer]:
+        """An agent's own change (available, break, offline). Going available may bring an offer.
+        A break's `reason` (a not-ready reason's code) is kept beside it, as `reason`."""
         if state not in SELF_SET:
             raise AcdError(f"agents cannot set themselves {state.value}")
-        return self._offers("set_state", now, agent_id, SELF_SET[state])
+        return self._offers("set_state", now, agent_id, SELF_SET[state], reason if state is AgentState.BREAK else "")
 
     # --- calls ---
 

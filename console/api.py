@@ -23,9 +23,10 @@ from clock import to_naive_utc
 from config import LANGUAGES
 from console import policy
 from console.auth import LoginLocked, WrongLogin, current_user, log_in, log_out, login_required
-from console.models import User
+from console.models import User, client_identity
+from console.phone import TOKEN_TTL_S, access_token, twilio_phone
 from console.security import same_origin_required
-from console.words import MESSAGES, REPORT_WORDS, WORDS, line_name, message, request_language
+from console.words import MESSAGES, NOT_READY_REASONS, REPORT_WORDS, WORDS, line_name, message, request_language
 from database import get_session
 from ivr.telephony import get_telephony
 from logs import mask_text
@@ -211,6 +212,17 @@ def me():
     return _polled(_agent_view(current_user().username))
 
 
+@bp.get("/me/today")
+@login_required()
+def my_day():
+    """The agent's own figures today (calls, average handling, tickets opened)."""
+    from reports.live import agent_today
+
+    calls = get_calls()
+    return jsonify(agent_today(get_session(), calls.acd(), current_user().username, calls.now(),
+                               current_app.extensions["calling_hours"].zone))
+
+
 def _polled(view: dict) -> Response:
     """A view the pages poll every second or two instead of holding a stream open: each poll is
     a short request (no web thread or database session kept between them), answered 304 when
@@ -229,6 +241,7 @@ def _agent_view(agent_id: str) -> dict:
     agent = get_calls().acd().agent(agent_id)
     call_sid = agent.get("call") or ""
     view = {"user": _user_json(current_user()), "state": agent["state"], "offer": None,
+            "reason": agent.get("reason", "") if agent["state"] == AgentState.BREAK.value else "",
             # Deadlines (the hotline's epoch seconds) the page counts down: the offer moves on, wrap-up ends.
             "offer_deadline": float(agent["offered_at"]) + OFFER_TIMEOUT_S
             if agent["state"] == AgentState.OFFERED.value and agent.get("offered_at") else None,
@@ -282,9 +295,12 @@ def set_state():
     body = _body()
     state = AgentState(_field(body, "state", [s.value for s in (AgentState.AVAILABLE, AgentState.BREAK,
                                                                  AgentState.OFFLINE)]))
+    # Why not ready: a break's reason, from the catalogue (休息 when none is given).
+    reason = _field(body, "reason", NOT_READY_REASONS) if state is AgentState.BREAK and "reason" in body else \
+        NOT_READY_REASONS[0] if state is AgentState.BREAK else ""
     agent_id = current_user().username
     _end_a_call_that_ended_without_finish(agent_id)
-    get_calls().acd().set_state(agent_id, state, _now())
+    get_calls().acd().set_state(agent_id, state, _now(), reason)
     return jsonify(_agent_view(agent_id))
 
 
@@ -297,6 +313,18 @@ def _end_a_call_that_ended_without_finish(agent_id: str) -> None:
     agent = acd.agent(agent_id)
     if agent["state"] == AgentState.ON_CALL.value and agent.get("call") and calls.store.has_ended(agent["call"]):
         acd.finish(agent_id, _now())
+
+
+@bp.get("/phone/token")
+@login_required()
+def phone_token():
+    """The agent's access token for the Twilio Voice JS SDK (503 when the hotline has none: the
+    console then talks over the app's own bridge)."""
+    if not twilio_phone(current_app.config):
+        return error_response("browser_phone_not_configured", 503)
+    identity = client_identity(current_user().username)
+    return (jsonify(token=access_token(current_app.config, identity), identity=identity, ttl_s=TOKEN_TTL_S),
+            {"Cache-Control": "no-store"})
 
 
 @bp.post("/accept")
@@ -337,17 +365,24 @@ def finish():
     disposition = _field(body, "disposition", ["resolved", "ticket_opened", "callback_booked", "transferred",
                                                "no_action"])
     notes = str(body.get("notes", ""))[:2000]
+    # 已建工单 names the ticket the call opened or added to: one this agent may read.
+    ticket = _field(body, "ticket", limit=32) if disposition == "ticket_opened" and "ticket" in body else ""
+    if ticket and get_session().scalar(select(Ticket.id).where(Ticket.number == ticket,
+                                                               policy.readable_tickets(current_user()))) is None:
+        refuse(404, "ticket_not_found", id=ticket)
     acd = get_calls().acd()
     agent_id = current_user().username
     current = acd.agent(agent_id).get("call", "")
     call_sid = str(body.get("call_sid") or current)
-    # The caller hung up, or a called-back customer never answered, before the agent pressed
-    # finish: the call is over all the same, and its disposition is still worth keeping.
-    ended_first = call_sid != current and not acd.call(call_sid).get("agent")
-    if not ended_first:
+    # The call ended before the agent pressed finish (a hang-up on the phone put them into
+    # wrap-up; a called-back customer never answered): its disposition is still worth keeping.
+    if call_sid == current:
         acd.finish(agent_id, _now())
+    elif (acd.call(call_sid).get("agent") or agent_id) != agent_id:
+        raise AcdError(f"call {call_sid} was another agent's")
     if call_sid:
-        acd.record("disposition", _now(), agent=agent_id, call=call_sid, disposition=disposition, notes=notes)
+        acd.record("disposition", _now(), agent=agent_id, call=call_sid, disposition=disposition, notes=notes,
+                   **({"ticket": ticket} if ticket else {}))
     return jsonify(_agent_view(agent_id))
 
 

@@ -10,6 +10,12 @@ from database import Base
 ROLES = ("agent", "supervisor")
 
 
+def client_identity(username: str) -> str:
+    """The Twilio Client identity the hotline dials an agent's calls to (<Dial><Client>), which the
+    access token of their browser phone names."""
+    return username
+
+
 class User(Base):
     __tablename__ = "users"
 

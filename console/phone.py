@@ -1,19 +1,30 @@
-"""The agent's browser phone without a carrier account: the app bridges the audio itself.
+"""The agent's browser phone.
 
-When the ACD connects a softphone caller to an agent, both browsers open a websocket here and
-speak the Media Streams `media` message (base64 8 kHz mu-law, 20 ms): what the caller sends is
-published on the call's Redis channel for the agent, what the agent sends on the one for the
-caller, so the two may be served by different web processes. Each socket's own request is its
-only reader: it alternates between the socket and its Redis subscription, and holds no thread,
-pool slot or database session for the call's life.
+With Twilio (TWILIO_API_KEY, TWILIO_API_SECRET and TWILIO_TWIML_APP_SID beside the account SID),
+the console runs the Twilio Voice JS SDK (served from console/static/vendor) with an access token
+from here: the calls the hotline dials to the agent's client identity ring in the browser.
+
+Without a carrier account, the app bridges the audio itself. When the ACD connects a softphone
+caller to an agent, both browsers open a websocket here and speak the Media Streams `media`
+message (base64 8 kHz mu-law, 20 ms): what the caller sends is published on the call's Redis
+channel for the agent, what the agent sends on the one for the caller, so the two may be served by
+different web processes. The agent may put the caller on hold (the bridge plays them hold music);
+a hang-up on either side ends the call for both and puts the agent into wrap-up. Each socket's own
+request is its only reader: it alternates between the socket and its Redis subscription, and holds
+no thread, pool slot or database session for the call's life (the call's end, once, is written as
+the socket closes).
 """
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import time
 
 from flask import Blueprint, abort, request
 from simple_websocket import ConnectionClosed
+from twilio.jwt.access_token import AccessToken
+from twilio.jwt.access_token.grants import VoiceGrant
 
 from callqueue.acd import AcdError
 from calls import get_calls
@@ -23,13 +34,30 @@ from console.softphone import _own_call
 from ivr.media import IDLE_CLOSE_S, StreamProtocolError, parse_message, sock
 from keys import key_for
 from redis_conn import get_redis
+from speech.audio import hold_music
 
 bp = Blueprint("phone", __name__)
 log = logging.getLogger(__name__)
 
+TWILIO_PHONE_SETTINGS = ("TWILIO_ACCOUNT_SID", "TWILIO_API_KEY", "TWILIO_API_SECRET", "TWILIO_TWIML_APP_SID")
+TOKEN_TTL_S = 3600  # the SDK asks for a new token before this runs out (tokenWillExpire)
 TICK_S = 0.02  # one frame: the longest a frame from either side waits to be passed on
 TO_AGENT, TO_CALLER = "to-agent", "to-caller"
 HUNG_UP = {"event": "stop"}
+
+
+def twilio_phone(config) -> bool:
+    """Whether agents' consoles take calls with the Twilio Voice JS SDK (else on the local bridge)."""
+    return all(config[name] for name in TWILIO_PHONE_SETTINGS)
+
+
+def access_token(config, identity: str) -> str:
+    """A signed JWT for the Voice JS SDK: calls to `identity` ring in the browser; calls it places
+    go to the TwiML app."""
+    token = AccessToken(config["TWILIO_ACCOUNT_SID"], config["TWILIO_API_KEY"], config["TWILIO_API_SECRET"],
+                        identity=identity, ttl=TOKEN_TTL_S)
+    token.add_grant(VoiceGrant(outgoing_application_sid=config["TWILIO_TWIML_APP_SID"], incoming_allow=True))
+    return token.to_jwt()
 
 
 @bp.before_request
@@ -62,31 +90,45 @@ def channel(call_sid: str, direction: str) -> str:
     return key_for(f"phone-{direction}", call_sid)
 
 
-def bridge(ws, call_sid: str, listen: str, speak: str) -> None:
+def media(payload: str) -> str:
+    return json.dumps({"event": "media", "media": {"payload": payload}})
+
+
+def bridge(ws, call_sid: str, listen: str, speak: str, may_hold: bool = False) -> None:
     """Pass `media` frames from the socket to the `speak` channel and from the `listen` channel
-    to the socket, until either side hangs up (a `stop`, or its socket closing)."""
+    to the socket, until either side hangs up (a `stop`, or its socket closing); then the call
+    is over for both. With `may_hold` (the agent's side), a `hold` puts the other side on hold
+    music (and the two do not hear each other) until an `unhold`."""
     redis = get_redis()
     subscription = redis.pubsub(ignore_subscribe_messages=True)
     subscription.subscribe(channel(call_sid, listen))
-    idle_ticks = 0
+    idle_ticks, held_since, music_sent = 0, None, 0
     try:
         while True:
             raw = ws.receive(timeout=TICK_S)
             if raw is not None:
                 idle_ticks = 0
                 message = parse_message(raw)
-                if message.get("event") == "media":
-                    redis.publish(channel(call_sid, speak), json.dumps({"event": "media", "media": {
-                        "payload": message.get("media", {}).get("payload", "")}}))
-                elif message.get("event") == "stop":
+                event = message.get("event")
+                if event == "media" and held_since is None:
+                    redis.publish(channel(call_sid, speak), media(message.get("media", {}).get("payload", "")))
+                elif event in ("hold", "unhold") and may_hold:
+                    held_since, music_sent = (time.monotonic() if event == "hold" else None), 0
+                elif event == "stop":
                     break
             elif (idle_ticks := idle_ticks + 1) * TICK_S > IDLE_CLOSE_S:
                 break
+            if held_since is not None:  # the music's frames, paced as a carrier's: one per 20 ms
+                music = hold_music()
+                while music_sent <= (time.monotonic() - held_since) / TICK_S:
+                    redis.publish(channel(call_sid, speak),
+                                  media(base64.b64encode(music[music_sent % len(music)]).decode()))
+                    music_sent += 1
             while (published := subscription.get_message(timeout=0)) is not None:
                 if json.loads(published["data"]).get("event") == "stop":
-                    ws.close()
                     return
-                ws.send(published["data"].decode())
+                if held_since is None:
+                    ws.send(published["data"].decode())
     except ConnectionClosed:
         pass
     except StreamProtocolError as error:
@@ -94,14 +136,28 @@ def bridge(ws, call_sid: str, listen: str, speak: str) -> None:
     finally:
         redis.publish(channel(call_sid, speak), json.dumps(HUNG_UP))
         subscription.close()
+        call_over(call_sid)  # flask-sock closes the socket after it
+
+
+def call_over(call_sid: str) -> None:
+    """Either side hung up (or its line dropped): the call ends for both, and its agent, if still
+    on it, goes into wrap-up (both sides' sockets say so; the second finds it done)."""
+    calls = get_calls()
+    agent_id = connected_agent(call_sid)
+    calls.ended(call_sid, "completed")
+    acd = calls.acd()
+    if agent_id and acd.agent(agent_id).get("call") == call_sid:
+        try:
+            acd.finish(agent_id, calls.stamp())
+        except AcdError:  # the agent ended the call (结束通话) just now
+            pass
 
 
 @sock.route("/console/phone/<call_sid>", bp=bp)
 def agent_side(ws, call_sid: str):
-    bridge(ws, call_sid, TO_AGENT, TO_CALLER)
+    bridge(ws, call_sid, TO_AGENT, TO_CALLER, may_hold=True)
 
 
 @sock.route("/softphone/calls/<call_sid>/bridge", bp=bp)
 def caller_side(ws, call_sid: str):
     bridge(ws, call_sid, TO_CALLER, TO_AGENT)
-

@@ -18,7 +18,7 @@ _ZH_STATUSES = {"new": "新建", "assigned": "已受理", "first_response": "已
 WORDS = {
     "zh-CN": {
         "title": "客服工作台", "login": "登录", "username": "工号", "password": "密码", "logout": "退出",
-        "state": "状态", "available": "就绪", "break": "小休", "offline": "离线", "offered": "来电",
+        "state": "状态", "available": "就绪", "break": "未就绪", "offline": "离线", "offered": "来电",
         "on_call": "通话中", "wrap_up": "话后整理", "not_responding": "未应答",
         "offer": "来电弹屏", "no_offer": "暂无来电", "accept": "接听", "caller": "来电号码",
         "waybill": "运单号", "category": "投诉类型", "line": "队列", "history": "物流轨迹", "ivr": "语音导航记录",
@@ -61,10 +61,19 @@ WORDS = {
         "speech_recognised": "语音识别成功", "keypad_fallbacks": "转按键",
         "sla_breaches": "工单超时", "updated": "更新于", "todays_report": "今日报表", "weekly_report": "本周报表",
         "supervisor_only": "需要主管权限", "no_agents_on_line": "无坐席",
+        # The browser phone.
+        "muted": "已静音", "on_hold": "保持中（客户在听等待音乐）", "call_ended": "通话已结束",
+        "mute": "静音", "unmute": "取消静音", "hold": "保持", "resume": "恢复通话", "hang_up": "挂断",
+        "caller_level": "对方音量", "microphone_unavailable": "麦克风不可用", "phone_unavailable": "网页电话不可用",
+        "phone_ready": "网页电话已就绪", "record_disposition": "提交处理结果",
+        # Not-ready reasons (a break's), and the agent's own day.
+        "reasons": {"rest": "休息", "meal": "用餐", "training": "培训", "meeting": "会议", "coaching": "辅导"},
+        "reason": "原因", "my_day": "我的今日", "calls_handled": "接听", "tickets_opened": "建单",
+        "linked_ticket": "关联工单",
     },
     "en": {
         "title": "Agent console", "login": "Log in", "username": "Username", "password": "Password", "logout": "Log out",
-        "state": "State", "available": "Available", "break": "Break", "offline": "Offline", "offered": "Offered",
+        "state": "State", "available": "Available", "break": "Not ready", "offline": "Offline", "offered": "Offered",
         "on_call": "On call", "wrap_up": "Wrap-up", "not_responding": "Not responding",
         "offer": "Incoming call", "no_offer": "No call offered", "accept": "Accept", "caller": "Caller",
         "waybill": "Waybill", "category": "Complaint", "line": "Queue", "history": "Parcel history", "ivr": "In the IVR",
@@ -111,6 +120,14 @@ WORDS = {
         "sla_breaches": "SLA breaches", "updated": "Updated", "todays_report": "Today's report",
         "weekly_report": "This week's report", "supervisor_only": "Supervisors only",
         "no_agents_on_line": "no agent",
+        "muted": "Muted", "on_hold": "On hold (the caller hears hold music)", "call_ended": "Call ended",
+        "mute": "Mute", "unmute": "Unmute", "hold": "Hold", "resume": "Resume", "hang_up": "Hang up",
+        "caller_level": "Caller's level", "microphone_unavailable": "Microphone unavailable",
+        "phone_unavailable": "Browser phone unavailable", "phone_ready": "Browser phone ready",
+        "record_disposition": "Record disposition",
+        "reasons": {"rest": "Rest", "meal": "Meal", "training": "Training", "meeting": "Meeting", "coaching": "Coaching"},
+        "reason": "Reason", "my_day": "My day", "calls_handled": "Calls", "tickets_opened": "Tickets opened",
+        "linked_ticket": "Ticket",
     },
 }
 
@@ -140,6 +157,8 @@ MESSAGES = {
         "cross_site": "cross-site request refused",
         "not_logged_in": "log in first",
         "supervisor_only": "not authorized",
+        "browser_phone_not_configured": "no Twilio browser phone is configured (TWILIO_API_KEY, TWILIO_API_SECRET, "
+                                        "TWILIO_TWIML_APP_SID): the console uses the local audio bridge",
         "http_error": "{detail}",
     },
     "zh-CN": {
@@ -165,6 +184,7 @@ MESSAGES = {
         "cross_site": "拒绝跨站请求",
         "not_logged_in": "登录已过期，请重新登录",
         "supervisor_only": "需要主管权限",
+        "browser_phone_not_configured": "未配置 Twilio 网页电话，工作台使用本机语音桥接",
         "http_error": "请求失败",
     },
 }
@@ -173,7 +193,12 @@ MESSAGES = {
 FIELDS = {"zh-CN": {"username": "工号", "password": "密码", "state": "状态", "call_sid": "来电",
                     "disposition": "处理结果", "category": "投诉类型", "name": "客户姓名", "phone": "电话",
                     "waybill": "运单号", "demand": "诉求", "slot": "时段", "date": "日期", "week": "周",
-                    "format": "格式", "language": "语言", "carrier": "快递公司"}}
+                    "format": "格式", "language": "语言", "carrier": "快递公司", "reason": "原因",
+                    "ticket": "工单"}}
+
+
+# Why an agent is not ready (a break's reason): codes, the words above.
+NOT_READY_REASONS = tuple(WORDS[DEFAULT_LANGUAGE]["reasons"])
 
 
 def request_language() -> str:

@@ -205,7 +205,7 @@ def queue_exit():
 @twilio_signature_required
 def connect_agent(agent_id: str):
     """The ACD's chosen agent accepted: bridge the caller to them (phone, or console client)."""
-    from console.models import User
+    from console.models import User, client_identity
 
     if request.form.get("CallSid"):
         get_calls().connected(request.form["CallSid"])
@@ -215,7 +215,7 @@ def connect_agent(agent_id: str):
     if user is not None and user.phone:
         dial.number(user.phone)
     else:
-        dial.client(agent_id)
+        dial.client(client_identity(agent_id))
     return _twiml(response)
 
 

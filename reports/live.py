@@ -3,21 +3,41 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from calls.records import CallRecord, ivr_containment
 from calls.session import Phase
 from clock import from_naive_utc, to_naive_utc
+from tickets.models import Ticket
 from tickets.sla import breached_count
 
 SERVICE_LEVEL_THRESHOLD_S = 20  # the 80/20 convention: answered within 20 seconds
+
+
+def _midnight(now: datetime, zone) -> datetime:
+    """The start of the hotline's local day, as the naive UTC the database keeps."""
+    return to_naive_utc(datetime.combine(now.astimezone(zone).date(), time(0), zone))
+
+
+def agent_today(session, acd, agent_id: str, now: datetime, zone) -> dict:
+    """An agent's own day so far: calls answered, their average handling (answer to the end of
+    the call, from the ACD's decisions; None before the first) and the tickets they opened."""
+    midnight = _midnight(now, zone)
+    since = from_naive_utc(midnight).timestamp()
+    mine = [d for d in acd.decisions(5000) if d["at"] >= since and d.get("agent") == agent_id]
+    answered = {d["call"]: d["at"] for d in mine if d["decision"] == "accepted"}
+    handled = [d["at"] - answered[d["call"]] for d in mine if d["decision"] == "finished" and d.get("call") in answered]
+    return {"calls": len(answered),
+            "average_handling_s": round(sum(handled) / len(handled)) if handled else None,
+            "tickets": session.scalar(select(func.count()).select_from(Ticket).where(
+                Ticket.owner == agent_id, Ticket.created_at >= midnight))}
 
 
 def wallboard(session, acd, calls, now: datetime, zone, threshold_s: int = SERVICE_LEVEL_THRESHOLD_S,
               counted: set[str] | None = None) -> dict:
     """`counted`: the agents the figures count (all the ACD's, when None); a supervisor who can
     take calls is not one of the floor's agents."""
-    midnight = to_naive_utc(datetime.combine(now.astimezone(zone).date(), time(0), zone))
+    midnight = _midnight(now, zone)
     today = (CallRecord.started_at >= midnight, CallRecord.started_at < midnight + timedelta(days=1))
     stamp = now.timestamp()
     accepted_today = [d for d in acd.decisions(5000)
@@ -32,6 +52,7 @@ def wallboard(session, acd, calls, now: datetime, zone, threshold_s: int = SERVI
         states[agent["state"]] = states.get(agent["state"], 0) + 1
         # since: when they entered the state (the hotline's epoch seconds), which the page counts up from.
         rows.append({"id": agent_id, "state": agent["state"],
+                     "reason": agent.get("reason", "") if agent["state"] == "break" else "",
                      "since": float(agent["state_since"]) if agent.get("state_since") else None,
                      "answered_today": sum(d.get("agent") == agent_id for d in accepted_today)})
     for line in list(lines):

@@ -4,6 +4,7 @@ Twilio Media Streams carry 8 kHz mono mu-law in 20 ms frames (160 bytes).
 """
 from __future__ import annotations
 
+import functools
 import io
 import wave
 
@@ -113,3 +114,14 @@ def frames(mulaw: bytes) -> list[bytes]:
     """20 ms frames; the last is padded with mu-law silence (0xFF)."""
     padded = mulaw + b"\xff" * (-len(mulaw) % FRAME_BYTES)
     return [padded[i:i + FRAME_BYTES] for i in range(0, len(padded), FRAME_BYTES)]
+
+
+@functools.cache
+def hold_music() -> tuple[bytes, ...]:
+    """What a caller on hold hears, as 20 ms mu-law frames to loop: a slow, soft four-note chime
+    (C E G E, each note fading out), so they know the line is still open."""
+    note_s, notes_hz = 0.6, (523.25, 659.25, 783.99, 659.25)
+    t = np.arange(int(note_s * TELEPHONE_RATE)) / TELEPHONE_RATE
+    fade = np.exp(-3 * t / note_s)
+    tune = np.concatenate([np.sin(2 * np.pi * hz * t) * fade for hz in notes_hz])
+    return tuple(frames(mulaw_encode(np.round(tune * 6000).astype(np.int16))))

@@ -116,6 +116,37 @@ def test_finish_after_the_caller_hung_up_is_not_an_error_and_keeps_the_dispositi
     assert client.post("/console/api/finish", json={"disposition": "resolved", "call_sid": "CA404"}).status_code == 409
 
 
+def test_not_ready_reasons_my_day_and_a_disposition_linked_to_its_ticket(staffed, clock):
+    client = staffed.test_client()
+    login(client)
+    view = client.post("/console/api/state", json={"state": "break", "reason": "training"}).get_json()
+    assert (view["state"], view["reason"]) == ("break", "training")               # 未就绪 · 培训
+    assert client.post("/console/api/state", json={"state": "break", "reason": "nap"}).status_code == 400
+    assert client.post("/console/api/state", json={"state": "break"}).get_json()["reason"] == "rest"
+    assert client.get("/console/api/me/today").get_json() == {"calls": 0, "average_handling_s": None, "tickets": 0}
+
+    sid = "CA" + "5" * 32
+    complaint_waiting_for_an_agent(staffed, sid)
+    view = client.post("/console/api/state", json={"state": "available"}).get_json()
+    assert view["state"] == "offered" and view["reason"] == ""
+    client.post("/console/api/accept", json={"call_sid": sid})
+    opened = client.post("/console/api/tickets", json={"category": "delayed", "waybill": "YT9876543210",
+                                                       "name": "李女士", "phone": "13900001111",
+                                                       "demand": "redelivery"}).get_json()
+    clock.advance(125)
+    # 已建工单 names a ticket the agent may read, and only that.
+    hidden = client.post("/console/api/finish", json={"disposition": "ticket_opened", "call_sid": sid,
+                                                      "ticket": "T-nobody's"})
+    assert hidden.status_code == 404 and hidden.get_json()["code"] == "ticket_not_found"
+    assert client.get("/console/api/me").get_json()["state"] == "on_call"           # nothing was finished
+    finished = client.post("/console/api/finish", json={"disposition": "ticket_opened", "call_sid": sid,
+                                                        "ticket": opened["number"]})
+    assert finished.status_code == 200
+    assert last_decision(staffed) | {"at": 0} == {"decision": "disposition", "at": 0, "agent": "wang", "call": sid,
+                                                 "disposition": "ticket_opened", "notes": "", "ticket": opened["number"]}
+    assert client.get("/console/api/me/today").get_json() == {"calls": 1, "average_handling_s": 125, "tickets": 1}
+
+
 def test_tickets_with_sla_timers_and_actions(staffed, call):
     call("2", "3", "1234567890123#", "1", "1", "4", "1", "9")
     client = staffed.test_client()

@@ -41,15 +41,24 @@ def console_server(app, runner, demo_parcels):
     server.shutdown()
 
 
+def launch(playwright, microphone: Path | None = None):
+    """Headless Chromium; with a WAV file, a fake microphone that plays it (in a loop), granted to
+    every page, and audio that plays without a click first."""
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    audio = [] if microphone is None else [
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={microphone}", "--autoplay-policy=no-user-gesture-required"]
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", *audio])
+
+
 @pytest.fixture
 def page():
     from playwright.sync_api import sync_playwright
 
-    OUTPUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        browser = launch(playwright)
         page = browser.new_page(viewport=SIZES["desktop"])
         yield page
         browser.close()
@@ -80,6 +89,10 @@ def log_in(page, url: str, username: str, shown: str, password: str = PASSWORD) 
 def test_agent_takes_an_offered_call(console_server, page):
     log_in(page, f"{console_server}/console/", "wang", "#desk")
     assert page.inner_text("#who") == "王小明 (坐席)"
+    page.select_option("#break-reason", "training")
+    page.click("[data-set-state=break]")
+    expect(page.locator("#state")).to_have_text("未就绪 · 培训", timeout=WAIT_MS)    # not ready, and why
+    expect(page.locator("#my-calls")).to_have_text("0", timeout=WAIT_MS)           # the agent's own day
     screenshots(page, "1-idle")
 
     page.click("[data-set-state=available]")
@@ -130,7 +143,9 @@ def test_agent_takes_an_offered_call(console_server, page):
     assert page.inner_text("#ticket-name") == "张先生" and page.inner_text("#ticket-demand")
     assert page.inner_text("#ticket-created").startswith("20") and "截止" in page.inner_text("#ticket-closure")
     screenshots(page, "4-ticket-detail")
-    page.select_option("#finish select[name=disposition]", "ticket_opened")
+    # The complaint taken on the call makes its disposition 已建工单, naming that ticket.
+    assert page.input_value("#finish select[name=disposition]") == "ticket_opened"
+    assert page.inner_text("#finish-ticket b") == page.inner_text("#ticket-number")
     page.fill("#finish input[name=notes]", "破损，已登记理赔")
     page.click("#finish button")
     page.wait_for_selector("#state[data-state=wrap_up]")
@@ -139,6 +154,7 @@ def test_agent_takes_an_offered_call(console_server, page):
     assert page.is_hidden("#hung-up")                                  # the agent ended it, not the caller
     assert page.inner_text("#pop-waybill") == "SF1234567890123"        # the screen pop stays through wrap-up
     assert page.is_hidden("#accept") and page.is_hidden("#finish")
+    expect(page.locator("#my-calls")).to_have_text("1", timeout=WAIT_MS)
     assert "破损" in page.inner_text("#tickets")
     assert "剩余" in page.inner_text("#tickets")                        # time left to the SLA, counting down
     page.check("#ticket-filters input[name=mine]")
@@ -231,15 +247,10 @@ def phone_page(tmp_path):
     """Chromium with a fake microphone playing a WAV file (silence: this caller uses the keypad)."""
     from playwright.sync_api import sync_playwright
 
-    OUTPUT.mkdir(parents=True, exist_ok=True)
     microphone = tmp_path / "microphone.wav"
     microphone.write_bytes(write_wav(np.zeros(16000 * 30), 16000))
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={microphone}",
-            "--autoplay-policy=no-user-gesture-required"])
+        browser = launch(playwright, microphone)
         page = browser.new_page(viewport={"width": 1000, "height": 1200})
         yield page
         browser.close()

@@ -1,20 +1,28 @@
-"""The local audio bridge (console.phone): a softphone caller connected to an agent and the agent's
+"""The agent's browser phone (console.phone): with Twilio, an access token for the Voice JS SDK;
+without, the local audio bridge, where a softphone caller connected to an agent and the agent's
 console exchange 8 kHz mu-law frames through Redis, both ways, byte for byte."""
 from __future__ import annotations
 
 import base64
 import json
 import os
+import re
 import threading
 import time
 
+import jwt
+import numpy as np
 import pytest
 import requests
 import websocket
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from callqueue.acd import AgentState, skill
 from calls import get_calls
+from speech.audio import write_wav
+from tests.conftest import AUTH_TOKEN
+from tests.test_console_browser import CHROMIUM, launch, log_in, screenshots
 from tests.test_console_security import PASSWORD, add_staff
 from tests.test_media_stream import hang_up
 
@@ -110,3 +118,138 @@ def test_only_the_connected_agent_and_the_caller_may_open_the_bridge(live):
         with pytest.raises(websocket.WebSocketBadStatusException) as signed_out:
             websocket.create_connection(base.replace("http", "ws") + path, timeout=DEADLINE_S, origin=base)
         assert signed_out.value.status_code == 401
+
+
+TWILIO_PHONE = {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_API_KEY": "SK" + "2" * 32,
+                "TWILIO_API_SECRET": "an-api-secret-of-32-characters!!", "TWILIO_TWIML_APP_SID": "AP" + "3" * 32}
+
+
+def test_the_access_token_lets_the_agents_browser_take_the_calls_dialled_to_them(make_app):
+    app = make_app(**TWILIO_PHONE)
+    add_staff(app, "wang")
+    client = app.test_client()
+    assert client.get("/console/api/phone/token").status_code == 401             # an agent login first
+    client.post("/console/api/login", json={"username": "wang", "password": PASSWORD})
+    response = client.get("/console/api/phone/token")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    body = response.get_json()
+    claims = jwt.decode(body["token"], TWILIO_PHONE["TWILIO_API_SECRET"], algorithms=["HS256"])  # the API secret signs it
+    assert claims["iss"] == TWILIO_PHONE["TWILIO_API_KEY"] and claims["sub"] == TWILIO_PHONE["TWILIO_ACCOUNT_SID"]
+    assert claims["exp"] - claims["nbf"] == body["ttl_s"] == 3600
+    # The identity is the one the hotline dials the agent's calls to (<Dial><Client>wang</Client>).
+    assert claims["grants"]["identity"] == body["identity"] == "wang"
+    assert claims["grants"]["voice"] == {"incoming": {"allow": True},
+                                         "outgoing": {"application_sid": TWILIO_PHONE["TWILIO_TWIML_APP_SID"]}}
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(body["token"], AUTH_TOKEN, algorithms=["HS256"])
+    # The console loads the SDK from the app itself, and may reach Twilio's voice servers.
+    page = client.get("/console/")
+    assert b"vendor/twilio-voice-sdk/twilio.min.js" in page.data
+    assert "wss://*.twilio.com" in page.headers["Content-Security-Policy"]
+    sdk = client.get("/console/static/vendor/twilio-voice-sdk/twilio.min.js")
+    assert sdk.status_code == 200 and b"Twilio" in sdk.data[:2000]
+    sdk.close()
+
+
+def test_without_twilio_the_token_is_refused_in_words_and_the_console_uses_the_bridge(make_app):
+    app = make_app()
+    add_staff(app, "wang")
+    client = app.test_client()
+    client.post("/console/api/login", json={"username": "wang", "password": PASSWORD})
+    response = client.get("/console/api/phone/token", headers={"Accept-Language": "zh-CN"})
+    assert response.status_code == 503
+    assert response.get_json()["code"] == "browser_phone_not_configured"
+    assert response.get_json()["message"] == "未配置 Twilio 网页电话，工作台使用本机语音桥接"
+    page = client.get("/console/")
+    assert b"twilio.min.js" not in page.data and "twilio" not in page.headers["Content-Security-Policy"]
+
+
+# The level meters (RMS of what arrived, 0 to 1): the microphone's tone arrives near 0.02 (after
+# Chromium's capture processing), hold music near 0.06, a muted microphone's silence as 0.
+HEARD, SILENT = 0.01, 0.002
+QUIET_FOR_S = 1.5  # silence must last this long: frames are never that late
+
+
+def level(page, meter: str) -> float:
+    return float(page.get_attribute(meter, "value"))
+
+
+def hears(page, meter: str) -> None:
+    deadline = time.monotonic() + DEADLINE_S
+    while level(page, meter) <= HEARD:
+        assert time.monotonic() < deadline, f"nothing heard on {meter}"
+        page.wait_for_timeout(100)
+
+
+def hears_nothing(page, meter: str) -> None:
+    deadline, quiet_since = time.monotonic() + DEADLINE_S, time.monotonic()
+    while time.monotonic() - quiet_since < QUIET_FOR_S:
+        assert time.monotonic() < deadline, f"{meter} never fell silent ({level(page, meter)})"
+        if level(page, meter) >= SILENT:
+            quiet_since = time.monotonic()
+        page.wait_for_timeout(100)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+@pytest.mark.parametrize("hangs_up", ["agent", "caller"])
+def test_a_caller_tab_and_an_agent_tab_hear_each_other_on_the_local_bridge(live, tmp_path, hangs_up):
+    """Done means (issue 16): two browser tabs on one machine, each with a fake microphone."""
+    from playwright.sync_api import sync_playwright
+
+    app, base = live
+    microphone = tmp_path / "tone.wav"  # 440 Hz, loud enough to be heard, for 30 s (Chromium loops it)
+    microphone.write_bytes(write_wav(0.3 * 32767 * np.sin(2 * np.pi * 440 * np.arange(16000 * 30) / 16000), 16000))
+    with sync_playwright() as playwright:
+        browser = launch(playwright, microphone)
+        agent = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+        caller = browser.new_context().new_page()
+        log_in(agent, f"{base}/console/", "wang", "#desk")
+        agent.click("[data-set-state=available]")
+        log_in(caller, f"{base}/softphone", "zhao", "#phone")
+        caller.click("#call")
+        expect(caller.locator("#transcript")).to_contain_text("请问有什么可以帮您", timeout=15000)
+        caller.wait_for_selector("[data-key='0']:not([disabled])")
+        caller.click("[data-key='0']")                                  # an agent, please
+        agent.wait_for_selector("#state[data-state=offered]", timeout=15000)
+        agent.click("#accept")
+        agent.wait_for_selector("#state[data-state=on_call]")
+        expect(caller.locator("#status")).to_contain_text("坐席已接听", timeout=15000)
+
+        hears(agent, "#phone-level")                                     # the caller's tone reaches the agent
+        hears(caller, "#level")                                          # and the agent's the caller
+        expect(agent.locator("#phone-timer")).to_have_text(re.compile(r"00:0[1-9]"), timeout=5000)
+        screenshots(agent, "3b-on-call-phone")
+
+        agent.click("#phone-mute")                                        # the agent mutes: the caller hears silence
+        assert agent.inner_text("#phone-status") == "已静音"
+        hears_nothing(caller, "#level")
+        hears(agent, "#phone-level")                                     # the agent still hears the caller
+        agent.click("#phone-hold")                                        # hold: the muted agent's caller hears music
+        hears(caller, "#level")
+        hears_nothing(agent, "#phone-level")                             # and the agent no longer hears them
+        agent.click("#phone-hold")
+        hears_nothing(caller, "#level")                                  # resumed, still muted
+        agent.click("#phone-mute")
+        hears(caller, "#level")                                          # the agent's tone again
+        hears(agent, "#phone-level")
+
+        if hangs_up == "agent":
+            agent.click("#phone-hangup")
+        else:
+            caller.click("#hangup")
+        expect(caller.locator("#status")).to_contain_text("已挂断", timeout=DEADLINE_S * 1000)
+        expect(agent.locator("#phone-status")).to_have_text("通话已结束", timeout=DEADLINE_S * 1000)
+        agent.wait_for_selector("#state[data-state=wrap_up]")            # the agent is freed into wrap-up
+        assert agent.is_visible("#hung-up") == (hangs_up == "caller")
+        assert agent.is_disabled("#phone-hangup") and level(agent, "#phone-level") == 0
+        # The disposition is recorded in wrap-up, for the call that just ended.
+        assert agent.inner_text("#finish-button") == "提交处理结果"
+        agent.select_option("#finish select[name=disposition]", "resolved")
+        agent.click("#finish-button")
+        expect(agent.locator("#finish")).to_be_hidden(timeout=DEADLINE_S * 1000)
+        with app.app_context():
+            acd = get_calls().acd()
+            assert acd.agent("wang")["state"] == AgentState.WRAP_UP.value
+            assert [d["disposition"] for d in acd.decisions() if d["decision"] == "disposition"] == ["resolved"]
+            assert get_calls().load(caller.evaluate("callSid")) is None   # the call is over for the hotline too
+        browser.close()

@@ -50,25 +50,32 @@ function duration(seconds) {
   return `${seconds} ${W.seconds}`;
 }
 
-let onCall = null;      // the call finish ends, even if the caller hangs up first
 let shownState = "";
-let finishing = false;  // the agent pressed finish: wrap-up that follows is not the caller hanging up
+let finishing = false;  // the agent ended the call: wrap-up that follows is not the caller hanging up
 let callerHungUp = false;
 let lastOffer = null;  // the call being handled, kept through wrap-up
 let deadlines = {offer: null, wrapUp: null};
+let disposed = null;   // the call whose disposition is recorded (a hang-up first leaves it to wrap-up)
+let callTicket = null; // {call, number}: the ticket opened or added to on the call, which 已建工单 names
+const phone = agentPhone({words: W, twilio: $("desk").dataset.phone === "twilio",
+  token: () => api("phone/token").then((answer) => answer.token),
+  onEnded(byAgent) {
+    finishing ||= byAgent;
+    api("me").then(render).catch(showError);
+  }});
 
 function render(view) {
   $("error").hidden = true;
-  if (view.offer) onCall = view.offer.call_sid;
   $("who").textContent = `${view.user.name} (${W.roles[view.user.role] || view.user.role})`;
   // On a call, then wrap-up without the agent ending it: the caller hung up.
-  if ((shownState === "on_call" && view.state === "wrap_up" && !finishing) || view.caller_gone) callerHungUp = true;
+  if (!finishing && ((shownState === "on_call" && view.state === "wrap_up") || view.caller_gone)) callerHungUp = true;
   if (!["on_call", "wrap_up"].includes(view.state)) finishing = callerHungUp = false;
   $("hung-up").hidden = !callerHungUp;
   if (view.state === "offered" && shownState !== "offered") announceOffer();
+  if (view.state !== shownState) loadMyDay().catch(showError);
   if (view.state !== "offered") document.title = TITLE;
   shownState = view.state;
-  $("state").textContent = W[view.state] || view.state;
+  $("state").textContent = (W[view.state] || view.state) + (view.reason ? ` · ${W.reasons[view.reason] || view.reason}` : "");
   $("state").dataset.state = view.state;
   $("state-note").textContent = W.not_responding_why;
   $("state-note").hidden = view.state !== "not_responding";
@@ -97,7 +104,19 @@ function render(view) {
   if (offer.category && !ticketForm.waybill.value) ticketForm.category.value = offer.category;
   if (offer.waybill && !ticketForm.waybill.value) ticketForm.waybill.value = offer.waybill;
   $("accept").hidden = view.state !== "offered";
-  $("finish").hidden = view.state !== "on_call";
+  // On the call, 结束通话 ends it with its disposition; after a hang-up, wrap-up records it.
+  $("finish").hidden = !(view.state === "on_call" || (view.state === "wrap_up" && disposed !== offer.call_sid));
+  $("finish-button").textContent = view.state === "on_call" ? W.finish : W.record_disposition;
+  showCallTicket();
+}
+
+// 已建工单 with the ticket this call opened (or added to), when there is one.
+function showCallTicket() {
+  const form = $("finish").elements;
+  const ticket = callTicket && lastOffer && callTicket.call === lastOffer.call_sid ? callTicket.number : "";
+  $("finish-ticket").hidden = !ticket || form.disposition.value !== "ticket_opened";
+  $("finish-ticket").querySelector("b").textContent = ticket;
+  return ticket;
 }
 
 // An offer rings through whatever tab the agent is in: the title, and a notification when allowed.
@@ -130,6 +149,14 @@ function slaCell(clock) {
   else if (clock.breached) Object.assign(cell, {textContent: W.breached, className: "breached"});
   else cell.dataset.slaDeadline = Date.now() / 1000 + clockOffsetS + clock.remaining_s;
   return cell;
+}
+
+// The agent's own figures today, after each change of state (a call answered, a call ended).
+async function loadMyDay() {
+  const day = await api("me/today");
+  $("my-calls").textContent = day.calls;
+  $("my-aht").textContent = day.average_handling_s === null ? "—" : duration(day.average_handling_s);
+  $("my-tickets").textContent = day.tickets;
 }
 
 async function loadTickets() {
@@ -198,6 +225,7 @@ function start(view) {
   $("logout").hidden = false;
   render(view);
   loadTickets().catch(showError);
+  phone.start().catch((error) => showError({message: `${W.phone_unavailable}: ${error.message}`}));
   if ("Notification" in window && Notification.permission === "default") Notification.requestPermission();
   poll("/console/api/me", (changed, response) => {
     noteServerTime(response);
@@ -216,14 +244,16 @@ $("login").addEventListener("submit", async (event) => {
 });
 $("logout").addEventListener("click", async () => { await api("logout", {}); location.reload(); });
 $("relogin").addEventListener("click", () => location.reload());
-document.querySelectorAll("[data-set-state]").forEach((button) => button.addEventListener("click", () =>
-  api("state", {state: button.dataset.setState}).then(render).catch(showError)));
+document.querySelectorAll("[data-set-state]").forEach((button) => button.addEventListener("click", () => {
+  const state = button.dataset.setState;
+  api("state", state === "break" ? {state, reason: $("break-reason").value} : {state}).then(render).catch(showError);
+}));
 $("accept").addEventListener("click", async () => {
   $("accept").disabled = true;  // one click connects the call; a second would only be refused
   try {
-    const sid = onCall;
+    const sid = lastOffer.call_sid;
     await api("accept", {call_sid: sid});
-    agentPhone.connect(sid);
+    phone.connect(sid);
     render(await api("me"));
   } catch (error) { showError(error); } finally { $("accept").disabled = false; }
 });
@@ -231,8 +261,12 @@ $("finish").addEventListener("submit", (event) => {
   event.preventDefault();
   finishing = true;
   const form = new FormData(event.target);
-  api("finish", {disposition: form.get("disposition"), notes: form.get("notes"), call_sid: onCall}).then(render).catch(showError);
+  const callSid = lastOffer.call_sid, ticket = showCallTicket();
+  api("finish", {disposition: form.get("disposition"), notes: form.get("notes"), call_sid: callSid,
+    ...(ticket && form.get("disposition") === "ticket_opened" ? {ticket} : {})})
+    .then((view) => { disposed = callSid; phone.hangUp(); render(view); }).catch(showError);
 });
+$("finish").elements.disposition.addEventListener("change", showCallTicket);
 $("callback").addEventListener("submit", (event) => {
   event.preventDefault();
   const form = new FormData(event.target);
@@ -249,6 +283,12 @@ $("new-ticket").addEventListener("submit", async (event) => {
     const ticket = await api("tickets", form);
     $("new-ticket-result").textContent = `${ticket.created ? W.created : W.linked}: ${ticket.number}`;
     event.target.reset();
+    if (lastOffer && ticket.history) {  // taken on this call: its disposition is 已建工单, with this ticket
+      callTicket = {call: lastOffer.call_sid, number: ticket.number};
+      $("finish").elements.disposition.value = "ticket_opened";
+      showCallTicket();
+    }
+    loadMyDay().catch(showError);
     if (ticket.history) renderTicket(ticket);  // joined another group's ticket: only its number
     await loadTickets();
   } catch (error) { showError(error); }

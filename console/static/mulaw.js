@@ -21,6 +21,9 @@ function muLawDecode(byte) {             // G.711 mu-law byte -> 16-bit linear
   return sign ? 0x84 - magnitude : magnitude - 0x84;
 }
 
+// 20 ms of silence, as a frame: what a muted microphone sends (the line stays open).
+const MULAW_SILENCE = btoa(String.fromCharCode(...new Array(MULAW_FRAME).fill(0xff)));
+
 // Calls onFrame(base64 payload) for every 20 ms of microphone audio.
 async function captureFrames(audio, onFrame) {
   const stream = await navigator.mediaDevices.getUserMedia({audio: true});
@@ -41,15 +44,17 @@ async function captureFrames(audio, onFrame) {
   return stream;
 }
 
-// A player queues frames one after another; stop() drops what is still to be heard.
+// A player queues frames one after another; stop() drops what is still to be heard; level() is
+// the loudness (RMS, 0 to 1) of what arrived since it was last asked (0: nothing, or silence).
 function framePlayer(audio) {
-  let playAt = 0, sources = [];
+  let playAt = 0, sources = [], energy = 0, count = 0;
   return {
     play(payload) {
       const bytes = Uint8Array.from(atob(payload), (c) => c.charCodeAt(0));
       const buffer = audio.createBuffer(1, bytes.length, MULAW_RATE);
       const samples = buffer.getChannelData(0);
-      bytes.forEach((b, i) => { samples[i] = muLawDecode(b) / 32768; });
+      bytes.forEach((b, i) => { samples[i] = muLawDecode(b) / 32768; energy += samples[i] ** 2; });
+      count += bytes.length;
       const source = audio.createBufferSource();
       source.buffer = buffer;
       source.connect(audio.destination);
@@ -60,6 +65,11 @@ function framePlayer(audio) {
       source.onended = () => { sources = sources.filter((s) => s !== source); };
     },
     stop() { sources.forEach((s) => s.stop()); sources = []; playAt = 0; },
+    level() {
+      const rms = count ? Math.sqrt(energy / count) : 0;
+      energy = count = 0;
+      return rms;
+    },
     get playAt() { return playAt; },
   };
 }

@@ -1,68 +1,110 @@
-// The agent's browser phone on the app's own audio bridge (no carrier account): once the agent
-// accepts a call, the caller's 8 kHz mu-law frames are played and the microphone is sent back
-// over /console/phone/<call>. Mute, hang-up and a call timer sit in its own panel.
-const agentPhone = (() => {
-  const WORDS = {talking: "通话中", muted: "已静音", ended: "通话已结束", mute: "静音", unmute: "取消静音",
-    hangup: "挂断", microphone: "麦克风不可用"};
-  let socket = null, audio = null, player = null, microphone = null, muted = false, timer = null;
-  const panel = Object.assign(document.createElement("section"), {id: "agent-phone", hidden: true});
-  panel.setAttribute("aria-live", "polite");
-  const status = document.createElement("span"), clock = document.createElement("time");
-  const muteButton = Object.assign(document.createElement("button"), {type: "button", textContent: WORDS.mute});
-  const hangupButton = Object.assign(document.createElement("button"), {type: "button", textContent: WORDS.hangup});
-  panel.append(status, " ", clock, " ", muteButton, " ", hangupButton);
-  document.body.append(panel);
+// The agent's browser phone: one panel (status, call timer, the caller's level, mute, hold,
+// hang-up) over one of two lines. With a Twilio browser phone (the page loads the Voice JS SDK)
+// the hotline dials the agent's client identity and the call rings here; without, once the agent
+// accepts, the app's own bridge (/console/phone/<call>) carries 8 kHz mu-law frames (mulaw.js).
+// `words` are the page's; `token()` gives a fresh access token; `onEnded(byAgent)` runs when a
+// call ends (byAgent: the agent hung up, not the caller).
+function agentPhone({words, twilio, token, onEnded}) {
+  const $ = (id) => document.getElementById(id);
+  const panel = $("agent-phone"), status = $("phone-status"), clock = $("phone-timer"), meter = $("phone-level");
+  const muteButton = $("phone-mute"), holdButton = $("phone-hold"), hangUpButton = $("phone-hangup");
+  let line = null, muted = false, held = false, ticking = null, hangingUp = false;
 
-  function showTime(started) {
-    const seconds = Math.floor((Date.now() - started) / 1000);
-    clock.textContent = `${String(Math.floor(seconds / 60)).padStart(2, "0")}:${String(seconds % 60).padStart(2, "0")}`;
+  function show() {
+    status.textContent = held ? words.on_hold : muted ? words.muted : words.on_call;
+    muteButton.textContent = muted ? words.unmute : words.mute;
+    holdButton.textContent = held ? words.resume : words.hold;
+  }
+
+  // A line: {level() 0-1, mute(on), hangUp(), and hold(on) where the line can hold}.
+  function started(newLine) {
+    line = newLine;
+    muted = held = false;
+    panel.hidden = false;
+    holdButton.hidden = !line.hold;
+    muteButton.disabled = holdButton.disabled = hangUpButton.disabled = false;
+    const since = Date.now();
+    const tick = () => {
+      const seconds = Math.floor((Date.now() - since) / 1000);
+      clock.textContent = `${String(Math.floor(seconds / 60)).padStart(2, "0")}:${String(seconds % 60).padStart(2, "0")}`;
+      meter.value = line.level();
+    };
+    tick();
+    ticking = setInterval(tick, 250);
+    show();
   }
 
   function ended() {
-    clearInterval(timer);
-    if (microphone) microphone.getTracks().forEach((track) => track.stop());
-    if (player) player.stop();
-    audio?.close();
-    socket = audio = player = microphone = null;
-    status.textContent = WORDS.ended;
-    muteButton.disabled = hangupButton.disabled = true;
+    if (line === null) return;
+    clearInterval(ticking);
+    line = null;
+    meter.value = 0;
+    status.textContent = words.call_ended;
+    muteButton.disabled = holdButton.disabled = hangUpButton.disabled = true;
+    onEnded(hangingUp);
+    hangingUp = false;
   }
 
-  async function connect(callSid) {
-    if (socket) return;
-    audio = new AudioContext({sampleRate: MULAW_RATE});
-    player = framePlayer(audio);
-    muted = false;
-    muteButton.textContent = WORDS.mute;
-    muteButton.disabled = hangupButton.disabled = false;
-    panel.hidden = false;
-    status.textContent = WORDS.talking;
-    const started = Date.now();
-    showTime(started);
-    timer = setInterval(() => showTime(started), 1000);
-    socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/console/phone/${callSid}`);
+  function hangUp() {
+    if (line === null) return;
+    hangingUp = true;
+    line.hangUp();
+  }
+
+  // The app's own bridge: the microphone goes out as frames (silence while muted, so the line
+  // stays open), the caller's frames are played.
+  async function bridge(callSid) {
+    const audio = new AudioContext({sampleRate: MULAW_RATE});
+    const player = framePlayer(audio);
+    const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/console/phone/${callSid}`);
+    const send = (message) => { if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message)); };
+    let microphone = null, closed = false;
     socket.onmessage = (message) => {
       const data = JSON.parse(message.data);
       if (data.event === "media") player.play(data.media.payload);
     };
-    socket.onclose = ended;
+    socket.onclose = () => {
+      closed = true;
+      microphone?.getTracks().forEach((track) => track.stop());
+      player.stop();
+      audio.close();
+      ended();
+    };
+    started({
+      level: () => player.level(),
+      mute() {},  // the frames sent follow `muted`
+      hold: (on) => send({event: on ? "hold" : "unhold"}),
+      hangUp() { send({event: "stop"}); socket.close(); },
+    });
     try {
-      microphone = await captureFrames(audio, (payload) => {
-        if (!muted && socket?.readyState === WebSocket.OPEN) {
-          socket.send(JSON.stringify({event: "media", media: {payload}}));
-        }
-      });
-    } catch (error) { status.textContent = `${WORDS.microphone}: ${error.message}`; }
+      microphone = await captureFrames(audio, (payload) => send({event: "media", media: {payload: muted ? MULAW_SILENCE : payload}}));
+      if (closed) microphone.getTracks().forEach((track) => track.stop());
+    } catch (error) { status.textContent = `${words.microphone_unavailable}: ${error.message}`; }
   }
 
-  muteButton.addEventListener("click", () => {
-    muted = !muted;
-    muteButton.textContent = muted ? WORDS.unmute : WORDS.mute;
-    status.textContent = muted ? WORDS.muted : WORDS.talking;
-  });
-  hangupButton.addEventListener("click", () => {
-    if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify({event: "stop"}));
-    socket?.close();
-  });
-  return {connect, get connected() { return socket !== null; }};
-})();
+  // The Twilio Voice JS SDK: the call the hotline dials once the agent accepted is answered at once.
+  async function register() {
+    const device = new Twilio.Device(await token(), {closeProtection: true});
+    device.on("tokenWillExpire", async () => device.updateToken(await token()));
+    device.on("error", (error) => { status.textContent = `${words.phone_unavailable}: ${error.message}`; });
+    device.on("incoming", (call) => {
+      let level = 0;
+      call.on("volume", (_input, output) => { level = output; });
+      ["disconnect", "cancel", "reject"].forEach((event) => call.on(event, ended));
+      call.accept();
+      started({level: () => level, mute: (on) => call.mute(on), hangUp: () => call.disconnect()});
+    });
+    await device.register();
+    panel.hidden = false;
+    status.textContent = words.phone_ready;
+  }
+
+  muteButton.addEventListener("click", () => { muted = !muted; line?.mute(muted); show(); });
+  holdButton.addEventListener("click", () => { held = !held; line?.hold(held); show(); });
+  hangUpButton.addEventListener("click", hangUp);
+  return {
+    start: () => (twilio ? register() : Promise.resolve()),
+    connect(callSid) { if (!twilio && line === null) bridge(callSid); },  // a Twilio call rings by itself
+    hangUp,
+  };
+}

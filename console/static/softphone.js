@@ -62,9 +62,12 @@ async function call() {
 
 // Waiting for an agent: the place in line, polled (each poll also tells the hotline the caller is still there).
 async function waitForAgent() {
+  let left = false;  // a poll still in flight when the caller left the line is not acted on twice
   const poll = async () => {
     const place = await (await post(`/softphone/calls/${callSid}/queue`)).json();
+    if (left) return;
     if (!place.waiting) {
+      left = true;
       stopWaiting();
       if (place.connected) talkToAgent();
       else $("status").textContent = "已离开排队 left the queue";
@@ -74,7 +77,7 @@ async function waitForAgent() {
       : "排队等待坐席，下一位就是您 you are next";
   };
   await poll();
-  waitTimer = setInterval(poll, 2000);  // often enough that the agent is heard as soon as they answer
+  if (!left) waitTimer = setInterval(poll, 2000);  // often enough that the agent is heard as soon as they answer
 }
 
 // An agent answered: the app's audio bridge to their console (the microphone goes on to it).
@@ -85,8 +88,10 @@ function talkToAgent() {
     const data = JSON.parse(message.data);
     if (data.event === "media") player.play(data.media.payload);
   };
-  socket.onclose = async () => {
-    await post(`/softphone/calls/${callSid}/hangup`);
+  const meter = setInterval(() => { $("level").value = player.level(); }, 250);  // is the agent heard?
+  socket.onclose = () => {  // the bridge ends the call for both sides
+    clearInterval(meter);
+    $("level").value = 0;
     $("status").textContent = "已挂断 ended";
     $("hangup").disabled = true;
   };

@@ -53,7 +53,8 @@ function render(figures, response) {
 function tick() {
   const now = Date.now() / 1000 + clockOffsetS;
   document.querySelector("#agents tbody").replaceChildren(...agentRows.map((agent) => {
-    const row = cells(document.createElement("tr"), [agent.name, W[agent.state] || agent.state,
+    const state = (W[agent.state] || agent.state) + (agent.reason ? ` · ${W.reasons[agent.reason] || agent.reason}` : "");
+    const row = cells(document.createElement("tr"), [agent.name, state,
       agent.since === null ? "—" : duration(now - agent.since), agent.answered_today]);
     row.dataset.agent = agent.id;
     return row;
