@@ -25,15 +25,14 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime
 
 sys.path.insert(0, os.getcwd())
 
-import redis_conn  # noqa: E402
-from bench.figures import percentile, print_figures  # noqa: E402
+from bench.figures import method, percentile, print_figures  # noqa: E402
+from bench.servers import scratch  # noqa: E402
 from callqueue.acd import OFFER_TIMEOUT_S, PRIORITY_HEAD_START_S, AcdError, AgentState, skill  # noqa: E402
 from tickets.categories import ComplaintCategory  # noqa: E402
 
@@ -207,19 +206,14 @@ def main(argv=None) -> dict:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    folder = tempfile.mkdtemp(prefix="bench-queue-")
-    embedded = redis_conn.start_embedded(folder)
-    try:
+    with scratch("bench-queue-") as place:
         from app import create_app
 
         clock = CompressedClock(args.speed)
         # Wrap-ups of 5 s; callers on hold fetch no hold music here, so the stale-caller sweep waits out the run.
-        app = create_app({"LOAD_SPEECH_MODELS": False, "INSTANCE_PATH": folder, "CLOCK": clock,
-                          "REDIS_URL": redis_conn.socket_url(embedded), "DATABASE_URL": f"sqlite:///{folder}/q.db",
-                          "SEED_DEMO_ON_FIRST_RUN": False, "WRAP_UP_SECONDS": 5, "QUEUE_STALE_SECONDS": 10 ** 6})
-        figures = run(app, clock, args, embedded)
-    finally:
-        redis_conn.stop_embedded(embedded)
+        app = create_app(place.settings(CLOCK=clock, SEED_DEMO_ON_FIRST_RUN=False, WRAP_UP_SECONDS=5,
+                                        QUEUE_STALE_SECONDS=10 ** 6))
+        figures = run(app, clock, args, place.redis)
     print_figures(figures, args.json)
     return figures
 
@@ -281,7 +275,7 @@ def run(app, clock, args, connection) -> dict:
     baseline = baseline_round_trips(connection, args.caller_threads + args.agents, 200)
     operations = {op: summary(values) for op, values in record.ms.items()}
     return {
-        "method": " ".join(__doc__.split('Method (printed with the figures as "method"):')[1].split()),
+        "method": method(__doc__),
         "agents": args.agents, "caller_threads": args.caller_threads, "clock_speed": args.speed,
         "calls_joined": len(record.calls), "served": served, "still_in_line": in_line,
         **{f"{op}_{key}": value for op, figures in operations.items() for key, value in figures.items()},

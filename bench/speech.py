@@ -41,7 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.getcwd())
 
-from bench.figures import print_figures  # noqa: E402
+from bench.figures import method, print_figures  # noqa: E402
 from flows.prompts import PromptCatalogue  # noqa: E402
 from speech.audio import FRAME_BYTES, mulaw_decode, read_wav, to_telephone  # noqa: E402
 from speech.models import ModelPool  # noqa: E402
@@ -306,7 +306,7 @@ def main(argv: list[str] | None = None) -> dict:
     nbest_lookup = build_lookup(nbest_truths, args.parcels, rng)
     rates = error_rates(engine_pairs)
     figures = {
-        "method": " ".join(__doc__.split('Method (printed with the figures as "method"):')[1].split()),
+        "method": method(__doc__),
         "lang": args.lang,
         "model": str(pool.paths[args.lang]),
         "items": count,
