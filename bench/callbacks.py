@@ -15,6 +15,7 @@ pacing is checked at the carrier too: calls created in each whole second against
 OUTBOUND_CALLS_PER_SECOND and calls live at once against OUTBOUND_MAX_CONCURRENT. Lost:
 callbacks the carrier never received; doubled: an attempt it received twice. The baseline is a
 no-op RQ job scheduled the same way in the same run: the lateness RQ's scheduler itself adds.
+Exit status 1 when a callback is lost or doubled or the pacing limits are broken at the carrier.
 """
 from __future__ import annotations
 
@@ -196,5 +197,9 @@ def run(app, args, environment, workers) -> dict:
     }
 
 
+def failed(figures: dict) -> bool:
+    return bool(figures["lost"] or figures["doubled"] or not figures["pacing_respected"])
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(1 if failed(main()) else 0)

@@ -13,7 +13,7 @@ after the last answer, sending the ETag back (If-None-Match) so an unchanged vie
 same keypad calls arrive meanwhile for --seconds. Reported per phase: webhook p50/p99 (the
 carrier's wall time), polls and their share of 304s, poll p50/p99, and the server's CPU seconds
 (gunicorn's processes, psutil). Errors: a webhook or poll that fails, is not 2xx/304, or a
-webhook over 5 s; a login refused.
+webhook over 5 s; a login refused. Exit status 1 on any error.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ import argparse
 import os
 import statistics
 import subprocess
+import sys
 import threading
 import time
 
@@ -201,5 +202,9 @@ def main(argv: list[str] | None = None) -> dict:
     return figures
 
 
+def failed(figures: dict) -> bool:
+    return bool(figures["errors"])
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(1 if failed(main()) else 0)

@@ -16,7 +16,8 @@ deadline until its agent sees itself not responding (the ticker's lateness, plus
 10 ms poll). Counted: misroutes (an offer whose call's skill the agent lacks), starved (a caller
 served after a priority caller who arrived more than the head start later), lost (a joined
 call neither served nor still in line at the end). The baseline is a bare ZRANGE + ZADD round
-trip from the same number of threads on the same Redis, in the same run.
+trip from the same number of threads on the same Redis, in the same run. Exit status 1 on any
+misroute, starved or lost call.
 """
 from __future__ import annotations
 
@@ -286,5 +287,9 @@ def run(app, clock, args, connection) -> dict:
     }
 
 
+def failed(figures: dict) -> bool:
+    return bool(figures["misroutes"] or figures["starved"] or figures["lost_calls"])
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(1 if failed(main()) else 0)

@@ -12,12 +12,14 @@ N signed POST /voice/incoming released at once against the real app under gunico
 alternating round by round with a bare Flask endpoint returning the same TwiML under the same
 gunicorn settings (the baseline); latency is the client's wall time per POST. A server's slow
 start is waited out (up to 60 s, polled with short timeouts); an answer slower than 30 s, a
-refused connection or a non-TwiML answer counts as an error, never ends the run.
+refused connection or a non-TwiML answer counts as an error, never ends the run. Exit status 1
+when any call failed or was not answered on the first ring.
 """
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import threading
 import time
 import uuid
@@ -131,5 +133,9 @@ def main(argv: list[str] | None = None) -> dict:
     return figures
 
 
+def failed(figures: dict) -> bool:
+    return bool(figures["failed"] or figures["errors"] or figures["slower_than_first_ring"])
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(1 if failed(main()) else 0)
