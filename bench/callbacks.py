@@ -15,6 +15,7 @@ pacing is checked at the carrier too: calls created in each whole second against
 OUTBOUND_CALLS_PER_SECOND and calls live at once against OUTBOUND_MAX_CONCURRENT. Lost:
 callbacks the carrier never received; doubled: an attempt it received twice. The baseline is a
 no-op RQ job scheduled the same way in the same run: the lateness RQ's scheduler itself adds.
+Exit status 1 when a callback is lost or doubled or the pacing limits are broken at the carrier.
 """
 from __future__ import annotations
 
@@ -26,7 +27,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -34,8 +34,8 @@ from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, os.getcwd())
 
-import redis_conn  # noqa: E402
-from bench.figures import percentile, print_figures  # noqa: E402
+from bench.figures import method, percentile, print_figures  # noqa: E402
+from bench.servers import scratch  # noqa: E402
 
 
 def noop(scheduled_for: float) -> float:
@@ -55,28 +55,23 @@ def main(argv=None) -> dict:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    folder = tempfile.mkdtemp(prefix="bench-callbacks-")
-    embedded = redis_conn.start_embedded(folder)
-    environment = {
-        **os.environ, "REDIS_URL": redis_conn.socket_url(embedded), "DATABASE_URL": f"sqlite:///{folder}/b.db",
-        "TWILIO_AUTH_TOKEN": "bench", "SECRET_KEY": "bench", "CALLING_HOURS": "00:00-24:00",
-        "OUTBOUND_CALLS_PER_SECOND": str(args.cps), "OUTBOUND_MAX_CONCURRENT": str(args.max_concurrent),
-        "SEED_DEMO_ON_FIRST_RUN": "false", "PYTHONPATH": os.getcwd(),
-    }
-    os.environ.update({k: v for k, v in environment.items() if k != "PYTHONPATH"})
-    workers = []
-    try:
-        from app import create_app
+    with scratch("bench-callbacks-", TWILIO_AUTH_TOKEN="bench", CALLING_HOURS="00:00-24:00",
+                 OUTBOUND_CALLS_PER_SECOND=str(args.cps), OUTBOUND_MAX_CONCURRENT=str(args.max_concurrent),
+                 SEED_DEMO_ON_FIRST_RUN="false") as place:
+        environment = {**os.environ, **place.environment}
+        os.environ.update({k: v for k, v in place.environment.items() if k != "PYTHONPATH"})
+        workers = []
+        try:
+            from app import create_app
 
-        app = create_app({"LOAD_SPEECH_MODELS": False, "INSTANCE_PATH": folder})
-        with app.app_context():
-            figures = run(app, args, environment, workers)
-    finally:
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            worker.wait(timeout=30)
-        redis_conn.stop_embedded(embedded)
+            app = create_app({"LOAD_SPEECH_MODELS": False, "INSTANCE_PATH": place.folder})
+            with app.app_context():
+                figures = run(app, args, environment, workers)
+        finally:
+            for worker in workers:
+                worker.terminate()
+            for worker in workers:
+                worker.wait(timeout=30)
     print_figures(figures, args.json)
     return figures
 
@@ -186,7 +181,7 @@ def run(app, args, environment, workers) -> dict:
     baseline = [j.return_value(refresh=True) * 1000 for j in baseline_jobs if j.get_status(refresh=True) == "finished"]
     session.close()
     return {
-        "method": " ".join(__doc__.split('Method (printed with the figures as "method"):')[1].split()),
+        "method": method(__doc__),
         "callbacks": args.n, "workers": args.workers,
         "lateness_min_ms": round(min(lateness), 1) if lateness else None,  # below zero: dialled early
         "lateness_p50_ms": round(statistics.median(lateness), 1) if lateness else None,
@@ -202,5 +197,9 @@ def run(app, args, environment, workers) -> dict:
     }
 
 
+def failed(figures: dict) -> bool:
+    return bool(figures["lost"] or figures["doubled"] or not figures["pacing_respected"])
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(1 if failed(main()) else 0)

@@ -13,7 +13,7 @@ after the last answer, sending the ETag back (If-None-Match) so an unchanged vie
 same keypad calls arrive meanwhile for --seconds. Reported per phase: webhook p50/p99 (the
 carrier's wall time), polls and their share of 304s, poll p50/p99, and the server's CPU seconds
 (gunicorn's processes, psutil). Errors: a webhook or poll that fails, is not 2xx/304, or a
-webhook over 5 s; a login refused.
+webhook over 5 s; a login refused. Exit status 1 on any error.
 """
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -30,8 +29,8 @@ import psutil
 import requests
 
 from bench.capacity import Tally, keypad_arrivals
-from bench.figures import percentile, print_figures
-from bench.webhooks import TOKEN, log_tail, serve
+from bench.figures import method, percentile, print_figures
+from bench.servers import log_tail, scratch, served
 
 PASSWORD = "bench-console-password"
 WALLBOARD_EVERY = 10  # one screen in ten is a supervisor's wallboard
@@ -191,38 +190,21 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    folder = tempfile.mkdtemp(prefix="bench-consoles-")
-    sys.path.insert(0, os.getcwd())
-    import redis_conn
-
-    embedded = redis_conn.start_embedded(folder)
-    environment = {
-        "REDIS_URL": redis_conn.socket_url(embedded), "DATABASE_URL": f"sqlite:///{folder}/bench.sqlite3",
-        "TWILIO_AUTH_TOKEN": TOKEN, "SECRET_KEY": "bench", "SEED_DEMO_ON_FIRST_RUN": "false",
-        "HOTLINE_INSTANCE": folder,
-    }
-    server = None
-    try:
-        screens, apology = add_screens(environment, folder, args.consoles)
-        log_path = f"{folder}/server.log"
-        server, base = serve("app:create_app()", {**environment, "PYTHONPATH": os.getcwd()}, args.workers,
-                             args.threads, log_path)
-        figures = {"method": " ".join(__doc__.split('Method (printed with the figures as "method"):')[1].split()),
-                   **measure(base, server, screens, args, apology)}
+    with scratch("bench-consoles-", SEED_DEMO_ON_FIRST_RUN="false") as place:
+        environment = {**place.environment, "HOTLINE_INSTANCE": place.folder}
+        screens, apology = add_screens(environment, place.folder, args.consoles)
+        log_path = f"{place.folder}/server.log"
+        with served("app:create_app()", environment, args.workers, args.threads, log_path) as (server, base):
+            figures = {"method": method(__doc__), **measure(base, server, screens, args, apology)}
         if figures["errors"]:
             figures["server_log_tail"] = log_tail(log_path, 1500)
-    finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=40)  # gunicorn's graceful stop lets requests in flight finish (30 s)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-        redis_conn.stop_embedded(embedded)
     print_figures(figures, args.json)
     return figures
 
 
+def failed(figures: dict) -> bool:
+    return bool(figures["errors"])
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(1 if failed(main()) else 0)

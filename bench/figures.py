@@ -13,3 +13,11 @@ def percentile(values, share: float) -> float:
 def print_figures(figures: dict, as_json: bool) -> None:
     print(json.dumps(figures, ensure_ascii=False) if as_json else
           "\n".join(f"{key}: {value}" for key, value in figures.items()))
+
+
+METHOD_HEADING = 'Method (printed with the figures as "method"):'
+
+
+def method(doc: str) -> str:
+    """A bench's method, in one line: its docstring's paragraph after METHOD_HEADING."""
+    return " ".join(doc.split(METHOD_HEADING)[1].split())

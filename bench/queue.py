@@ -16,7 +16,8 @@ deadline until its agent sees itself not responding (the ticker's lateness, plus
 10 ms poll). Counted: misroutes (an offer whose call's skill the agent lacks), starved (a caller
 served after a priority caller who arrived more than the head start later), lost (a joined
 call neither served nor still in line at the end). The baseline is a bare ZRANGE + ZADD round
-trip from the same number of threads on the same Redis, in the same run.
+trip from the same number of threads on the same Redis, in the same run. Exit status 1 on any
+misroute, starved or lost call.
 """
 from __future__ import annotations
 
@@ -25,15 +26,14 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime
 
 sys.path.insert(0, os.getcwd())
 
-import redis_conn  # noqa: E402
-from bench.figures import percentile, print_figures  # noqa: E402
+from bench.figures import method, percentile, print_figures  # noqa: E402
+from bench.servers import scratch  # noqa: E402
 from callqueue.acd import OFFER_TIMEOUT_S, PRIORITY_HEAD_START_S, AcdError, AgentState, skill  # noqa: E402
 from tickets.categories import ComplaintCategory  # noqa: E402
 
@@ -207,19 +207,14 @@ def main(argv=None) -> dict:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    folder = tempfile.mkdtemp(prefix="bench-queue-")
-    embedded = redis_conn.start_embedded(folder)
-    try:
+    with scratch("bench-queue-") as place:
         from app import create_app
 
         clock = CompressedClock(args.speed)
         # Wrap-ups of 5 s; callers on hold fetch no hold music here, so the stale-caller sweep waits out the run.
-        app = create_app({"LOAD_SPEECH_MODELS": False, "INSTANCE_PATH": folder, "CLOCK": clock,
-                          "REDIS_URL": redis_conn.socket_url(embedded), "DATABASE_URL": f"sqlite:///{folder}/q.db",
-                          "SEED_DEMO_ON_FIRST_RUN": False, "WRAP_UP_SECONDS": 5, "QUEUE_STALE_SECONDS": 10 ** 6})
-        figures = run(app, clock, args, embedded)
-    finally:
-        redis_conn.stop_embedded(embedded)
+        app = create_app(place.settings(CLOCK=clock, SEED_DEMO_ON_FIRST_RUN=False, WRAP_UP_SECONDS=5,
+                                        QUEUE_STALE_SECONDS=10 ** 6))
+        figures = run(app, clock, args, place.redis)
     print_figures(figures, args.json)
     return figures
 
@@ -281,7 +276,7 @@ def run(app, clock, args, connection) -> dict:
     baseline = baseline_round_trips(connection, args.caller_threads + args.agents, 200)
     operations = {op: summary(values) for op, values in record.ms.items()}
     return {
-        "method": " ".join(__doc__.split('Method (printed with the figures as "method"):')[1].split()),
+        "method": method(__doc__),
         "agents": args.agents, "caller_threads": args.caller_threads, "clock_speed": args.speed,
         "calls_joined": len(record.calls), "served": served, "still_in_line": in_line,
         **{f"{op}_{key}": value for op, figures in operations.items() for key, value in figures.items()},
@@ -292,5 +287,9 @@ def run(app, clock, args, connection) -> dict:
     }
 
 
+def failed(figures: dict) -> bool:
+    return bool(figures["misroutes"] or figures["starved"] or figures["lost_calls"])
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(1 if failed(main()) else 0)

@@ -20,15 +20,14 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from datetime import date, datetime, timedelta
 
 sys.path.insert(0, os.getcwd())
 
-import redis_conn  # noqa: E402
-from bench.figures import percentile, print_figures  # noqa: E402
+from bench.figures import method, percentile, print_figures  # noqa: E402
+from bench.servers import scratch  # noqa: E402
 from tickets.categories import ComplaintCategory  # noqa: E402
 
 OUTCOMES = ["self_served", "after_hours", "complaint_filed", "callback_booked", "transferred", "abandoned", "caller_hung_up"]
@@ -192,18 +191,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--agents", type=int, default=200)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    folder = tempfile.mkdtemp(prefix="bench-reports-")
-    embedded = redis_conn.start_embedded(folder)
-    try:
+    with scratch("bench-reports-") as place:
         from app import create_app
 
-        app = create_app({"LOAD_SPEECH_MODELS": False, "INSTANCE_PATH": folder, "SECRET_KEY": "bench",
-                          "TWILIO_AUTH_TOKEN": "bench", "REDIS_URL": redis_conn.socket_url(embedded),
-                          "DATABASE_URL": f"sqlite:///{folder}/reports.sqlite3"})
+        app = create_app(place.settings())
         with app.app_context():
             figures = run(app, args)
-    finally:
-        redis_conn.stop_embedded(embedded)
     print_figures(figures, args.json)
     return figures
 
@@ -242,7 +235,7 @@ def run(app, args) -> dict:
                 screen.close()
 
     result = {
-        "method": " ".join(__doc__.split('Method (printed with the figures as "method"):')[1].split()),
+        "method": method(__doc__),
         "call_records": args.calls, "tickets": args.tickets, "parcels": args.parcels, "agents": args.agents,
         "load_s": load_s,
         "baseline_day_count_ms": timed(lambda: session.scalar(select(func.count(CallRecord.id)).where(

@@ -22,7 +22,15 @@ error model independent of the ranker: every digit substituted (by a uniformly d
 digit), deleted, or followed by an inserted uniform digit at those rates, five alternatives per
 item. false_correction_rate: items whose true waybill is not in the database (a neighbour one
 digit away is, someone else's) for which the ranker returns a known waybill. rtf: decode time
-over the audio the decoder actually read (up to its endpoint, no padding counted).
+over the audio the decoder actually read (up to its endpoint, no padding counted). Read-back,
+through the running app (gunicorn, gthread, the model loaded at start-up, the items' parcels
+imported, each owned by its caller): --live of the items are played as calls by the carrier
+simulator in real time (the caller keys 1, then says the waybill); readback_ms is the wall time,
+at the simulator's socket, from the caller's last voiced frame sent to the first frame of the
+read-back prompt received (endpointing, decoding, ranking, the flow and rendering the read-back's
+speech all inside it; a reply that is not the read-back, a retry, is counted apart in reply_ms).
+The baseline, same server: as many other parcels keyed (1, digits, #), from the last key sent
+to the first read-back frame. Exit status 1 when a live call fails or false_correction_rate > 0.
 """
 from __future__ import annotations
 
@@ -41,13 +49,13 @@ from pathlib import Path
 
 sys.path.insert(0, os.getcwd())
 
-from bench.figures import print_figures  # noqa: E402
+from bench.figures import method, print_figures  # noqa: E402
 from flows.prompts import PromptCatalogue  # noqa: E402
-from speech.audio import FRAME_BYTES, mulaw_decode, read_wav, to_telephone  # noqa: E402
+from speech.audio import FRAME_BYTES, mulaw_decode, read_wav, to_telephone, write_wav  # noqa: E402
 from speech.models import ModelPool  # noqa: E402
 from speech.numbers import DIGITS, grammar_words, normalise  # noqa: E402
 from speech.recognizer import StreamRecognizer  # noqa: E402
-from speech.tts import VOICES, PromptCache, prerender, synthesize  # noqa: E402
+from speech.tts import VOICES, synthesize  # noqa: E402
 from speech.waybills import ParcelRef, rank  # noqa: E402
 from tracking.carriers import keyed_digits, s10_check_digit  # noqa: E402
 
@@ -226,6 +234,97 @@ def decode(model, words, mulaw: bytes):
     return result.alternatives, time.perf_counter() - started, endpoint_ms, read / 8000
 
 
+def carrier_of(waybill: str) -> str:
+    from tracking.carriers import carriers_accepting
+
+    return carriers_accepting(waybill)[0].code
+
+
+def seed_parcels(settings: dict, waybills: list[str]) -> None:
+    """The parcels, each owned by its caller (owner()), in the app's database."""
+    from app import create_app
+    from database import new_session
+    from tracking.importer import import_records
+
+    app = create_app(settings)
+    records = [{"waybill": w, "carrier": carrier_of(w), "status": "in_transit", "recipient_phone": owner(w),
+                "recipient_name": "客户"} for w in waybills]
+    with app.app_context():
+        session = new_session()
+        report = import_records(session, list(enumerate(records, start=1)))
+        session.close()
+    if report.problems:
+        raise RuntimeError(f"parcels refused: {report.problems[:3]}")
+
+
+def timed_call(base: str, language: str, waybill: str, answer: tuple[str, str], readback_start: str) -> dict:
+    """One call through the simulator: key 1, then `answer`; how long from the answer's end on
+    the socket (its last voiced frame or key) to the first frame of the hotline's reply."""
+    from bench.servers import TOKEN
+    from ivr.simulator import SimulatedCall
+
+    events: list[tuple[str, float, str]] = []
+    call = SimulatedCall(base, TOKEN, owner(waybill), language=language,
+                         on_stream=lambda *event: events.append(event))
+    call.run([("dtmf", "1"), answer])
+    ends = [at for kind, at, _ in events if kind == "input_end"]
+    if call.ended_by == "error" or len(ends) < 2:
+        return {"error": call.error or f"the call ended ({call.ended_by}) before its answer was heard"}
+    answered = ends[-1]
+    reply = next((at for kind, at, _ in events if kind == "media" and at >= answered), None)
+    said = next((name for kind, at, name in events if kind == "mark" and at >= answered
+                 and name.startswith("say:")), "")
+    if reply is None:
+        return {"error": "no reply after the answer"}
+    return {"ms": (reply - answered) * 1000, "readback": said.partition(":")[2].partition(":")[2].startswith(
+        readback_start)}
+
+
+def live_figures(args, items: list[tuple[str, bytes]], rng: random.Random) -> dict:
+    """Read-back latency through the running app (see the method)."""
+    from bench.figures import percentile
+    from bench.servers import log_tail, scratch, served
+
+    spoken = items[:args.live]
+    keyed = [random_waybill(rng) for _ in spoken]
+    readback_start = PromptCatalogue.load(args.lang).render(
+        "confirm_waybill.track", {"waybill_digits": "1"}).split("1")[0].strip()
+    with scratch("bench-speech-", HOTLINE_LANGUAGE=args.lang, SEED_DEMO_ON_FIRST_RUN="false") as place:
+        seed_parcels(place.settings(HOTLINE_LANGUAGE=args.lang), [w for w, _ in spoken] + keyed)
+        log_path = f"{place.folder}/server.log"
+        results, baseline = [], []
+        with served("app:create_app()", place.environment, 1, 8, log_path) as (_, base):
+            for n, (waybill, mulaw) in enumerate(spoken):
+                wav = Path(place.folder) / f"item{n}.wav"
+                wav.write_bytes(write_wav(mulaw_decode(mulaw), 8000))
+                results.append(timed_call(base, args.lang, waybill, ("audio", str(wav)), readback_start))
+            for waybill in keyed:
+                baseline.append(timed_call(base, args.lang, waybill, ("dtmf", keyed_digits(waybill) + "#"),
+                                           readback_start))
+        errors = [r["error"] for r in results + baseline if "error" in r]
+        tail = log_tail(log_path, 1500) if errors else None
+
+    def spread(values: list[float], name: str) -> dict:
+        return {f"{name}_p50": round(statistics.median(values), 1) if values else None,
+                f"{name}_p99": round(percentile(values, 0.99), 1) if values else None}
+
+    readbacks = [r["ms"] for r in results if r.get("readback")]
+    keyed_readbacks = [r["ms"] for r in baseline if r.get("readback")]
+    figures = {
+        "live_calls": len(results), "readbacks": len(readbacks),
+        **spread(readbacks, "readback_ms"),
+        "retries": sum(1 for r in results if "ms" in r and not r["readback"]),
+        **spread([r["ms"] for r in results if "ms" in r and not r["readback"]], "reply_ms"),
+        "baseline_keyed_calls": len(baseline), "baseline_keyed_readbacks": len(keyed_readbacks),
+        **spread(keyed_readbacks, "baseline_keyed_readback_ms"),
+        "live_errors": len(errors),
+    }
+    if errors:
+        figures["first_live_error"] = errors[0]
+        figures["server_log_tail"] = tail
+    return figures
+
+
 def edit_distance(a: str, b: str) -> int:
     row = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
@@ -254,6 +353,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--n", type=int, default=36)
     parser.add_argument("--parcels", type=int, default=100_000)
     parser.add_argument("--nbest", type=int, default=500, help="simulated N-best lists to rank")
+    parser.add_argument("--live", type=int, default=6, help="items also played as calls through the running app")
     parser.add_argument("--seed", type=int, default=20261124)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -266,21 +366,15 @@ def main(argv: list[str] | None = None) -> dict:
     items = manifest_items(args.manifest) if args.manifest else generated_items(args.n, args.lang, rng)
     lookup = build_lookup([w for w, _ in items], args.parcels, rng)
     words = grammar_words(args.lang, "waybill")
-    cache = PromptCache(Path(tempfile.mkdtemp()))
-    catalogue = PromptCatalogue.load(args.lang)
-    # A running hotline has the read-back's words and characters cached (speech render-prompts).
-    prerender(catalogue, cache, {})
-    cache.audio(catalogue.render("confirm_waybill.track", {"waybill_digits": random_waybill(rng)}), args.lang)
-
     baseline_hits = grammar_hits = ranked_hits = 0
     digit_errors = digit_total = 0
     decode_seconds = audio_seconds = 0.0
-    readback_ms, engine_pairs, false_corrections = [], [], 0
+    engine_pairs, false_corrections = [], 0
     for waybill, mulaw in items:
         truth = keyed_digits(waybill)
         free, _, _, _ = decode(model, None, mulaw)
         baseline_hits += bool(free) and normalise(free[0], args.lang) == truth
-        alternatives, seconds, endpoint_ms, read_s = decode(model, words, mulaw)
+        alternatives, seconds, _, read_s = decode(model, words, mulaw)
         decode_seconds += seconds
         audio_seconds += read_s
         heard = normalise(alternatives[0], args.lang) if alternatives else ""
@@ -289,7 +383,6 @@ def main(argv: list[str] | None = None) -> dict:
         engine_pairs.append((truth, heard_digits))
         digit_errors += edit_distance(heard_digits, truth)
         digit_total += len(truth)
-        started = time.perf_counter()
         candidates = rank(alternatives, args.lang, lookup, owner(waybill))
         best = candidates[0].waybill if candidates else ""
         ranked_hits += best == waybill
@@ -297,16 +390,13 @@ def main(argv: list[str] | None = None) -> dict:
         unknown_lookup = build_lookup([neighbour(waybill, rng)], 0, rng)
         corrected = rank(alternatives, args.lang, unknown_lookup, "13000000000")
         false_corrections += bool(corrected) and corrected[0].known
-        # The read-back prompt, as the live path speaks it.
-        cache.audio(catalogue.render("confirm_waybill.track", {"waybill_digits": best or waybill}), args.lang)
-        readback_ms.append((endpoint_ms or ENDPOINT_SILENCE_S * 1000) + (time.perf_counter() - started) * 1000)
 
     count = len(items)
     nbest_truths = [random_waybill(rng) for _ in range(args.nbest)]
     nbest_lookup = build_lookup(nbest_truths, args.parcels, rng)
     rates = error_rates(engine_pairs)
     figures = {
-        "method": " ".join(__doc__.split('Method (printed with the figures as "method"):')[1].split()),
+        "method": method(__doc__),
         "lang": args.lang,
         "model": str(pool.paths[args.lang]),
         "items": count,
@@ -321,12 +411,16 @@ def main(argv: list[str] | None = None) -> dict:
         "digit_error_rate": round(digit_errors / max(digit_total, 1), 3),
         "rtf": round(decode_seconds / audio_seconds, 4),
         "concurrent_realtime_streams": round(concurrent_streams(model, words, items[:6], 2 * (os.cpu_count() or 1)), 1),
-        "speech_end_to_readback_ms_p50": round(statistics.median(readback_ms), 1),
         **model_nbest_figures(args.lang, nbest_lookup, nbest_truths, rates, rng),
+        **(live_figures(args, items, rng) if args.live else {}),
     }
     print_figures(figures, args.json)
     return figures
 
 
+def failed(figures: dict) -> bool:
+    return bool(figures["false_correction_rate"] > 0 or figures.get("live_errors"))
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(1 if failed(main()) else 0)

@@ -12,17 +12,14 @@ N signed POST /voice/incoming released at once against the real app under gunico
 alternating round by round with a bare Flask endpoint returning the same TwiML under the same
 gunicorn settings (the baseline); latency is the client's wall time per POST. A server's slow
 start is waited out (up to 60 s, polled with short timeouts); an answer slower than 30 s, a
-refused connection or a non-TwiML answer counts as an error, never ends the run.
+refused connection or a non-TwiML answer counts as an error, never ends the run. Exit status 1
+when any call failed or was not answered on the first ring.
 """
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -31,13 +28,11 @@ import requests
 from flask import Flask, Response
 from twilio.request_validator import RequestValidator
 
-from bench.figures import percentile, print_figures
+from bench.figures import method, percentile, print_figures
+from bench.servers import TOKEN, scratch, served
 
 FIRST_RING_S = 4.0
-START_WAIT_S = 60.0  # a fresh clone's first request imports and warms up for well over a second
-PROBE_TIMEOUT_S = 2.0
 CALL_TIMEOUT_S = 30.0
-TOKEN = "bench-token-" + "0" * 20
 GREETING_TWIML = (
     '<?xml version="1.0" encoding="UTF-8"?><Response><Say language="zh-CN">您好，顺达快递客服，请问有什么可以帮您？</Say>'
     '<Gather action="/voice/step" input="dtmf" method="POST" numDigits="1" timeout="6"><Say language="zh-CN">'
@@ -54,38 +49,6 @@ def baseline_app() -> Flask:
         return Response(GREETING_TWIML, mimetype="text/xml")
 
     return app
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def serve(target: str, environment: dict, workers: int, threads: int, log_path: str) -> tuple[subprocess.Popen, str]:
-    """gunicorn serving `target`, its log in a file (an unread pipe would fill and stall it)."""
-    port = free_port()
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread", "--threads", str(threads),
-             "--backlog", "2048", "-b", f"127.0.0.1:{port}", "--log-level", "warning", target],
-            env={**os.environ, **environment}, stdout=subprocess.DEVNULL, stderr=log,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_WAIT_S
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            requests.get(url + "/", timeout=PROBE_TIMEOUT_S)  # any answer, even a 404, means it serves
-            return process, url
-        except (requests.ConnectionError, requests.Timeout):
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"{target} did not answer within {START_WAIT_S:.0f} s: {log_tail(log_path)}")
-
-
-def log_tail(log_path: str, size: int = 2000) -> str:
-    with open(log_path, "rb") as log:
-        return log.read()[-size:].decode(errors="replace")
 
 
 errors: list[str] = []
@@ -140,33 +103,17 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
-    folder = tempfile.mkdtemp(prefix="bench-webhooks-")
-    sys.path.insert(0, os.getcwd())
-    import redis_conn
-
-    embedded = redis_conn.start_embedded(folder)
-    environment = {
-        "REDIS_URL": redis_conn.socket_url(embedded), "DATABASE_URL": f"sqlite:///{folder}/bench.sqlite3",
-        "TWILIO_AUTH_TOKEN": TOKEN, "SECRET_KEY": "bench", "PYTHONPATH": os.getcwd(),
-    }
-    servers = []
-    try:
-        real, real_url = serve("app:create_app()", environment, args.workers, args.threads, f"{folder}/app.log")
-        servers.append(real)
-        base, base_url = serve("bench.webhooks:baseline_app()", environment, args.workers, args.threads,
-                               f"{folder}/baseline.log")
-        servers.append(base)
+    with scratch("bench-webhooks-") as place, \
+            served("app:create_app()", place.environment, args.workers, args.threads,
+                   f"{place.folder}/app.log") as (_, real_url), \
+            served("bench.webhooks:baseline_app()", place.environment, args.workers, args.threads,
+                   f"{place.folder}/baseline.log") as (_, base_url):
         measured, baseline = measure(real_url, base_url, args.calls, args.rounds)
-    finally:
-        for server in servers:
-            server.terminate()
-            server.wait(timeout=10)
-        redis_conn.stop_embedded(embedded)
 
     latencies = [t * 1000 for t, _ in measured]
     base_latencies = [t * 1000 for t, _ in baseline]
     figures = {
-        "method": " ".join(__doc__.split('Method (printed with the figures as "method"):')[1].split()),
+        "method": method(__doc__),
         "calls": len(measured),
         "p50_ms": round(statistics.median(latencies), 1),
         "p99_ms": round(percentile(latencies, 0.99), 1),
@@ -186,5 +133,9 @@ def main(argv: list[str] | None = None) -> dict:
     return figures
 
 
+def failed(figures: dict) -> bool:
+    return bool(figures["failed"] or figures["errors"] or figures["slower_than_first_ring"])
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(1 if failed(main()) else 0)

@@ -104,6 +104,10 @@ class SimulatedCall:
     status_url: str = "/voice/status"  # where the call's end is reported (an outbound call's own status callback)
     sleep: Callable[[float], None] = time.sleep
     monotonic: Callable[[], float] = time.monotonic
+    # Benchmarks' stopwatch on the Media Stream: called (event, time.monotonic(), detail) with
+    # "input_end" once an answer's last key or last voiced frame is on the socket, and "media" or
+    # "mark" (its name) as each message from the hotline comes off it.
+    on_stream: Callable[[str, float, str], None] | None = None
     _heard: list[str] = field(default_factory=list)
     _fetches_without_progress: int = 0
     _enqueued_at: float = 0.0
@@ -354,7 +358,7 @@ class SimulatedCall:
         })
         pump: list[bytes] = []   # caller audio still to send, 20 ms at a time
         echoes: list[tuple[float, str]] = []  # marks to return once their audio has "played"
-        listening, played_until = False, 0.0
+        listening, played_until, voiced_left = False, 0.0, 0
         # Real time: a frame each 20 ms and prompts that take their length to play, as on a
         # phone line. Fast: prompts play at once and the caller's audio goes in bursts.
         frames_per_turn, wait = (FAST_FRAMES, FAST_WAIT_S) if self.fast else (1, 0.02)
@@ -371,11 +375,17 @@ class SimulatedCall:
                         for _ in range(frames_per_turn):
                             send("media", media={"track": "inbound", "payload": base64.b64encode(
                                 pump.pop(0) if pump else SILENT_FRAME).decode()})
+                            voiced_left -= 1
+                            if voiced_left == 0:
+                                self._stopwatch("input_end")
                     continue
                 if not raw:
                     return True
+                received = time.monotonic()
                 message = json.loads(raw)
                 event = message.get("event")
+                if self.on_stream is not None and event in ("media", "mark"):
+                    self.on_stream(event, received, message.get("mark", {}).get("name", ""))
                 if event == "media" and not self.fast:
                     seconds = len(base64.b64decode(message["media"]["payload"])) / 8000
                     played_until = max(played_until, time.monotonic()) + seconds
@@ -397,11 +407,18 @@ class SimulatedCall:
                             self.ended_by = "caller"
                             return False
                         pump, listening = self._answer(self._take_input(inputs), send), True
+                        voiced_left = last_voiced(pump)
+                        if not voiced_left:
+                            self._stopwatch("input_end")  # keys (or silence) are sent already
         except websocket.WebSocketConnectionClosedException:
             return True
         finally:
             ws.close()
             raw_socket.close()
+
+    def _stopwatch(self, event: str) -> None:
+        if self.on_stream is not None:
+            self.on_stream(event, time.monotonic(), "")
 
     def _answer(self, answer: tuple[str, str], send) -> list[bytes]:
         """Carry out one input on the stream; the audio frames still to send."""
@@ -436,6 +453,16 @@ class SimulatedCall:
         if self.error:
             result["error"] = self.error
         return result
+
+
+def last_voiced(audio_frames: list[bytes]) -> int:
+    """How many frames, from the first, up to and including the last with the caller's voice."""
+    from speech.audio import is_voice, mulaw_decode
+
+    for index in range(len(audio_frames) - 1, -1, -1):
+        if is_voice(mulaw_decode(audio_frames[index])):
+            return index + 1
+    return 0
 
 
 def add_noise(samples, snr_db: float, seed: int = 7):

@@ -100,14 +100,21 @@ def test_offer_with_screen_pop_accept_and_disposition(staffed):
     assert decision["disposition"] == "ticket_opened" and decision["notes"] == "破损理赔"
 
 
-def test_finish_after_the_caller_hung_up_is_not_an_error_and_keeps_the_disposition(staffed):
+@pytest.fixture
+def caller_hung_up(staffed):
+    """wang's console, logged in, on a complaint call whose caller has just hung up: (console, call sid)."""
     sid = "CA" + "8" * 32
     voice = complaint_waiting_for_an_agent(staffed, sid)
     client = staffed.test_client()
     login(client)
     assert client.post("/console/api/state", json={"state": "available"}).get_json()["state"] == "offered"
-    client.post("/console/api/accept", json={"call_sid": sid})
+    assert client.post("/console/api/accept", json={"call_sid": sid}).status_code == 200
     assert signed_post(voice, "/voice/status", {"CallSid": sid, "CallStatus": "completed"}).status_code < 300
+    return client, sid
+
+
+def test_finish_after_the_caller_hung_up_is_not_an_error_and_keeps_the_disposition(staffed, caller_hung_up):
+    client, sid = caller_hung_up
     response = client.post("/console/api/finish", json={"disposition": "resolved", "call_sid": sid})
     assert response.status_code == 200 and response.get_json()["state"] in ("wrap_up", "available")
     assert last_decision(staffed) | {"at": 0} == {"decision": "disposition", "at": 0, "agent": "wang", "call": sid,
@@ -352,14 +359,7 @@ def test_login_while_the_database_is_out_of_reach_is_a_clear_503(staffed):
     assert login(staffed.test_client()).status_code == 200
 
 
-def test_an_agent_whose_finish_was_lost_can_log_in_again_and_go_available(staffed):
-    sid = "CA" + "6" * 32
-    voice = complaint_waiting_for_an_agent(staffed, sid)
-    client = staffed.test_client()
-    login(client)
-    assert client.post("/console/api/state", json={"state": "available"}).get_json()["state"] == "offered"
-    client.post("/console/api/accept", json={"call_sid": sid})
-    assert signed_post(voice, "/voice/status", {"CallSid": sid, "CallStatus": "completed"}).status_code < 300
+def test_an_agent_whose_finish_was_lost_can_log_in_again_and_go_available(staffed, caller_hung_up):
     # The agent's finish was lost in an outage; their console logs in afresh.
     again = staffed.test_client()
     assert login(again).status_code == 200

@@ -2,7 +2,7 @@
 calls (mainland mobiles and landlines by default), and to one number a few times a day at most."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -11,6 +11,7 @@ from callqueue.callbacks import book_callback
 from callqueue.destinations import CallbackRefused, Destinations, e164, from_config
 from callqueue.jobs import dial_callback
 from callqueue.models import Callback, CallbackStatus
+from clock import to_naive_utc
 from config import SETTINGS
 from database import new_session
 from tests.test_callbacks import HOURS, outbox
@@ -108,7 +109,7 @@ def test_the_cli_refuses_a_premium_number(runner):
 def test_a_worker_never_dials_a_refused_number_written_straight_to_the_database(app, clock):
     with app.app_context():
         session = new_session()
-        now = datetime.now(UTC).replace(tzinfo=None)
+        now = to_naive_utc(clock())   # the hotline's clock: the worker reads it too
         callback = Callback(phone=PREMIUM, status=CallbackStatus.SCHEDULED, due_at=now - timedelta(seconds=1),
                             requested_at=now, created_at=now, slot="soonest", reason="smuggled")
         session.add(callback)

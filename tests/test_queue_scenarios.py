@@ -1,16 +1,20 @@
-"""Whole queue scenarios through the simulator: callers and agents against a live server,
-with the ACD's clock ticking for real."""
+"""Whole queue scenarios through the simulator: callers and agents against a live server and
+the production ticker. The hotline reads the test's clock, which only the test moves: arrival
+order, longest idle and offer timeouts (RONA) come from it, and the test waits on what the ACD
+holds (a caller in line, an agent available or offered), with deadlines, never on sleeps."""
 from __future__ import annotations
 
 import threading
 
 import pytest
+import requests
 from werkzeug.serving import make_server
 
 from callqueue import ticker
-from clock import utcnow
+from callqueue.acd import OFFER_TIMEOUT_S, AcdError
 from ivr.simulator import SimulatedCall, run_agent
 from tests.conftest import AUTH_TOKEN
+from tests.test_acd import wait_until
 from tracking.demo import DEMO_CALLER
 
 PASSWORD = "s3cret-pass"
@@ -19,8 +23,8 @@ SF = "1234567890123#"
 
 @pytest.fixture
 def hotline(make_app, demo_parcels):
-    """A live server with three agents and the ACD's clock ticking in real time."""
-    app = make_app(WRAP_UP_SECONDS=0, QUEUE_ANNOUNCE_SECONDS=1, CLOCK=utcnow, AGENT_HOURS="00:00-24:00")
+    """A live server with three agents and the production ticker (every 0.2 s) on the test's clock."""
+    app = make_app(WRAP_UP_SECONDS=0, QUEUE_ANNOUNCE_SECONDS=1, AGENT_HOURS="00:00-24:00")
     runner = app.test_cli_runner()
     for name, skills in (("damage", "damaged,lost"), ("delay", "delayed"), ("attitude", "courier_attitude")):
         result = runner.invoke(args=["agents", "add", name, "--skills", skills, "--password", PASSWORD])
@@ -45,6 +49,44 @@ def in_thread(results, key, function, *args, **kwargs):
     return thread
 
 
+def acd_entry(app, kind, ident) -> dict:
+    """What the ACD holds for a call (kind "call") or an agent ("agent"); {} when it has none."""
+    from callqueue.routing import distributor
+    from redis_conn import get_redis
+
+    with app.app_context():
+        acd = distributor(get_redis(), app.config)
+        try:
+            return acd.call(ident) if kind == "call" else acd.agent(ident)
+        except AcdError:
+            return {}
+
+
+def wait_in_line(app, call: SimulatedCall, status="waiting") -> None:
+    wait_until(lambda: acd_entry(app, "call", call.sid).get("status") == status, timeout_s=60)
+
+
+def wait_agent(app, name, state) -> None:
+    wait_until(lambda: acd_entry(app, "agent", name).get("state") == state, timeout_s=60)
+
+
+def ring_in_turn(app, clock, results, key, call: SimulatedCall, inputs) -> threading.Thread:
+    """A caller who rings once the one before is in line, a second later by the hotline's clock."""
+    thread = in_thread(results, key, call.run, inputs)
+    wait_in_line(app, call)
+    clock.advance(1)
+    return thread
+
+
+def open_console(base, name, state="available") -> requests.Session:
+    """An agent's console, logged in and set to `state`, that nobody at the desk answers."""
+    http = requests.Session()
+    for path, body in (("login", {"username": name, "password": PASSWORD}), ("state", {"state": state})):
+        response = http.post(f"{base}/console/api/{path}", json=body, timeout=30)
+        assert response.status_code == 200, response.text
+    return http
+
+
 def test_complaint_callers_reach_qualified_agents(hotline):
     app, base = hotline
     results = {}
@@ -61,19 +103,23 @@ def test_complaint_callers_reach_qualified_agents(hotline):
         assert call.connected_to in ("client:damage", "client:delay"), call.as_json()
 
 
-def test_an_unanswered_offer_goes_to_the_next_agent(hotline, monkeypatch):
-    import callqueue.acd
-
-    monkeypatch.setattr(callqueue.acd, "OFFER_TIMEOUT_S", 1)
+def test_an_unanswered_offer_goes_to_the_next_agent(hotline, clock):
     app, base = hotline
     results = {}
-    sleepy = in_thread(results, "sleepy", run_agent, base, "damage", PASSWORD, answer_after=-1, timeout_s=4)
-    threading.Event().wait(0.5)  # the sleepy agent is available first: the longest idle
-    awake = in_thread(results, "awake", run_agent, base, "delay", PASSWORD, answer_after=0.1, timeout_s=30)
-    caller = in_thread(results, "caller", lambda: SimulatedCall(base, AUTH_TOKEN, DEMO_CALLER, hold_s=20).run(["0"]))
-    for thread in (sleepy, awake, caller):
+    sleepy = open_console(base, "damage")   # available first: the longest idle; never answers
+    wait_agent(app, "damage", "available")
+    clock.advance(1)
+    awake = in_thread(results, "awake", run_agent, base, "delay", PASSWORD, answer_after=0.1, timeout_s=60)
+    wait_agent(app, "delay", "available")
+    call = SimulatedCall(base, AUTH_TOKEN, DEMO_CALLER, hold_s=30)
+    caller = in_thread(results, "caller", call.run, ["0"])
+    wait_agent(app, "damage", "offered")
+    assert acd_entry(app, "agent", "delay")["state"] == "available"   # nobody else rang yet
+    clock.advance(OFFER_TIMEOUT_S + 1)    # the offer rang out unanswered: the ticker moves it on
+    for thread in (awake, caller):
         thread.join(60)
-    assert results["sleepy"] == []
+    sleepy.close()
+    assert acd_entry(app, "agent", "damage")["state"] == "not_responding"
     assert [c["line"] for c in results["awake"]] == ["zh-CN:general"]
     assert results["caller"].connected_to == "client:delay"
     with app.app_context():
@@ -84,13 +130,16 @@ def test_an_unanswered_offer_goes_to_the_next_agent(hotline, monkeypatch):
     assert "rona" in decisions
 
 
-def test_a_caller_who_keeps_their_place_is_called_back_in_turn(hotline):
+def test_a_caller_who_keeps_their_place_is_called_back_in_turn(hotline, clock):
     app, base = hotline
     results = {}
     first = SimulatedCall(base, AUTH_TOKEN, "13900000001", hold_s=0).run(["0", "1"])   # keeps place
     assert first.ended_by == "hangup" and "已为您保留排队位置" in first.turns[-1]["heard"]
-    second = in_thread(results, "second", lambda: SimulatedCall(base, AUTH_TOKEN, "13900000002", hold_s=20).run(["0"]))
-    threading.Event().wait(0.5)
+    wait_in_line(app, first, "callback_waiting")
+    clock.advance(1)
+    call = SimulatedCall(base, AUTH_TOKEN, "13900000002", hold_s=20)
+    second = in_thread(results, "second", call.run, ["0"])
+    wait_in_line(app, call)
     agent = in_thread(results, "agent", run_agent, base, "damage", PASSWORD, answer_after=0.1, calls=2, timeout_s=40)
     second.join(60)
     agent.join(60)
@@ -120,18 +169,16 @@ def own_parcels(app, count):
     return [(r["recipient_phone"], r["waybill"][2:] + "#") for r in records]
 
 
-def test_three_agents_and_ten_complaint_callers(hotline):
+def test_three_agents_and_ten_complaint_callers(hotline, clock):
     """Each caller files a complaint, asks for a specialist, and reaches a qualified agent;
-    within each line callers are served in the order they joined it."""
+    within each line callers are served in the order they joined it (a second apart)."""
     app, base = hotline
     callers = own_parcels(app, 10)
     categories = ["1", "2", "3", "7", "1", "3", "7", "2", "3", "7"]  # damaged, lost, delayed, courier attitude
     results, threads = {}, []
     for n, ((phone, keys), category) in enumerate(zip(callers, categories, strict=True)):
         inputs = ["2", category, keys, "1", "1", "1", "0"]
-        threads.append(in_thread(results, n, lambda p=phone, i=inputs: SimulatedCall(
-            base, AUTH_TOKEN, p, hold_s=40).run(i)))
-        threading.Event().wait(0.15)  # they ring one after another
+        threads.append(ring_in_turn(app, clock, results, n, SimulatedCall(base, AUTH_TOKEN, phone, hold_s=40), inputs))
     expected = {"damage": 4, "delay": 3, "attitude": 3}
     agents = [in_thread(results, name, run_agent, base, name, PASSWORD, answer_after=0.05, calls=count,
                         timeout_s=60) for name, count in expected.items()]
@@ -149,8 +196,8 @@ def test_three_agents_and_ten_complaint_callers(hotline):
         assert results[n].connected_to.startswith("client:"), results[n].as_json()
 
 
-def test_a_vip_caller_goes_ahead(make_app, demo_parcels):
-    app = make_app(WRAP_UP_SECONDS=0, QUEUE_ANNOUNCE_SECONDS=1, CLOCK=utcnow, AGENT_HOURS="00:00-24:00",
+def test_a_vip_caller_goes_ahead(make_app, demo_parcels, clock):
+    app = make_app(WRAP_UP_SECONDS=0, QUEUE_ANNOUNCE_SECONDS=1, AGENT_HOURS="00:00-24:00",
                    VIP_NUMBERS="13700009999")
     runner = app.test_cli_runner()
     assert runner.invoke(args=["agents", "add", "solo", "--password", PASSWORD]).exit_code == 0
@@ -161,10 +208,9 @@ def test_a_vip_caller_goes_ahead(make_app, demo_parcels):
     threading.Thread(target=ticker.run, args=(app, stop, 0.2), daemon=True).start()
     try:
         results = {}
-        first = in_thread(results, "regular", lambda: SimulatedCall(base, AUTH_TOKEN, "13700001111", hold_s=30).run(["0"]))
-        threading.Event().wait(0.5)
-        vip = in_thread(results, "vip", lambda: SimulatedCall(base, AUTH_TOKEN, "13700009999", hold_s=30).run(["0"]))
-        threading.Event().wait(0.5)
+        first = ring_in_turn(app, clock, results, "regular", SimulatedCall(base, AUTH_TOKEN, "13700001111", hold_s=30),
+                             ["0"])
+        vip = ring_in_turn(app, clock, results, "vip", SimulatedCall(base, AUTH_TOKEN, "13700009999", hold_s=30), ["0"])
         agent = in_thread(results, "solo", run_agent, base, "solo", PASSWORD, answer_after=0.05, calls=2, timeout_s=40)
         for thread in (first, vip, agent):
             thread.join(60)
@@ -178,7 +224,7 @@ def test_a_vip_caller_goes_ahead(make_app, demo_parcels):
 @pytest.fixture
 def agent_first(make_app):
     """A live server whose CLI-booked callbacks reserve an agent before dialling, open all day."""
-    app = make_app(WRAP_UP_SECONDS=0, CLOCK=utcnow, CALLBACK_AGENT_FIRST="cli", CALLING_HOURS="00:00-24:00")
+    app = make_app(WRAP_UP_SECONDS=0, CALLBACK_AGENT_FIRST="cli", CALLING_HOURS="00:00-24:00")
     runner = app.test_cli_runner()
     assert runner.invoke(args=["agents", "add", "damage", "--skills", "damaged", "--password", PASSWORD]).exit_code == 0
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 from urllib.parse import urlparse
 
+import numpy as np
 import pytest
 
 from ivr.simulator import MAX_REQUESTS_WITHOUT_PROGRESS, SimulatedCall, answer_outbound, main
@@ -172,3 +173,12 @@ def test_the_answer_command_waits_its_full_wait(app, clock, capsys):
                 transport=client_transport(app.test_client()), **fake_time(clock))
     assert code == 1 and json.loads(capsys.readouterr().out) == {"error": "no outbound call came"}
     assert clock() - start == timedelta(seconds=40)
+
+
+def test_the_last_voiced_frame_is_found_behind_trailing_silence():
+    from ivr.simulator import SILENT_FRAME, last_voiced
+    from speech.audio import frames, mulaw_encode
+
+    tone = mulaw_encode((8000 * np.sin(np.arange(800) / 3)).astype(np.int16))  # 100 ms of voice
+    assert last_voiced([SILENT_FRAME] * 3 + frames(tone) + [SILENT_FRAME] * 10) == 3 + 5
+    assert last_voiced([SILENT_FRAME] * 4) == 0

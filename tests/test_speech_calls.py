@@ -254,3 +254,17 @@ def test_a_suggestion_by_voice_is_recorded_and_transcribed_offline(korean_server
     assert ticket.category.value == "suggestion" and ticket.transcript  # the recogniser's words, kept
     samples, rate = read_wav((Path(app.instance_path) / "recordings" / ticket.recording).read_bytes())
     assert rate == 8000 and len(samples) / rate > 1.5
+
+
+def test_the_stopwatch_sees_the_answer_leave_and_the_reply_arrive(korean_server):
+    """bench.speech times read-backs with it: the answer's end on the socket, then the reply's frames."""
+    app, base = korean_server
+    events = []
+    call = SimulatedCall(base, AUTH_TOKEN, DEMO_CALLER, fast=True, language="ko-KR",
+                         on_stream=lambda *event: events.append(event))
+    call.run([("dtmf", "1"), ("dtmf", "1234567890123#"), ("dtmf", "3")])
+    ends = [at for kind, at, _ in events if kind == "input_end"]
+    assert len(ends) == 3 and ends == sorted(ends)
+    after_waybill = [(kind, name) for kind, at, name in events if kind != "input_end" and ends[1] <= at < ends[2]]
+    assert after_waybill[0][0] == "media"   # the reply's first frame, then its mark
+    assert any(kind == "mark" and "택배사를 선택해 주세요" in name for kind, name in after_waybill)
