@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> dict:
     cache = PromptCache(Path(tempfile.mkdtemp()))
     catalogue = PromptCatalogue.load(args.lang)
     # A running hotline has the read-back's words and characters cached (speech render-prompts).
-    prerender(catalogue, cache, {})
+    prerender(catalogue, cache, {}, "speech")
     cache.audio(catalogue.render("confirm_waybill.track", {"waybill_digits": random_waybill(rng)}), args.lang)
 
     baseline_hits = grammar_hits = ranked_hits = 0

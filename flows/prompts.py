@@ -74,6 +74,7 @@ def _spoken_character(ch: str) -> str:
 
 
 COUNTED_UNITS = ("days", "hours", "minutes", "kg", "yuan")
+INPUT_MODES = ("speech", "keypad")  # a call's `input_mode`; a prompt may have a wording for each
 
 
 class _SpokenFormatter(string.Formatter):
@@ -148,6 +149,12 @@ class PromptCatalogue:
             if any(word in said for word in words):
                 return key
         return None
+
+    def played_keys(self, input_mode: str) -> list[str]:
+        """The prompts a line of this input mode can play: not the wordings for the other mode
+        ("survey_score.keypad" on a line with a recogniser)."""
+        others = {f".{mode}" for mode in INPUT_MODES if mode != input_mode}
+        return [key for key in self.prompts if not any(key.endswith(other) for other in others)]
 
     def has(self, key: str) -> bool:
         if "{" not in key:

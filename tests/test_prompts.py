@@ -100,3 +100,10 @@ def test_a_keypad_only_line_is_never_invited_to_speak(catalogues):
             assert any(word in catalogue.prompts[key.replace(".keypad", ".speech")].lower()
                        for word in spoken_words[language]), (language, key)
     assert catalogues["en-US"].prompts["survey_score.keypad"].startswith("Please rate our service by pressing 1 to 5.")
+
+
+def test_a_line_renders_only_the_wordings_of_its_input_mode(catalogues):
+    english = catalogues["en-US"]
+    assert "survey_score.speech" in english.played_keys("speech") and "greeting" in english.played_keys("speech")
+    assert "survey_score.keypad" not in english.played_keys("speech")
+    assert "survey_score.speech" not in english.played_keys("keypad") and "survey_score.keypad" in english.played_keys("keypad")
