@@ -62,7 +62,7 @@ def test_free_text_is_made_speakable_where_it_enters_a_prompt():
 
 def test_english_callers_hear_chinese_names_in_pinyin(catalogues):
     held = catalogues["en-US"].render("status.exception", {"last_scan_location": "沈阳转运中心"})
-    assert held == "Your parcel is held at Shenyang Sorting Centre."
+    assert held == "Your parcel is held at Shenyang Sorting Center."
     assert catalogues["en-US"].render("greeting", {"brand": "顺达快递"}) == \
         "Hello, Shunda Express customer service. How can we help you?"
     assert catalogues["zh-CN"].render("status.exception", {"last_scan_location": "沈阳转运中心"}) == \
