@@ -193,7 +193,7 @@ def _prepare(app: Flask) -> None:
         # Speech calls play rendered prompts: have the fixed ones ready before the first call.
         threading.Thread(target=prerender, daemon=True, name="prerender", args=(
             app.extensions["prompt_catalogues"][language], app.extensions["prompt_cache"],
-            {"brand": app.config["HOTLINE_BRAND"]})).start()
+            {"brand": app.config["HOTLINE_BRAND"]}, "speech")).start()
 
 
 BANNER = """

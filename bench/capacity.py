@@ -418,7 +418,8 @@ def prepare_instance(folder: Path, environment: dict) -> tuple[str, dict | None]
         finally:
             session.close()
         catalogue = app.extensions["prompt_catalogues"][LANGUAGE]
-        prerender(catalogue, app.extensions["prompt_cache"], {"brand": app.config["HOTLINE_BRAND"]})
+        # The servers hear speech (each loads the model), so their calls play the speech wordings.
+        prerender(catalogue, app.extensions["prompt_cache"], {"brand": app.config["HOTLINE_BRAND"]}, "speech")
     pool = app.extensions["db_engine"].pool
     limits = None
     if hasattr(pool, "size") and hasattr(pool, "_max_overflow"):  # a QueuePool: a fixed number of connections

@@ -1,7 +1,7 @@
 """Chinese names (scan locations, branches, pickup points, the brand) as a caller of another
 language can hear them: the words a facility is called by in English ("转运中心" -> "Sorting
-Centre"), and every other Chinese character in pinyin (pypinyin), so "武汉转运中心" is read
-"Wuhan Sorting Centre" rather than skipped or spelt out by an English voice.
+Center"), and every other Chinese character in pinyin (pypinyin), so "武汉转运中心" is read
+"Wuhan Sorting Center" rather than skipped or spelled out by an English voice.
 
 Chinese callers hear the names as written."""
 from __future__ import annotations
@@ -16,7 +16,7 @@ HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 # What a facility or a part of an address is, said in English after its name (longest first).
 FACILITY_WORDS = {
-    "转运中心": "Sorting Centre", "分拨中心": "Distribution Centre", "集散中心": "Hub", "营业部": "Office",
+    "转运中心": "Sorting Center", "分拨中心": "Distribution Center", "集散中心": "Hub", "营业部": "Office",
     "菜鸟驿站": "Cainiao Station", "丰巢快递柜": "Hive Box Locker", "快递柜": "Parcel Locker", "驿站": "Station",
     "网点": "Branch", "快递": "Express", "小区": "Estate", "南门": "South Gate", "北门": "North Gate",
     "东门": "East Gate", "西门": "West Gate", "大道": "Avenue", "路": "Road", "街": "Street", "号": "",

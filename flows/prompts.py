@@ -13,7 +13,7 @@ Templates use str.format fields with a few spoken formats, said by the language'
   {codes:carriers}   a menu of carriers, codes "SF YTO": 顺丰请按1，圆通请按2 / For SF Express,
                      press 1. For YTO Express, press 2. (the catalogue's `formats`: the names
                      in `carriers`, each item by `carrier_choice`, joined by `choice_separator`)
-  {n:days} {n:hours} {n:minutes} {n:kg} {n:yuan}   a count with its unit: 1天, 1 day, 2 days
+  {n:days} {n:hours} {n:minutes} {n:kg} {n:yuan} {n:callers}   a count with its unit: 1天, 1 day, 2 days
   {place}            any other value: read as written, once made speakable (`speakable`);
                      Chinese names in pinyin for callers of another language (flows/places.py)
 The call's local date, `today` among the variables, makes today and tomorrow said by name.
@@ -73,7 +73,8 @@ def _spoken_character(ch: str) -> str:
     return "" if kind == "C" else " "  # control and format characters are invisible; symbols part words
 
 
-COUNTED_UNITS = ("days", "hours", "minutes", "kg", "yuan")
+COUNTED_UNITS = ("days", "hours", "minutes", "kg", "yuan", "callers")
+INPUT_MODES = ("speech", "keypad")  # a call's `input_mode`; a prompt may have a wording for each
 
 
 class _SpokenFormatter(string.Formatter):
@@ -148,6 +149,12 @@ class PromptCatalogue:
             if any(word in said for word in words):
                 return key
         return None
+
+    def played_keys(self, input_mode: str) -> list[str]:
+        """The prompts a line of this input mode can play: not the wordings for the other mode
+        ("survey_score.keypad" on a line with a recogniser)."""
+        others = {f".{mode}" for mode in INPUT_MODES if mode != input_mode}
+        return [key for key in self.prompts if not any(key.endswith(other) for other in others)]
 
     def has(self, key: str) -> bool:
         if "{" not in key:

@@ -23,10 +23,10 @@ EVERY_DAY = {"zh": "每天", "en": "every day", "ko": "매일"}
 RELATIVE_DAYS = {"zh": ("今天", "明天", "后天"), "en": ("today", "tomorrow"), "ko": ("오늘", "내일", "모레")}
 # unit -> (singular, plural); Chinese and Korean take no plural and no space.
 UNITS = {
-    "zh": {"days": "天", "hours": "小时", "minutes": "分钟", "kg": "公斤", "yuan": "元"},
-    "ko": {"days": "일", "hours": "시간", "minutes": "분", "kg": "킬로그램", "yuan": "위안"},
+    "zh": {"days": "天", "hours": "小时", "minutes": "分钟", "kg": "公斤", "yuan": "元", "callers": "位客户"},
+    "ko": {"days": "일", "hours": "시간", "minutes": "분", "kg": "킬로그램", "yuan": "위안", "callers": "명의 고객"},
     "en": {"days": ("day", "days"), "hours": ("hour", "hours"), "minutes": ("minute", "minutes"),
-           "kg": ("kilogram", "kilograms"), "yuan": ("yuan", "yuan")},
+           "kg": ("kilogram", "kilograms"), "yuan": ("yuan", "yuan"), "callers": ("caller", "callers")},
 }
 ROUND_THE_CLOCK = {"zh": "全天24小时", "en": "24 hours a day", "ko": "24시간"}
 MIDNIGHT = 24  # an end of hours "24:00": the end of the day

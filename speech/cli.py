@@ -44,6 +44,8 @@ def render_prompts_command() -> None:
     from speech.tts import prerender
 
     language = current_app.config["HOTLINE_LANGUAGE"]
+    # A keypad-only line plays rendered prompts only to a softphone: its keypad wordings.
+    input_mode = "speech" if current_app.extensions["speech_models"].get(language) is not None else "keypad"
     count = prerender(current_app.extensions["prompt_catalogues"][language],
-                      current_app.extensions["prompt_cache"], {"brand": current_app.config["HOTLINE_BRAND"]})
+                      current_app.extensions["prompt_cache"], {"brand": current_app.config["HOTLINE_BRAND"]}, input_mode)
     click.echo(f"{count} {language} prompts rendered into {current_app.extensions['prompt_cache'].folder}")

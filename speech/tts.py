@@ -187,15 +187,15 @@ class PromptCache:
         return mulaw
 
 
-def prerender(catalogue, cache: PromptCache, variables: dict) -> int:
-    """Render every prompt that needs no call's data (greeting, menus…) and the characters
-    numbers are read back with, so calls never wait."""
+def prerender(catalogue, cache: PromptCache, variables: dict, input_mode: str) -> int:
+    """Render every prompt a line of this input mode plays that needs no call's data (greeting,
+    menus…) and the characters numbers are read back with, so calls never wait."""
     from flows.errors import PromptError
 
     for char in SPELLED_CHARACTERS:
         cache.character(char, catalogue.language)
     rendered = len(SPELLED_CHARACTERS)
-    for key in catalogue.prompts:
+    for key in catalogue.played_keys(input_mode):
         try:
             text = catalogue.render(key, variables)
         except PromptError:

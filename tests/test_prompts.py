@@ -62,7 +62,7 @@ def test_free_text_is_made_speakable_where_it_enters_a_prompt():
 
 def test_english_callers_hear_chinese_names_in_pinyin(catalogues):
     held = catalogues["en-US"].render("status.exception", {"last_scan_location": "沈阳转运中心"})
-    assert held == "Your parcel is held at Shenyang Sorting Centre."
+    assert held == "Your parcel is held at Shenyang Sorting Center."
     assert catalogues["en-US"].render("greeting", {"brand": "顺达快递"}) == \
         "Hello, Shunda Express customer service. How can we help you?"
     assert catalogues["zh-CN"].render("status.exception", {"last_scan_location": "沈阳转运中心"}) == \
@@ -100,3 +100,10 @@ def test_a_keypad_only_line_is_never_invited_to_speak(catalogues):
             assert any(word in catalogue.prompts[key.replace(".keypad", ".speech")].lower()
                        for word in spoken_words[language]), (language, key)
     assert catalogues["en-US"].prompts["survey_score.keypad"].startswith("Please rate our service by pressing 1 to 5.")
+
+
+def test_a_line_renders_only_the_wordings_of_its_input_mode(catalogues):
+    english = catalogues["en-US"]
+    assert "survey_score.speech" in english.played_keys("speech") and "greeting" in english.played_keys("speech")
+    assert "survey_score.keypad" not in english.played_keys("speech")
+    assert "survey_score.speech" not in english.played_keys("keypad") and "survey_score.keypad" in english.played_keys("keypad")

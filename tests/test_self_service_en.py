@@ -75,7 +75,7 @@ def test_an_english_caller_hears_no_chinese(make_app, demo_parcels):
     text = call(app, "1", "7712345678901#", "1")
     assert text.startswith("Hello, Shunda Express customer service.")
     assert "We deliver as usual over New Year." in text and "春节" not in text
-    assert "Your parcel is held at Shenyang Sorting Centre." in text
+    assert "Your parcel is held at Shenyang Sorting Center." in text
     assert not has_chinese(text), text
 
 
@@ -122,4 +122,4 @@ def test_returns_holidays_and_notices_in_english(make_app, demo_parcels, clock, 
     finally:
         server.shutdown()
     heard = json.loads(capsys.readouterr().out)["turns"][0]["heard"]
-    assert "calling with news of your parcel. Your parcel ending 8 9 0 1 is held at Zhengzhou Distribution Centre." in heard
+    assert "calling with news of your parcel. Your parcel ending 8 9 0 1 is held at Zhengzhou Distribution Center." in heard

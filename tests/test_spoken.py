@@ -50,6 +50,7 @@ def test_a_moment_puts_day_and_time_in_each_language_s_order():
 def test_counts_take_english_plurals():
     assert [say_amount("en-US", n, "days") for n in (1, 2)] == ["1 day", "2 days"]
     assert say_amount("en-US", 1, "hours") == "1 hour"
+    assert [say_amount(lang, 1, "callers") for lang in ("en-US", "zh-CN")] == ["1 caller", "1位客户"]
     assert say_amount("en-US", 60, "minutes") == "60 minutes"
     assert say_amount("en-US", "12.5", "yuan") == "12.50 yuan"
     assert say_amount("en-US", 1, "kg") == "1 kilogram"
@@ -121,3 +122,11 @@ def test_read_back_says_what_the_caller_came_for(catalogues):
             for purpose in ("track", "complaint", "change_delivery", "return")}
     assert [text.split(" ")[0] for text in said.values()] == \
         ["您要查询的单号是", "您要投诉的快件单号是", "您要更改派送的快件单号是", "您要退回的快件单号是"]
+
+
+def test_a_waiting_caller_hears_how_many_are_ahead_in_words_that_agree(catalogues):
+    one, three = {"ahead": 1, "minutes": 1}, {"ahead": 3, "minutes": 4}
+    assert catalogues["en-US"].render("queue_position", one).startswith(
+        "You have 1 caller ahead of you, and the wait is about 1 minute. To hang up and keep your place in line, press 1;")
+    assert catalogues["en-US"].render("queue_position", three).startswith("You have 3 callers ahead of you")
+    assert catalogues["zh-CN"].render("queue_position", three).startswith("您前面还有3位客户，预计等待4分钟。")
