@@ -243,7 +243,7 @@ REPORT_WORDS = {
                   "by_category": "按投诉类型", "first_response_in_time": "首次响应及时率",
                   "closed_in_time": "闭环及时率", "average_closure_h": "平均闭环时长（小时）",
                   "surveys_due": "应回访", "reached": "已回访", "callback_rate": "回访率",
-                  "average_score": "平均满意度"},
+                  "average_score": "平均满意度", "self_served": "自助完成", "after_hours": "非工作时间来电"},
         "codes": {"self_service": "自助完成", "complaint_filed": "已建投诉", "ticket_created": "已建工单",
                   "callback_booked": "已约回电", "abandoned": "排队放弃", "caller_hung_up": "客户挂机",
                   "agent": "人工接听", "failed": "失败", "complaint": "投诉",
@@ -261,7 +261,8 @@ REPORT_WORDS = {
                   "abandoned": "Abandoned", "by_category": "By complaint", "first_response_in_time":
                   "First response in time", "closed_in_time": "Closed in time",
                   "average_closure_h": "Average closure (h)", "surveys_due": "Surveys due", "reached": "Reached",
-                  "callback_rate": "Survey rate", "average_score": "Average score"},
+                  "callback_rate": "Survey rate", "average_score": "Average score", "self_served": "Self-served",
+                  "after_hours": "After hours"},
         "codes": {"self_service": "self service", "complaint_filed": "complaint filed",
                   "ticket_created": "ticket created", "callback_booked": "callback booked",
                   "abandoned": "abandoned", "caller_hung_up": "caller hung up", "agent": "agent",

@@ -39,8 +39,11 @@ function sessionExpired() {
   document.title = TITLE;
 }
 
+// A list's items; "—" (unnumbered) when it has none, rather than a heading over nothing.
 function list(element, items) {
-  element.replaceChildren(...items.map((text) => Object.assign(document.createElement("li"), {textContent: text})));
+  element.replaceChildren(...(items.length ? items : ["—"]).map((text) =>
+    Object.assign(document.createElement("li"), {textContent: text})));
+  element.classList.toggle("empty", !items.length);
 }
 
 // "23 小时 5 分钟" / "4 分钟" / "35 秒": a duration as people say it.
@@ -88,7 +91,7 @@ function render(view) {
   $("no-offer").hidden = Boolean(offer);
   $("pop").hidden = !offer;
   if (!offer) return;
-  $("pop-caller").textContent = offer.caller;
+  $("pop-caller").textContent = offer.caller || "—";  // a softphone caller has no number
   $("pop-line").textContent = offer.line_name;
   $("pop-category").textContent = W[offer.category] || offer.category || "—";
   $("pop-waybill").textContent = offer.waybill || (offer.verified ? "—" : W.unverified);

@@ -8,6 +8,7 @@ function agentPhone({words, twilio, token, onEnded}) {
   const $ = (id) => document.getElementById(id);
   const panel = $("agent-phone"), status = $("phone-status"), clock = $("phone-timer"), meter = $("phone-level");
   const muteButton = $("phone-mute"), holdButton = $("phone-hold"), hangUpButton = $("phone-hangup");
+  const buttons = muteButton.parentElement;
   let line = null, muted = false, held = false, ticking = null, hangingUp = false;
 
   function show() {
@@ -23,6 +24,7 @@ function agentPhone({words, twilio, token, onEnded}) {
     panel.hidden = false;
     holdButton.hidden = !line.hold;
     muteButton.disabled = holdButton.disabled = hangUpButton.disabled = false;
+    buttons.hidden = false;
     const since = Date.now();
     const tick = () => {
       const seconds = Math.floor((Date.now() - since) / 1000);
@@ -41,6 +43,7 @@ function agentPhone({words, twilio, token, onEnded}) {
     meter.value = 0;
     status.textContent = words.call_ended;
     muteButton.disabled = holdButton.disabled = hangUpButton.disabled = true;
+    buttons.hidden = true;  // nothing left to mute or hang up
     onEnded(hangingUp);
     hangingUp = false;
   }
