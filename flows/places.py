@@ -26,6 +26,13 @@ FACILITY_WORDS = {
 _FACILITY = re.compile("|".join(sorted(map(re.escape, FACILITY_WORDS), key=len, reverse=True)))
 WESTERN_PUNCTUATION = str.maketrans({"，": ", ", "；": "; ", "。": ". ", "、": ", ", "：": ": ", "（": " (", "）": ") "})
 SYLLABLES_PER_WORD = 2  # Chinese place names are mostly two-syllable words: 杭州 西湖 -> Hangzhou Xihu
+# An address is written from the city down (杭州西湖区文三路100号3幢); English says it from the door
+# up, with the house number before the street: Building 3, 100 Wensan Road, Xihu District, Hangzhou.
+_PART = r"[\u4e00-\u9fff]+?(?:省|市|区|县|大道|路|街)(?:\d+号)?|\d+(?:幢|栋|单元|室)"
+_ADDRESS = re.compile(f"(?:{_PART})+")
+_ADDRESS_PART = re.compile(r"(?P<area>[\u4e00-\u9fff]+?(?:省|市|区|县|大道|路|街))(?:(?P<house>\d+)号)?"
+                           r"|(?P<unit>\d+)(?P<kind>幢|栋|单元|室)")
+UNIT_WORDS = {"幢": "Building", "栋": "Building", "单元": "Unit", "室": "Room"}
 
 
 def has_chinese(text: str) -> bool:
@@ -39,6 +46,21 @@ def for_language(text: str, language: str) -> str:
     named = PROVINCES_IN_ENGLISH.get(text)
     if named:
         return named
+    return _words_in_english(_ADDRESS.sub(_address_in_english, text))
+
+
+def _address_in_english(address: re.Match) -> str:
+    """A postal address said from the door up (a run of areas and roads with no number is left
+    as it is: a place's name, not an address)."""
+    parts = list(_ADDRESS_PART.finditer(address.group()))
+    if not any(part["house"] or part["unit"] for part in parts):
+        return address.group()
+    english = [f"{UNIT_WORDS[part['kind']]} {part['unit']}" if part["unit"]
+               else " ".join(filter(None, (part["house"], _words_in_english(part["area"])))) for part in parts]
+    return ", ".join(reversed(english))
+
+
+def _words_in_english(text: str) -> str:
     spaced = _FACILITY.sub(lambda m: f" {FACILITY_WORDS[m.group()]} ", text.translate(WESTERN_PUNCTUATION))
     words = " ".join(HAN_RUN.sub(lambda m: f" {_pinyin_words(m.group())} ", spaced).split())
     return re.sub(r" ([,;.:)])", r"\1", words)

@@ -34,7 +34,7 @@ def test_fee_quote_and_branch_information_in_english(english):
     assert "Sorry, we do not know that postal code." in call(english, "4", "4", "999999", "200120", "1#")
     branch = call(english, "4", "5", "310012")
     assert "is served by Hangzhou Xihu Branch, phone 0 5 7 1 8 8 8 8 6 6 6 6, open 8 am to 8 pm." in branch
-    assert ("Pickup points nearby: Wensan Road Cainiao Station, Wensan Road 100, 8 am to 9 pm; Hive Box Locker, "
+    assert ("Pickup points nearby: Wensan Road Cainiao Station, 100 Wensan Road, 8 am to 9 pm; Hive Box Locker, "
             "Cuiyuan Yi District South Gate, 24 hours a day.") in branch
     assert "we have no branch information for that area" in call(english, "4", "5", "530000")
 
@@ -81,7 +81,7 @@ def test_an_english_caller_hears_no_chinese(make_app, demo_parcels):
 
 def test_pickups_and_delivery_changes_in_english(english):
     booked = call(english, "4", "1", "1", "1", "310012", "1", "3")
-    assert "Last time we collected from Hangzhou Xihu District Wensan Road 100 3 Building." in booked
+    assert "Last time we collected from Building 3, 100 Wensan Road, Xihu District, Hangzhou." in booked
     assert "A courier will collect your parcel tomorrow, from 1 to 6 pm." in booked
     assert "Your booking number is" in booked
     changed = call(english, "4", "2", "1234567890123#", "1", "1", "1", "4")  # SF, of the SF and YTO parcels

@@ -130,3 +130,15 @@ def test_a_waiting_caller_hears_how_many_are_ahead_in_words_that_agree(catalogue
         "You have 1 caller ahead of you, and the wait is about 1 minute. To hang up and keep your place in line, press 1;")
     assert catalogues["en-US"].render("queue_position", three).startswith("You have 3 callers ahead of you")
     assert catalogues["zh-CN"].render("queue_position", three).startswith("您前面还有3位客户，预计等待4分钟。")
+
+
+@pytest.mark.parametrize("written, said", [
+    ("文三路100号", "100 Wensan Road"),
+    ("浙江省杭州市西湖区文三路100号2单元301室", "Room 301, Unit 2, 100 Wensan Road, Xihu District, Hangzhou, Zhejiang Province"),
+    ("文三路菜鸟驿站", "Wensan Road Cainiao Station"),  # a place, not an address: in its own order
+])
+def test_an_english_caller_hears_an_address_from_the_door_up(written, said):
+    from flows.places import for_language
+
+    assert for_language(written, "en-US") == said
+    assert for_language(written, "zh-CN") == written
