@@ -65,6 +65,10 @@ WORDS = {
         "muted": "已静音", "on_hold": "保持中（客户在听等待音乐）", "call_ended": "通话已结束",
         "mute": "静音", "unmute": "取消静音", "hold": "保持", "resume": "恢复通话", "hang_up": "挂断",
         "caller_level": "对方音量", "microphone_unavailable": "麦克风不可用", "phone_unavailable": "网页电话不可用",
+        # Why the browser gave no microphone, by the error's name (its message is the browser's English).
+        "microphone_errors": {"NotFoundError": "未找到麦克风，请接上耳麦后刷新页面",
+                              "NotAllowedError": "浏览器未允许使用麦克风，请在地址栏旁允许后刷新页面",
+                              "NotReadableError": "麦克风被其他程序占用"},
         "phone_ready": "网页电话已就绪", "record_disposition": "提交处理结果",
         # Not-ready reasons (a break's), and the agent's own day.
         "reasons": {"rest": "休息", "meal": "用餐", "training": "培训", "meeting": "会议", "coaching": "辅导"},
@@ -123,6 +127,9 @@ WORDS = {
         "muted": "Muted", "on_hold": "On hold (the caller hears hold music)", "call_ended": "Call ended",
         "mute": "Mute", "unmute": "Unmute", "hold": "Hold", "resume": "Resume", "hang_up": "Hang up",
         "caller_level": "Caller's level", "microphone_unavailable": "Microphone unavailable",
+        "microphone_errors": {"NotFoundError": "No microphone found: plug in a headset and reload the page",
+                              "NotAllowedError": "The browser has not allowed the microphone: allow it and reload",
+                              "NotReadableError": "The microphone is in use by another program"},
         "phone_unavailable": "Browser phone unavailable", "phone_ready": "Browser phone ready",
         "record_disposition": "Record disposition",
         "reasons": {"rest": "Rest", "meal": "Meal", "training": "Training", "meeting": "Meeting", "coaching": "Coaching"},

@@ -82,14 +82,14 @@ function agentPhone({words, twilio, token, onEnded}) {
     try {
       microphone = await captureFrames(audio, (payload) => send({event: "media", media: {payload: muted ? MULAW_SILENCE : payload}}));
       if (closed) microphone.getTracks().forEach((track) => track.stop());
-    } catch (error) { status.textContent = `${words.microphone_unavailable}: ${error.message}`; }
+    } catch (error) { status.textContent = words.microphone_errors[error.name] || words.microphone_unavailable; }
   }
 
   // The Twilio Voice JS SDK: the call the hotline dials once the agent accepted is answered at once.
   async function register() {
     const device = new Twilio.Device(await token(), {closeProtection: true});
     device.on("tokenWillExpire", async () => device.updateToken(await token()));
-    device.on("error", (error) => { status.textContent = `${words.phone_unavailable}: ${error.message}`; });
+    device.on("error", (error) => { status.textContent = `${words.phone_unavailable} (${error.code})`; });
     device.on("incoming", (call) => {
       let level = 0;
       call.on("volume", (_input, output) => { level = output; });
