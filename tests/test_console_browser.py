@@ -230,6 +230,9 @@ def test_wallboard_shows_a_simulated_call_within_seconds(wallboard_server, page,
     assert page.inner_text("#agent-counts") == "离线 1"
     assert "语音导航中" in page.inner_text(".tiles") and "更新于" in page.inner_text("#updated")
     screenshots(page, "6-wallboard")
+    # The reports are of the hotline's day and week (its clock, Asia/Shanghai), not the browser's.
+    assert page.get_attribute("#daily", "href").startswith(
+        f"/console/api/reports/daily?date={app.extensions['calling_hours'].local(app.config['CLOCK']()).date()}")
     report = page.request.get(wallboard_server + page.get_attribute("#daily", "href"))
     assert report.ok and "客服报表" in report.text()
     assert report.headers["content-disposition"].startswith("inline")  # opens in the browser

@@ -101,6 +101,8 @@ ROUTES = [
     Route("GET", "/console/wallboard", "/console/wallboard", "anyone"),
     Route("GET", "/softphone", "/softphone", "anyone"),
     Route("GET", "/console/api/me", "/console/api/me", "signed_in"),
+    Route("GET", "/console/api/me/today", "/console/api/me/today", "signed_in"),
+    Route("GET", "/console/api/phone/token", "/console/api/phone/token", "signed_in"),
     Route("POST", "/console/api/state", "/console/api/state", "signed_in"),
     Route("POST", "/console/api/accept", "/console/api/accept", "signed_in"),
     Route("POST", "/console/api/finish", "/console/api/finish", "signed_in"),

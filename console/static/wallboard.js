@@ -46,7 +46,16 @@ function render(figures, response) {
     .join(" · ");
   agentRows = figures.agent_rows;
   tick();
-  $("updated").textContent = `${W.updated} ${new Date().toLocaleTimeString(LANGUAGE, {hour12: false})}`;
+  // On the hotline's clock and in its time zone, as the reports count days.
+  const hotlineNow = new Date(Date.now() + clockOffsetS * 1000);
+  $("updated").textContent = `${W.updated} ${hotlineNow.toLocaleTimeString(LANGUAGE, {hour12: false, timeZone: "Asia/Shanghai"})}`;
+  linkReports(hotlineNow.toLocaleDateString("sv-SE", {timeZone: "Asia/Shanghai"}));
+}
+
+function linkReports(today) {
+  $("daily").href = `/console/api/reports/daily?date=${today}&format=html&lang=${LANGUAGE}`;
+  $("daily-xlsx").href = `/console/api/reports/daily?date=${today}&format=xlsx`;
+  $("weekly").href = `/console/api/reports/weekly?week=${isoWeek(today)}&format=html&lang=${LANGUAGE}`;
 }
 
 // Time in state counts up between polls.
@@ -71,10 +80,6 @@ function start() {
   $("login").hidden = true;
   $("error").hidden = true;
   $("board").hidden = false;
-  const today = new Date(Date.now() + clockOffsetS * 1000).toLocaleDateString("sv-SE", {timeZone: "Asia/Shanghai"});
-  $("daily").href = `/console/api/reports/daily?date=${today}&format=html&lang=${LANGUAGE}`;
-  $("daily-xlsx").href = `/console/api/reports/daily?date=${today}&format=xlsx`;
-  $("weekly").href = `/console/api/reports/weekly?week=${isoWeek(today)}&format=html&lang=${LANGUAGE}`;
   poll("/console/api/wallboard", render, 2000);
 }
 
