@@ -91,6 +91,7 @@ CALL_TRANSITIONS: dict[str, tuple[tuple[CallStatus, ...], CallStatus]] = {
     "withdraw": ((C.CALLBACK_WAITING,), C.ABANDONED),
     "callback_unanswered": ((C.CALLBACK_DUE, C.CONNECTED), C.CALLBACK_WAITING),
     "give_up_place": ((C.CALLBACK_DUE, C.CONNECTED), C.ABANDONED),
+    "transfer": ((C.CONNECTED,), C.WAITING),            # its agent hands the caller to a line or a colleague
     "retry_kept_place": ((C.CALLBACK_WAITING,), C.CALLBACK_WAITING),
 }
 
@@ -432,6 +433,29 @@ move_agent(agent, 'finish', {'call', ''})
 record('finished', {'agent', id, 'call', sid})
 return OFFERS
 """,
+    # ARGV: agent id, sid, line ('': the call's own), agent to offer it to ('': the line's next)
+    "transfer": r"""
+local id, sid, line, to = ARGV[9], ARGV[10], ARGV[11], ARGV[12]
+local agent, call = load_agent(id), load_call(sid)
+if not agent or not call or agent.call ~= sid or not target('agent', 'finish', agent.state)
+    or not target('call', 'transfer', call.status) then
+  return refuse('call ' .. sid .. ' is not connected to agent ' .. id)
+end
+if call.callback == '1' then return refuse('call ' .. sid .. ' is a callback the hotline placed: it stays with its agent') end
+if line == '' then line = call.skill end
+local colleague = load_agent(to)
+if to ~= '' and (to == id or not colleague or not target('agent', 'offer', colleague.state)) then
+  return refuse('agent ' .. to .. ' is not available')
+end
+move_agent(agent, 'finish', {'call', ''})
+record('finished', {'agent', id, 'call', sid})
+-- Back in line with its first score: ahead of everyone who called after it.
+redis.call('ZADD', key('waiting', line), call.score, sid)
+move_call(call, 'transfer', {'agent', '', 'skill', line, 'transferred_from', id, 'enqueued_at', NOW_TEXT})
+record('transferred', {'call', sid, 'agent', id, 'skill', line, 'to', to})
+if colleague then offer(call, colleague, line) else route_line(line) end
+return OFFERS
+""",
     # ARGV: batch size
     "tick": r"""
 local batch = tonumber(ARGV[9])
@@ -548,6 +572,10 @@ class Distributor:
         agent["skills"] = json.loads(agent["skills"])
         return agent
 
+    def lines(self) -> list[str]:
+        """Every line some registered agent serves (a line nobody serves is no place to send a caller)."""
+        return sorted({line for agent_id in self.agent_ids() for line in self.agent(agent_id)["skills"]})
+
     def agents_with(self, call_skill: str) -> int:
         """How many agents have this skill, whatever their state."""
         return self.redis.scard(_k("skilled", call_skill))
@@ -636,6 +664,14 @@ class Distributor:
     def finish(self, agent_id: str, now: float) -> None:
         """The agent's call ended: wrap-up, then available again (see tick)."""
         self._run("finish", now, agent_id)
+
+    def transfer(self, agent_id: str, call_sid: str, now: float, *, line: str = "", to_agent: str = "") -> list[Offer]:
+        """The agent on a call hands the caller on: to `to_agent` (who must be available: the call
+        is offered to them at once) or to the head of `line`'s waiting callers (their own line when
+        empty). The caller keeps the score they first joined with, so they are served before
+        everyone who called after them (and after a colleague's RONA, back in that line), and the
+        agent goes into wrap-up."""
+        return self._offers("transfer", now, agent_id, call_sid, line, to_agent)
 
     def tick(self, now: float) -> list[Offer]:
         """Time passes: missed kept places come back in line, offers unanswered past

@@ -121,6 +121,46 @@ def test_rona_passes_the_offer_on_and_keeps_the_callers_place(acd):
     assert acd.call("CA1")["status"] == CallStatus.CONNECTED.value
 
 
+def test_a_transfer_hands_the_caller_on_ahead_of_later_callers_and_wraps_the_agent_up(acd):
+    staff(acd)
+    acd.set_state("english", AgentState.OFFLINE, 3)
+    acd.enqueue("CA1", skill(ZH, "delayed"), 10)                       # delay-desk takes it
+    acd.accept("delay-desk", "CA1", 11)
+    acd.set_state("damage-desk", AgentState.BREAK, 12)
+    assert acd.enqueue("CA2", skill(ZH, "damaged"), 20) == []          # waits: nobody on the damaged line
+    assert acd.transfer("delay-desk", "CA1", 30, line=skill(ZH, "damaged")) == []
+    assert acd.agent("delay-desk")["state"] == AgentState.WRAP_UP.value
+    entry = acd.call("CA1")
+    assert (entry["status"], entry["skill"], entry["transferred_from"]) == ("waiting", "zh-CN:damaged", "delay-desk")
+    assert acd.ahead("CA1") == 0                                       # ahead of CA2, who called later
+    offer = acd.set_state("damage-desk", AgentState.AVAILABLE, 40)[0]
+    assert (offer.call_sid, offer.agent_id, offer.skill) == ("CA1", "damage-desk", "zh-CN:damaged")
+    # Newest first: the first agent's handling counts as a call they finished.
+    assert [d["decision"] for d in acd.decisions() if d.get("call") == "CA1"][:3] == ["offered", "transferred",
+                                                                                      "finished"]
+
+
+def test_a_transfer_to_a_colleague_offers_them_the_call_or_is_refused(acd):
+    staff(acd)
+    acd.enqueue("CA1", skill(ZH, "delayed"), 10)
+    acd.accept("delay-desk", "CA1", 11)
+    acd.set_state("english", AgentState.BREAK, 12)
+    for colleague in ("english", "nobody", "delay-desk"):              # not available, unknown, themselves
+        with pytest.raises(AcdError, match="not available"):
+            acd.transfer("delay-desk", "CA1", 13, to_agent=colleague)
+    with pytest.raises(AcdError, match="not connected"):
+        acd.transfer("damage-desk", "CA1", 13, to_agent="english")      # not their call
+    assert acd.call("CA1")["status"] == CallStatus.CONNECTED.value     # refusals changed nothing
+    offer = acd.transfer("delay-desk", "CA1", 14, to_agent="damage-desk")[0]
+    assert (offer.call_sid, offer.agent_id, offer.skill) == ("CA1", "damage-desk", "zh-CN:delayed")
+    assert acd.agent("delay-desk")["state"] == AgentState.WRAP_UP.value
+    acd.set_state("delay-desk", AgentState.BREAK, 15)
+    assert acd.tick(14 + OFFER_TIMEOUT_S) == []                        # not taken: back in the call's line
+    assert acd.call("CA1")["status"] == CallStatus.WAITING.value and acd.ahead("CA1") == 0
+    assert acd.lines() == ["en-US:damaged", "en-US:delayed", "en-US:general", "zh-CN:damaged", "zh-CN:delayed",
+                           "zh-CN:general", "zh-CN:lost"]
+
+
 def test_keeping_ones_place_by_callback(acd):
     acd.register_agent("a", languages=[ZH], categories=[])
     acd.enqueue("CA-first", skill(ZH), 0)
