@@ -50,6 +50,7 @@ def _window() -> timedelta:
 @callbacks_cli.command("list")
 @click.option("--all", "show_all", is_flag=True, help="finished ones too")
 def list_command(show_all: bool) -> None:
+    """Open callbacks (with --all, finished ones too), phones masked."""
     session = new_session()
     try:
         for callback in session.scalars(select(Callback).order_by(Callback.due_at)):

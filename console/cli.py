@@ -55,6 +55,7 @@ def add_command(username, role, name, languages, skills, phone, password) -> Non
 
 @agents_cli.command("list")
 def list_command() -> None:
+    """Console users: role, languages and complaint skills."""
     session = new_session()
     try:
         for user in session.scalars(select(User).order_by(User.username)):

@@ -54,6 +54,7 @@ def add_command(text, starts, ends, carrier, region, route, created_by) -> None:
 
 @announcements_cli.command("list")
 def list_command() -> None:
+    """Every announcement with its dates and who hears it."""
     session = new_session()
     try:
         for a in session.scalars(select(Announcement).order_by(Announcement.starts_on)):

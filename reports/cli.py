@@ -48,6 +48,7 @@ def report_options(command):
 @click.option("--date", "day", required=True, help="YYYY-MM-DD (local time)")
 @report_options
 def daily_command(day: str, fmt: str, output: Path | None, language: str | None, carrier: str | None) -> None:
+    """One day's report: volumes, problem types, handling times, satisfaction."""
     try:
         when = date.fromisoformat(day)
     except ValueError:
@@ -59,6 +60,7 @@ def daily_command(day: str, fmt: str, output: Path | None, language: str | None,
 @click.option("--week", required=True, help="ISO week, e.g. 2026-W48")
 @report_options
 def weekly_command(week: str, fmt: str, output: Path | None, language: str | None, carrier: str | None) -> None:
+    """One ISO week's report, with a chart by day."""
     try:
         period = figures.week(week, current_app.extensions["calling_hours"].zone)
     except ValueError as error:
