@@ -124,6 +124,7 @@ def import_command(file: Path) -> None:
 @campaign_cli.command("run")
 @click.option("--dry-run", is_flag=True, help="print who would be called when, and why others are not")
 def run_command(dry_run: bool) -> None:
+    """Book a survey call for every closed complaint and re-delivered parcel not yet called."""
     session = new_session()
     try:
         hours, now = current_app.extensions["calling_hours"], current_app.config["CLOCK"]()

@@ -68,6 +68,7 @@ def list_command() -> None:
 @announcements_cli.command("remove")
 @click.argument("announcement_id", type=int)
 def remove_command(announcement_id: int) -> None:
+    """Stop an announcement (by its #number from list)."""
     session = new_session()
     try:
         announcement = session.get(Announcement, announcement_id)
