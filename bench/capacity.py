@@ -47,7 +47,6 @@ import re
 import select
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -67,6 +66,7 @@ import websocket
 from twilio.request_validator import RequestValidator
 
 from bench.figures import percentile, print_figures
+from bench.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGE = "ko-KR"
@@ -389,12 +389,6 @@ def render_utterances() -> dict[str, list[str]]:
 
 
 # --- the server ---
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def prepare_instance(folder: Path, environment: dict) -> tuple[str, dict | None]:
     """Demo parcels in a new database, the fixed prompts rendered. The apology's words, and the

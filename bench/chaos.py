@@ -29,6 +29,7 @@ import psutil
 import requests
 
 from bench.figures import print_figures
+from bench.servers import free_port
 from ivr.simulator import CallFailed, SimulatedCall, answer_outbound, run_agent
 
 FAULTS = ("redis_restart", "postgres_stop", "web_worker_kill", "rq_worker_kill")
@@ -67,14 +68,6 @@ METHOD = (
     "recovery_s (from the server back, or the kill, to the first "
     "incoming webhook answered 200 without the apology, probed every 0.2 s)."
 )
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Servers:

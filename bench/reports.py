@@ -11,7 +11,10 @@ events each, their transcript and, closed, a survey score; survey callbacks with
 a weekly and a month's report (reports.figures.build, hot spots included) and the wallboard
 (reports.live.wallboard), once alone and as 20 supervisors' screens refreshing at once (p99).
 The baseline, same run: a bare COUNT(*) over the day's call records, the least a daily report
-must read.
+must read. Checked: each report's counts of calls, abandoned and after-hours calls, tickets and
+surveys due and reached equal what the bench inserted into its period (counted as it inserts),
+so does the wallboard's day and its agents by state, and so does the bare COUNT(*); each of the
+20 supervisors sees the same wallboard. Exit status 1 on any mismatch (listed in "mismatches").
 """
 from __future__ import annotations
 
@@ -36,13 +39,45 @@ CATEGORY_NAMES = [c.value for c in ComplaintCategory]
 SUPERVISORS = 20
 
 
-def timed(function, repeat: int = 3) -> float:
+def timed(function, repeat: int = 3) -> tuple[float, object]:
+    """The median time of `repeat` runs in ms, and what the last returned."""
     times = []
     for _ in range(repeat):
         started = time.perf_counter()
-        function()
+        value = function()
         times.append((time.perf_counter() - started) * 1000)
-    return round(statistics.median(times), 1)
+    return round(statistics.median(times), 1), value
+
+
+COUNTED = ("calls", "abandoned", "after_hours", "tickets", "surveys_due", "surveys_reached")
+
+
+class Inserted:
+    """What the bench inserts into each timed period, counted as it goes (not read back by SQL)."""
+
+    def __init__(self, periods: dict[str, tuple[datetime, datetime]]):
+        self.periods = periods  # name: naive UTC bounds, as stored
+        self.counts = {name: dict.fromkeys(COUNTED, 0) for name in periods}
+        self.agents: dict[str, int] = {}
+
+    def add(self, at: datetime, **counts: int) -> None:
+        for name, (start, end) in self.periods.items():
+            if start <= at < end:
+                for key, value in counts.items():
+                    self.counts[name][key] += value
+
+
+def report_counts(report: dict) -> dict:
+    return {"calls": report["calls"]["total"], "abandoned": report["calls"]["abandoned"],
+            "after_hours": report["calls"]["after_hours"], "tickets": report["tickets"]["total"],
+            "surveys_due": report["satisfaction"]["surveys_due"],
+            "surveys_reached": report["satisfaction"]["reached"]}
+
+
+def mismatches(expected: dict, measured: dict, where: str) -> list[str]:
+    """'where.key: measured X, inserted Y' for each key of `expected` that `measured` gets wrong."""
+    return [f"{where}.{key}: measured {measured.get(key)}, inserted {value}"
+            for key, value in expected.items() if measured.get(key) != value]
 
 
 STEPS = ["main_menu", "say_waybill", "confirm_waybill", "check_identity", "after_status", "offer_agent"]
@@ -67,7 +102,7 @@ def insert(connection, table, rows: list[dict]) -> None:
         connection.execute(table.insert(), rows[offset:offset + 20000])
 
 
-def load(engine, args, year_start: datetime, rng: random.Random) -> None:
+def load(engine, args, year_start: datetime, rng: random.Random, inserted: Inserted) -> None:
     from callqueue.models import Callback, CallbackAttempt, CallbackStatus
     from calls.records import CallRecord
     from tickets.categories import ComplaintCategory, Demand
@@ -101,6 +136,8 @@ def load(engine, args, year_start: datetime, rng: random.Random) -> None:
         for n in range(args.calls):
             start = year_start + timedelta(seconds=rng.randrange(seconds))
             batch.append(call_record(n, start, rng.choice(waybills) if n % 2 else "", rng))
+            outcome = batch[-1]["outcome"]
+            inserted.add(start, calls=1, abandoned=outcome == "abandoned", after_hours=outcome == "after_hours")
             if len(batch) == 20000:
                 insert(connection, CallRecord.__table__, batch)
                 batch = []
@@ -110,6 +147,7 @@ def load(engine, args, year_start: datetime, rng: random.Random) -> None:
         for n in range(1, args.tickets + 1):
             created = year_start + timedelta(seconds=rng.randrange(seconds))
             status = rng.choice(statuses)
+            inserted.add(created, tickets=1)
             history += [{"ticket_id": n, "at": created + timedelta(hours=i), "action": action,
                          "detail": "客户来电催促处理"} for i, action in
                         enumerate(["created", "assigned", "noted", "responded", "closed"][:rng.randint(2, 5)])]
@@ -131,6 +169,7 @@ def load(engine, args, year_start: datetime, rng: random.Random) -> None:
         for n in range(1, args.tickets // 2 + 1):
             created = year_start + timedelta(seconds=rng.randrange(seconds))
             done = rng.random() < 0.7
+            inserted.add(created, surveys_due=1, surveys_reached=done)
             surveys.append({"id": n, "phone": f"139{rng.randrange(10 ** 8):08d}", "slot": "soonest",
                             "reason": "survey", "kind": "survey", "requested_at": created, "due_at": created,
                             "created_at": created, "ticket_id": n * 2, "attempts": 1,
@@ -144,7 +183,8 @@ def load(engine, args, year_start: datetime, rng: random.Random) -> None:
         insert(connection, CallbackAttempt.__table__, attempts)
 
 
-def add_agents(app, count: int, rng: random.Random) -> None:
+def add_agents(app, count: int, rng: random.Random) -> dict[str, int]:
+    """Register `count` agents in mixed states: how many are in each."""
     from callqueue.acd import AgentState
     from callqueue.routing import distributor
     from console.models import User
@@ -158,21 +198,24 @@ def add_agents(app, count: int, rng: random.Random) -> None:
                          categories=["damaged"], password_hash=probe.password_hash, phone="") for n in range(count))
     session.commit()
     session.close()
-    acd = distributor(get_redis(), app.config)
+    acd, states = distributor(get_redis(), app.config), {}
     for n in range(count):
         acd.register_agent(f"agent-{n}", languages=["zh-CN"], categories=rng.sample(CATEGORY_NAMES, 2))
         state = rng.choice([AgentState.AVAILABLE, AgentState.BREAK, AgentState.OFFLINE])
         acd.set_state(f"agent-{n}", state, time.time())
+        states[state.value] = states.get(state.value, 0) + 1
+    return states
 
 
-def concurrent_p99_ms(function, screens: int) -> float:
-    """Each of `screens` threads runs `function` once, all released together: the slowest's time."""
-    times, start = [], threading.Barrier(screens)
+def concurrent_p99_ms(function, screens: int) -> tuple[float, list]:
+    """Each of `screens` threads runs `function` once, all released together: the p99 time, and
+    what each returned."""
+    times, values, start = [], [], threading.Barrier(screens)
 
     def screen() -> None:
         start.wait()
         began = time.perf_counter()
-        function()
+        values.append(function())
         times.append((time.perf_counter() - began) * 1000)
 
     threads = [threading.Thread(target=screen) for _ in range(screens)]
@@ -180,7 +223,7 @@ def concurrent_p99_ms(function, screens: int) -> float:
         thread.start()
     for thread in threads:
         thread.join()
-    return round(percentile(times, 0.99), 1)
+    return round(percentile(times, 0.99), 1), values
 
 
 def main(argv=None) -> dict:
@@ -201,6 +244,10 @@ def main(argv=None) -> dict:
     return figures
 
 
+def failed(figures: dict) -> bool:
+    return bool(figures["mismatches"])
+
+
 def run(app, args) -> dict:
     from sqlalchemy import func, select
 
@@ -214,41 +261,56 @@ def run(app, args) -> dict:
 
     zone = app.extensions["calling_hours"].zone
     year_start = datetime(2025, 11, 25)
+    day = figures.day(date(2026, 6, 15), zone)
+    week = figures.week("2026-W25", zone)
+    month = figures.Period("2026-06", datetime(2026, 6, 1, tzinfo=zone), datetime(2026, 7, 1, tzinfo=zone))
+    periods = {"daily": day, "weekly": week, "month": month}
+    now = datetime(2026, 6, 15, 6, tzinfo=zone)  # the wallboard's day is the daily report's
+    inserted = Inserted({name: period.utc_bounds() for name, period in periods.items()})
     started = time.perf_counter()
     rng = random.Random(1)
-    load(app.extensions["db_engine"], args, year_start, rng)
-    add_agents(app, args.agents, rng)
+    load(app.extensions["db_engine"], args, year_start, rng, inserted)
+    inserted.agents = add_agents(app, args.agents, rng)
     load_s = round(time.perf_counter() - started, 1)
     session = new_session()
-    day = figures.day(date(2026, 6, 15), zone)
     start, end = day.utc_bounds()
-    now = datetime(2026, 6, 15, 6, tzinfo=zone)
     acd, sessions = distributor(get_redis(), app.config), CallStore(get_redis(), 60)
-    month = figures.Period("2026-06", datetime(2026, 6, 1, tzinfo=zone), datetime(2026, 7, 1, tzinfo=zone))
 
-    def refresh_wallboard() -> None:
+    def refresh_wallboard() -> dict:
         with app.app_context():  # each supervisor's request has its own context and session, as in the app
             screen = new_session()
             try:
-                wallboard(screen, acd, sessions, now, zone)
+                return wallboard(screen, acd, sessions, now, zone)
             finally:
                 screen.close()
 
-    result = {
+    baseline_ms, day_count = timed(lambda: session.scalar(select(func.count(CallRecord.id)).where(
+        CallRecord.started_at >= start, CallRecord.started_at < end)))
+    reports = {name: timed(lambda period=period: figures.build(session, period)) for name, period in periods.items()}
+    wallboard_ms, board = timed(lambda: wallboard(session, acd, sessions, now, zone), repeat=5)
+    supervisors_p99_ms, boards = concurrent_p99_ms(refresh_wallboard, SUPERVISORS)
+    session.close()
+
+    wrong = mismatches({"calls": inserted.counts["daily"]["calls"]}, {"calls": day_count}, "baseline_count")
+    for name, (_, report) in reports.items():
+        wrong += mismatches(inserted.counts[name], report_counts(report), name)
+    wrong += mismatches({key: inserted.counts["daily"][key] for key in ("calls", "abandoned", "after_hours")},
+                        {"calls": board["calls_today"], "abandoned": board["abandoned_today"],
+                         "after_hours": board["after_hours_today"]}, "wallboard")
+    wrong += mismatches(inserted.agents, board["agents"], "wallboard.agents")
+    wrong += [f"supervisor {n}: a different wallboard" for n, seen in enumerate(boards) if seen != board]
+    return {
         "method": method(__doc__),
         "call_records": args.calls, "tickets": args.tickets, "parcels": args.parcels, "agents": args.agents,
         "load_s": load_s,
-        "baseline_day_count_ms": timed(lambda: session.scalar(select(func.count(CallRecord.id)).where(
-            CallRecord.started_at >= start, CallRecord.started_at < end))),
-        "daily_report_ms": timed(lambda: figures.build(session, day)),
-        "weekly_report_ms": timed(lambda: figures.build(session, figures.week("2026-W25", zone))),
-        "month_report_ms": timed(lambda: figures.build(session, month)),
-        "wallboard_ms": timed(lambda: wallboard(session, acd, sessions, now, zone), repeat=5),
-        "wallboard_20_supervisors_p99_ms": concurrent_p99_ms(refresh_wallboard, SUPERVISORS),
+        "baseline_day_count_ms": baseline_ms,
+        **{f"{name}_report_ms": ms for name, (ms, _) in reports.items()},
+        "wallboard_ms": wallboard_ms,
+        "wallboard_20_supervisors_p99_ms": supervisors_p99_ms,
+        "day_calls": day_count, "day_tickets": inserted.counts["daily"]["tickets"],
+        "mismatches": wrong,
     }
-    session.close()
-    return result
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(1 if failed(main()) else 0)
