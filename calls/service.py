@@ -252,6 +252,17 @@ class CallService:
         call.queue = {"skill": line, "priority": list(priority)}
         call.phase = Phase.QUEUED
 
+    def back_in_line(self, sid: str) -> None:
+        """Its agent transferred the caller (callqueue.acd's transfer): they wait in the ACD's line
+        again, as any caller for an agent (for the sweep, and their record if they hang up)."""
+        line = self.acd().call(sid)["skill"]
+
+        def requeued(call: CallSession) -> None:
+            call.queue = {**(call.queue or {"priority": []}), "skill": line}
+            call.phase = Phase.QUEUED
+
+        self.store.change(sid, requeued, self.stamp())
+
     def queue_status(self, sid: str) -> QueueStatus | None:
         """A waiting caller's place (and a sign of life for the sweep); None once not waiting."""
         acd = self.acd()

@@ -24,7 +24,7 @@ from config import LANGUAGES
 from console import policy
 from console.auth import LoginLocked, WrongLogin, current_user, log_in, log_out, login_required
 from console.models import User, client_identity
-from console.phone import TOKEN_TTL_S, access_token, twilio_phone
+from console.phone import TOKEN_TTL_S, access_token, connected_agent, hand_over, twilio_phone
 from console.security import same_origin_required
 from console.words import MESSAGES, NOT_READY_REASONS, REPORT_WORDS, WORDS, line_name, message, request_language
 from database import get_session
@@ -274,6 +274,7 @@ def screen_pop(call_sid: str) -> dict:
         "priority": [p for p in acd_call.get("priority", "").split(",") if p],
         "line": acd_call["skill"],
         "line_name": line_name(acd_call["skill"], request_language()),
+        "transferred_from": display_name(acd_call.get("transferred_from")),
         "verified": verified,
         "category": variables.get("category", ""),
         "waybill": parcel.waybill if parcel else None,
@@ -336,7 +337,7 @@ def accept():
     agent_id = current_user().username
     acd.accept(agent_id, call_sid, _now())
     acd_call = acd.call(call_sid)
-    base = current_app.config["PUBLIC_BASE_URL"] or request.host_url.rstrip("/")
+    base = _public_base()
     offer = Offer(call_sid, agent_id, acd_call["skill"], acd_call.get("callback") == "1")
     scheduled = scheduled_callback_attempt(call_sid) is not None
     try:
@@ -356,6 +357,94 @@ def accept():
         if scheduled:
             agent_reserved_dialled(get_session(), call_sid, ringing, to_naive_utc(current_app.config["CLOCK"]()))
     return jsonify(connected=call_sid, ringing=ringing, kept_place=offer.callback)
+
+
+def _call_on_your_line(body: dict) -> str:
+    """The body's call_sid, if the ACD connected (or offered) it to the current agent; 404 as for no
+    call otherwise."""
+    call_sid = _field(body, "call_sid", limit=64)
+    if not policy.may_handle_call(current_user(), connected_agent(call_sid)):
+        refuse(404, "call_not_yours", call=call_sid)
+    return call_sid
+
+
+def _public_base() -> str:
+    return current_app.config["PUBLIC_BASE_URL"] or request.host_url.rstrip("/")
+
+
+def _redirect_caller(call_sid: str, url: str) -> str | None:
+    """Send the caller's leg to new TwiML (a Twilio REST update; the local carrier's redirect).
+    The carrier's refusal, masked, if it refused (the caller has gone: their status callback ends
+    the call)."""
+    try:
+        get_telephony().redirect(call_sid, url)
+    except Exception as error:  # whatever the carrier's client raises
+        log.warning("call %s could not be redirected: %s", call_sid, mask_text(str(error)))
+        return mask_text(str(error))
+    return None
+
+
+@bp.get("/transfer-targets")
+@login_required()
+def transfer_targets():
+    """Where the agent may transfer their caller: colleagues available now, and the lines agents serve."""
+    acd, me = get_calls().acd(), current_user().username
+    colleagues = [a for a in acd.agent_ids() if a != me and acd.agent(a)["state"] == AgentState.AVAILABLE.value]
+    return jsonify(agents=[{"username": a, "name": display_name(a)} for a in colleagues],
+                   lines=[{"line": line, "name": line_name(line, request_language())} for line in acd.lines()])
+
+
+@bp.post("/transfer")
+@login_required()
+def transfer():
+    """The agent hands their caller on, to an available colleague (`agent`) or a line (`line`):
+    the caller goes back into the ACD ahead of later callers, with their screen pop, and the agent
+    into wrap-up (the call's disposition: 已转接). The caller's leg waits in the app's line (a
+    Twilio call is redirected there; a bridged caller's socket stays open, on hold music) until the
+    next agent accepts."""
+    body = _body()
+    call_sid = _call_on_your_line(body)
+    to_agent = _field(body, "agent", limit=64) if "agent" in body else ""
+    line = _field(body, "line", limit=64) if "line" in body else ""
+    if bool(to_agent) == bool(line):
+        raise BadRequest("transfer_target")
+    calls, me = get_calls(), current_user().username
+    acd = calls.acd()
+    if line and line not in acd.lines():
+        raise BadRequest("line_unserved", line=line)
+    if to_agent:
+        try:
+            available = to_agent != me and acd.agent(to_agent)["state"] == AgentState.AVAILABLE.value
+        except AcdError:  # not an agent at all
+            available = False
+        if not available:
+            refuse(409, "agent_unavailable", name=display_name(to_agent))
+    acd.transfer(me, call_sid, _now(), line=line, to_agent=to_agent)
+    acd.record("disposition", _now(), agent=me, call=call_sid, disposition="transferred",
+               notes=str(body.get("notes", ""))[:2000], to=to_agent or line)
+    calls.back_in_line(call_sid)
+    hand_over(call_sid)
+    _redirect_caller(call_sid, f"{_public_base()}/voice/transferred")  # a refusal: the caller has gone
+    return jsonify(_agent_view(me))
+
+
+@bp.post("/phone/hold")
+@login_required()
+def phone_hold():
+    """The Twilio browser phone's hold: the caller's leg goes to the hold music (`on`: true) or
+    back to the agent's browser (false), by REST redirects. (The local bridge holds in its socket.)"""
+    body = _body()
+    call_sid = _call_on_your_line(body)
+    on = body.get("on")
+    if not isinstance(on, bool):
+        raise BadRequest("field_choice", field="on", choices="true, false")
+    me = current_user().username
+    if get_calls().acd().agent(me)["state"] != AgentState.ON_CALL.value:
+        raise AcdError(f"agent {me} is not on call {call_sid} yet")
+    refused = _redirect_caller(call_sid, f"{_public_base()}/voice/hold" if on else f"{_public_base()}/voice/connect/{me}")
+    if refused is not None:
+        return error_response("call_not_connected", 503, detail=refused)
+    return jsonify(call_sid=call_sid, on_hold=on)
 
 
 @bp.post("/finish")

@@ -8,8 +8,10 @@ Without a carrier account, the app bridges the audio itself. When the ACD connec
 caller to an agent, both browsers open a websocket here and speak the Media Streams `media`
 message (base64 8 kHz mu-law, 20 ms): what the caller sends is published on the call's Redis
 channel for the agent, what the agent sends on the one for the caller, so the two may be served by
-different web processes. The agent may put the caller on hold (the bridge plays them hold music);
-a hang-up on either side ends the call for both and puts the agent into wrap-up. Each socket's own
+different web processes. The agent may put the caller on hold (the caller's side plays them hold
+music) or transfer them (their side closes; the caller's stays open, on hold music, and is handed to
+the next agent when they accept); a hang-up on either side ends the call for both and puts the agent
+into wrap-up. Each socket's own
 request is its only reader: it alternates between the socket and its Redis subscription, and holds
 no thread, pool slot or database session for the call's life (the call's end, once, is written as
 the socket closes).
@@ -28,6 +30,7 @@ from twilio.jwt.access_token.grants import VoiceGrant
 
 from callqueue.acd import AcdError
 from calls import get_calls
+from console import policy
 from console.auth import current_user
 from console.security import same_origin_required
 from console.softphone import _own_call
@@ -44,6 +47,9 @@ TOKEN_TTL_S = 3600  # the SDK asks for a new token before this runs out (tokenWi
 TICK_S = 0.02  # one frame: the longest a frame from either side waits to be passed on
 TO_AGENT, TO_CALLER = "to-agent", "to-caller"
 HUNG_UP = {"event": "stop"}
+HANDED_OVER = {"event": "transferred"}  # to the agent's side: the caller went on to a line or a colleague
+HOLD, UNHOLD = {"event": "hold"}, {"event": "unhold"}  # to the caller's side: the music, on and off
+SIGN_OF_LIFE_S = 10  # how often a caller back in line on the bridge tells the ACD they are still there
 
 
 def twilio_phone(config) -> bool:
@@ -75,7 +81,7 @@ def own_side_of_the_call():
     call_sid = request.view_args["call_sid"]
     if request.endpoint == "phone.caller_side":
         _own_call(call_sid)
-    elif connected_agent(call_sid) != current_user().username:
+    elif not policy.may_handle_call(current_user(), connected_agent(call_sid)):
         abort(404)  # not connected to this agent (as for no call at all)
 
 
@@ -94,15 +100,19 @@ def media(payload: str) -> str:
     return json.dumps({"event": "media", "media": {"payload": payload}})
 
 
-def bridge(ws, call_sid: str, listen: str, speak: str, may_hold: bool = False) -> None:
+def bridge(ws, call_sid: str, listen: str, speak: str, agent_id: str | None = None) -> None:
     """Pass `media` frames from the socket to the `speak` channel and from the `listen` channel
     to the socket, until either side hangs up (a `stop`, or its socket closing); then the call
-    is over for both. With `may_hold` (the agent's side), a `hold` puts the other side on hold
-    music (and the two do not hear each other) until an `unhold`."""
+    is over for both. On the agent's side (`agent_id`), a `hold` puts the caller on hold music
+    (and the two do not hear each other) until an `unhold`; a transfer (`hand_over`) closes it
+    and the call goes on. The caller's side plays the music itself, from a `hold` on its channel
+    until the next `unhold`: the agent's resume, or the next agent's side opening."""
     redis = get_redis()
     subscription = redis.pubsub(ignore_subscribe_messages=True)
     subscription.subscribe(channel(call_sid, listen))
-    idle_ticks, held_since, music_sent = 0, None, 0
+    if agent_id:  # an agent is on the line: a caller handed over to them hears them, not the music
+        redis.publish(channel(call_sid, speak), json.dumps(UNHOLD))
+    idle_ticks, held, music_since, music_sent, seen_at = 0, False, None, 0, 0.0
     try:
         while True:
             raw = ws.receive(timeout=TICK_S)
@@ -110,33 +120,49 @@ def bridge(ws, call_sid: str, listen: str, speak: str, may_hold: bool = False) -
                 idle_ticks = 0
                 message = parse_message(raw)
                 event = message.get("event")
-                if event == "media" and held_since is None:
+                if event == "media" and not held:
                     redis.publish(channel(call_sid, speak), media(message.get("media", {}).get("payload", "")))
-                elif event in ("hold", "unhold") and may_hold:
-                    held_since, music_sent = (time.monotonic() if event == "hold" else None), 0
+                elif event in ("hold", "unhold") and agent_id:
+                    held = event == "hold"
+                    redis.publish(channel(call_sid, speak), json.dumps({"event": event}))
                 elif event == "stop":
                     break
             elif (idle_ticks := idle_ticks + 1) * TICK_S > IDLE_CLOSE_S:
                 break
-            if held_since is not None:  # the music's frames, paced as a carrier's: one per 20 ms
+            if music_since is not None:  # the music's frames, paced as a carrier's: one per 20 ms
                 music = hold_music()
-                while music_sent <= (time.monotonic() - held_since) / TICK_S:
-                    redis.publish(channel(call_sid, speak),
-                                  media(base64.b64encode(music[music_sent % len(music)]).decode()))
+                while music_sent <= (time.monotonic() - music_since) / TICK_S:
+                    ws.send(media(base64.b64encode(music[music_sent % len(music)]).decode()))
                     music_sent += 1
+                if time.monotonic() - seen_at > SIGN_OF_LIFE_S:  # waiting in line again, and still there
+                    seen_at, calls = time.monotonic(), get_calls()
+                    calls.acd().seen(call_sid, calls.stamp())
             while (published := subscription.get_message(timeout=0)) is not None:
-                if json.loads(published["data"]).get("event") == "stop":
+                event = json.loads(published["data"]).get("event")
+                if event in (HUNG_UP["event"], HANDED_OVER["event"]):
                     return
-                if held_since is None:
+                if event in ("hold", "unhold"):  # on the caller's side
+                    music_since, music_sent = (time.monotonic() if event == "hold" else None), 0
+                elif not held and music_since is None:
                     ws.send(published["data"].decode())
     except ConnectionClosed:
         pass
     except StreamProtocolError as error:
         log.warning("phone bridge for %s: %s", call_sid, error)
     finally:
-        redis.publish(channel(call_sid, speak), json.dumps(HUNG_UP))
         subscription.close()
-        call_over(call_sid)  # flask-sock closes the socket after it
+        # An agent's side closing ends the call only while it is still theirs (not once handed over).
+        if agent_id is None or connected_agent(call_sid) == agent_id:
+            redis.publish(channel(call_sid, speak), json.dumps(HUNG_UP))
+            call_over(call_sid)  # flask-sock closes the socket after it
+
+
+def hand_over(call_sid: str) -> None:
+    """The agent transferred the call: their side of the bridge closes without ending it, and the
+    caller hears hold music until the next agent's side opens."""
+    redis = get_redis()
+    redis.publish(channel(call_sid, TO_AGENT), json.dumps(HANDED_OVER))
+    redis.publish(channel(call_sid, TO_CALLER), json.dumps(HOLD))
 
 
 def call_over(call_sid: str) -> None:
@@ -149,13 +175,13 @@ def call_over(call_sid: str) -> None:
     if agent_id and acd.agent(agent_id).get("call") == call_sid:
         try:
             acd.finish(agent_id, calls.stamp())
-        except AcdError:  # the agent ended the call (结束通话) just now
+        except AcdError:  # the agent ended the call (结束通话) just now, or it was still ringing there
             pass
 
 
 @sock.route("/console/phone/<call_sid>", bp=bp)
 def agent_side(ws, call_sid: str):
-    bridge(ws, call_sid, TO_AGENT, TO_CALLER, may_hold=True)
+    bridge(ws, call_sid, TO_AGENT, TO_CALLER, agent_id=current_user().username)
 
 
 @sock.route("/softphone/calls/<call_sid>/bridge", bp=bp)

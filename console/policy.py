@@ -6,7 +6,8 @@
   ones nobody owns yet, which they may take (首接负责制: the first taker owns a ticket to the end).
 - Suggestions (建议) are for supervisors only.
 - Live figures (wallboard) and reports: supervisors.
-- A softphone call: only the user who placed it.
+- A softphone call: only the user who placed it. A call from the agents' line: only the agent it
+  is connected (or offered) to talks on it, holds it or transfers it.
 - Anyone signed in: their own state, the call offered to them (the ACD accepts only the agent it
   offered the call to, atomically), new tickets (a complaint taken on the phone) and callbacks.
 
@@ -53,3 +54,8 @@ def may_change_ticket(user: User, ticket: Ticket) -> bool:
 def may_use_call(user: User, placed_by: str | None) -> bool:
     """A softphone call, by the id of the user who placed it (None: not a softphone call)."""
     return placed_by == str(user.id)
+
+
+def may_handle_call(user: User, connected_agent: str | None) -> bool:
+    """A call of the agents' line, by the agent the ACD connected (or offered) it to."""
+    return connected_agent == user.username

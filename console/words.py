@@ -70,6 +70,8 @@ WORDS = {
                               "NotAllowedError": "浏览器未允许使用麦克风，请在地址栏旁允许后刷新页面",
                               "NotReadableError": "麦克风被其他程序占用"},
         "phone_ready": "网页电话已就绪", "record_disposition": "提交处理结果",
+        "transfer": "转接", "transfer_to": "转接给", "transfer_agents": "就绪坐席",
+        "transfer_now": "确认转接", "cancel": "取消", "transferred_from": "转自", "no_agent_available": "暂无就绪坐席",
         # Not-ready reasons (a break's), and the agent's own day.
         "reasons": {"rest": "休息", "meal": "用餐", "training": "培训", "meeting": "会议", "coaching": "辅导"},
         "reason": "原因", "my_day": "我的今日", "calls_handled": "接听", "tickets_opened": "建单",
@@ -132,6 +134,9 @@ WORDS = {
                               "NotReadableError": "The microphone is in use by another program"},
         "phone_unavailable": "Browser phone unavailable", "phone_ready": "Browser phone ready",
         "record_disposition": "Record disposition",
+        "transfer": "Transfer", "transfer_to": "Transfer to", "transfer_agents": "Available agents",
+        "transfer_lines": "Queues", "transfer_now": "Transfer now", "cancel": "Cancel",
+        "transferred_from": "Transferred from", "no_agent_available": "No agent available",
         "reasons": {"rest": "Rest", "meal": "Meal", "training": "Training", "meeting": "Meeting", "coaching": "Coaching"},
         "reason": "Reason", "my_day": "My day", "calls_handled": "Calls", "tickets_opened": "Tickets opened",
         "linked_ticket": "Ticket",
@@ -166,6 +171,10 @@ MESSAGES = {
         "supervisor_only": "not authorized",
         "browser_phone_not_configured": "no Twilio browser phone is configured (TWILIO_API_KEY, TWILIO_API_SECRET, "
                                         "TWILIO_TWIML_APP_SID): the console uses the local audio bridge",
+        "call_not_yours": "call {call} is not on your line",
+        "transfer_target": "transfer to an agent or to a line (one of the two)",
+        "agent_unavailable": "{name} is not available to take a call",
+        "line_unserved": "no agent serves the line {line}",
         "http_error": "{detail}",
     },
     "zh-CN": {
@@ -192,6 +201,10 @@ MESSAGES = {
         "not_logged_in": "登录已过期，请重新登录",
         "supervisor_only": "需要主管权限",
         "browser_phone_not_configured": "未配置 Twilio 网页电话，工作台使用本机语音桥接",
+        "call_not_yours": "这通来电不在您的线路上",
+        "transfer_target": "请选择转接给一位坐席或一个队列（二选一）",
+        "agent_unavailable": "{name}当前不是就绪状态，无法接听转接",
+        "line_unserved": "该队列没有坐席服务，无法转接",
         "http_error": "请求失败",
     },
 }
@@ -201,7 +214,7 @@ FIELDS = {"zh-CN": {"username": "工号", "password": "密码", "state": "状态
                     "disposition": "处理结果", "category": "投诉类型", "name": "客户姓名", "phone": "电话",
                     "waybill": "运单号", "demand": "诉求", "slot": "时段", "date": "日期", "week": "周",
                     "format": "格式", "language": "语言", "carrier": "快递公司", "reason": "原因",
-                    "ticket": "工单"}}
+                    "ticket": "工单", "agent": "坐席", "line": "队列", "on": "保持"}}
 
 
 # Why an agent is not ready (a break's reason): codes, the words above.

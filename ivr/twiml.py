@@ -6,9 +6,11 @@ from twilio.twiml.voice_response import VoiceResponse
 from flows.prompts import PromptCatalogue
 
 
-def render(actions: list[dict], catalogue: PromptCatalogue, urls: dict[str, str]) -> VoiceResponse:
-    """urls: 'step' (where keys and silence go), 'queue_wait' and 'queue_exit'."""
-    response = VoiceResponse()
+def render(actions: list[dict], catalogue: PromptCatalogue, urls: dict[str, str],
+           response: VoiceResponse | None = None) -> VoiceResponse:
+    """urls: 'step' (where keys and silence go), 'queue_wait' and 'queue_exit'; the verbs go after
+    those of `response`, if given."""
+    response = response if response is not None else VoiceResponse()
     language = catalogue.language
     for action in actions:
         kind = action["type"]

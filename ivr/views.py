@@ -26,12 +26,14 @@ from ivr.security import twilio_signature_required
 from ivr.telephony import simulator_redirect_key
 from ivr.twiml import render, spoken
 from redis_conn import get_redis
+from speech.audio import hold_music_wav
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 log = logging.getLogger(__name__)
 
 URLS = {"step": "/voice/step", "queue_wait": "/voice/queue-wait", "queue_exit": "/voice/queue-exit"}
 AGENT_QUEUE = "agents"
+HOLD_MUSIC_URL = "/voice/hold-music.wav"
 REJOIN_PAUSE_S = 5
 OUTBOUND_FLOWS = {"survey": "satisfaction", "notice": "notice"}  # by callback kind; others: "callback"
 
@@ -219,6 +221,32 @@ def connect_agent(agent_id: str):
     return _twiml(response)
 
 
+@bp.post("/transferred")
+@twilio_signature_required
+def transferred():
+    """Its agent transferred the caller (a REST redirect off their <Dial>): they wait in the app's
+    own line again, which the ACD serves (Twilio's queue only holds them, with the line's waitUrl),
+    and are put through as any waiting caller once the next agent accepts."""
+    return _twiml(render([{"type": "transfer", "queue": AGENT_QUEUE}], get_calls().catalogue(), URLS))
+
+
+@bp.post("/hold")
+@twilio_signature_required
+def hold():
+    """Its agent put the caller on hold (a REST redirect off their <Dial>): the hotline's hold
+    music, looped, until the agent resumes (a redirect back to /voice/connect/<agent>)."""
+    response = VoiceResponse()
+    response.play(HOLD_MUSIC_URL, loop=0)
+    return _twiml(response)
+
+
+@bp.get("/hold-music.wav")
+def hold_music_file():
+    """The hold music as a WAV file for <Play> (the same tune the local bridge plays: no secret,
+    so the carrier fetches it unsigned)."""
+    return Response(hold_music_wav(), mimetype="audio/wav", headers={"Cache-Control": "public, max-age=86400"})
+
+
 @bp.post("/agent-call-ended")
 @twilio_signature_required
 def agent_call_ended():
@@ -310,8 +338,7 @@ def _after_failure(tries: int) -> Response:
     if tries == 0:
         response.say(catalogue.render("technical_problem", {}), language=catalogue.language)
     if sid and calls.rejoin(sid, customer):
-        response.enqueue(AGENT_QUEUE, wait_url=URLS["queue_wait"], wait_url_method="POST",
-                         action=URLS["queue_exit"], method="POST")
+        response = render([{"type": "transfer", "queue": AGENT_QUEUE}], catalogue, URLS, response)
     elif current_app.config["OVERFLOW_NUMBER"]:
         response.dial(current_app.config["OVERFLOW_NUMBER"])
     elif tries < current_app.config["REJOIN_TRIES"]:

@@ -125,3 +125,9 @@ def hold_music() -> tuple[bytes, ...]:
     fade = np.exp(-3 * t / note_s)
     tune = np.concatenate([np.sin(2 * np.pi * hz * t) * fade for hz in notes_hz])
     return tuple(frames(mulaw_encode(np.round(tune * 6000).astype(np.int16))))
+
+
+@functools.cache
+def hold_music_wav() -> bytes:
+    """The hold music as a WAV file (8 kHz, 16-bit): what a carrier's <Play> fetches."""
+    return write_wav(mulaw_decode(b"".join(hold_music())), TELEPHONE_RATE)

@@ -106,6 +106,10 @@ ROUTES = [
     Route("POST", "/console/api/state", "/console/api/state", "signed_in"),
     Route("POST", "/console/api/accept", "/console/api/accept", "signed_in"),
     Route("POST", "/console/api/finish", "/console/api/finish", "signed_in"),
+    # The call is the body's: only the agent on it may transfer or hold it (tests/test_transfer.py).
+    Route("GET", "/console/api/transfer-targets", "/console/api/transfer-targets", "signed_in"),
+    Route("POST", "/console/api/transfer", "/console/api/transfer", "signed_in"),
+    Route("POST", "/console/api/phone/hold", "/console/api/phone/hold", "signed_in"),
     Route("GET", "/console/api/tickets", "/console/api/tickets", "signed_in"),
     Route("POST", "/console/api/tickets", "/console/api/tickets", "signed_in"),
     Route("POST", "/console/api/callbacks", "/console/api/callbacks", "signed_in"),

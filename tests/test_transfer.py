@@ -1,0 +1,152 @@
+"""An agent on a call transfers the caller to an available colleague or to a line (console API):
+the caller goes back into the app's own ACD ahead of later callers, their screen pop goes with
+them, the first agent wraps up; with Twilio the caller's leg is redirected (to the app's line, or
+to hold music and back), checked against a fake REST client."""
+from __future__ import annotations
+
+import pytest
+
+from callqueue.acd import AgentState
+from calls import get_calls
+from calls.session import Phase
+from ivr.telephony import simulator_redirect_key
+from redis_conn import get_redis
+from tests.test_console_api import complaint_waiting_for_an_agent
+from tests.test_console_security import add_staff, signed_in
+from tests.test_phone_bridge import TWILIO_PHONE
+from tests.test_webhooks import signed_post
+
+SID = "CA" + "5" * 32
+ZH = {"Accept-Language": "zh-CN"}
+
+
+def on_a_call(app):
+    """wang (damaged) has accepted a 破损 complaint; li (lost, and the general line) is on a break.
+    Their consoles: (wang, li)."""
+    add_staff(app, "wang", "li", "boss")
+    complaint_waiting_for_an_agent(app, SID)
+    wang, li = signed_in(app, "wang"), signed_in(app, "li")
+    li.post("/console/api/state", json={"state": "break"})
+    assert wang.post("/console/api/state", json={"state": "available"}).get_json()["state"] == "offered"
+    assert wang.post("/console/api/accept", json={"call_sid": SID}).status_code == 200
+    return wang, li
+
+
+def test_a_transfer_to_a_line_waits_there_ahead_of_later_callers_with_its_screen_pop(app, demo_parcels):
+    wang, li = on_a_call(app)
+    targets = wang.get("/console/api/transfer-targets", headers=ZH).get_json()
+    assert targets["agents"] == []                                    # li is on a break
+    assert {"line": "zh-CN:general", "name": "中文·综合咨询"} in targets["lines"]
+    view = wang.post("/console/api/transfer", json={"call_sid": SID, "line": "zh-CN:general"}).get_json()
+    assert view["state"] == "wrap_up" and view["offer"] is None       # the first agent wraps up
+    with app.app_context():
+        acd = get_calls().acd()
+        assert acd.call(SID)["status"] == "waiting" and acd.ahead(SID) == 0
+        assert get_calls().load(SID).phase is Phase.QUEUED
+        # The caller's leg waits in the app's own line (the local carrier's redirect, as Twilio's).
+        assert get_redis().get(simulator_redirect_key(SID)).decode() == "http://localhost/voice/transferred"
+        assert [d["disposition"] for d in acd.decisions() if d["decision"] == "disposition"] == ["transferred"]
+    pop = li.post("/console/api/state", json={"state": "available"}).get_json()["offer"]
+    assert pop["call_sid"] == SID and pop["line"] == "zh-CN:general" and pop["transferred_from"] == "wang"
+    # What the caller told the IVR and their parcel travel with the call.
+    assert pop["category"] == "damaged" and pop["waybill"] == "SF1234567890123"
+    assert any("请选择投诉类型" in turn.get("heard", "") for turn in pop["ivr"])
+    assert li.post("/console/api/accept", json={"call_sid": SID}).status_code == 200
+    with app.app_context():
+        assert get_redis().get(simulator_redirect_key(SID)).decode() == "http://localhost/voice/connect/li"
+
+
+def test_a_transfer_to_an_available_colleague_rings_at_their_desk(app):
+    wang, li = on_a_call(app)
+    li.post("/console/api/state", json={"state": "available"})
+    targets = wang.get("/console/api/transfer-targets").get_json()
+    assert targets["agents"] == [{"username": "li", "name": "li"}]
+    assert wang.post("/console/api/transfer", json={"call_sid": SID, "agent": "li"}).get_json()["state"] == "wrap_up"
+    view = li.get("/console/api/me").get_json()
+    assert view["state"] == "offered" and view["offer"]["transferred_from"] == "wang"
+    assert view["offer"]["line"] == "zh-CN:damaged"                    # the call's own line, should li not answer
+
+
+def test_transfers_refused_in_the_agents_words(app):
+    wang, li = on_a_call(app)
+
+    def transfer(console, **body):
+        return console.post("/console/api/transfer", json={"call_sid": SID, **body}, headers=ZH)
+
+    refused = transfer(wang, agent="li")                               # on a break
+    assert refused.status_code == 409 and refused.get_json()["code"] == "agent_unavailable"
+    assert refused.get_json()["message"] == "li当前不是就绪状态，无法接听转接"
+    assert transfer(wang, agent="nobody").get_json()["code"] == "agent_unavailable"
+    assert transfer(wang, agent="wang").get_json()["code"] == "agent_unavailable"
+    assert transfer(wang, agent="boss").get_json()["code"] == "agent_unavailable"  # offline
+    for body, code in (({}, "transfer_target"), ({"agent": "li", "line": "zh-CN:general"}, "transfer_target"),
+                       ({"line": "ko-KR:general"}, "line_unserved"), ({"line": ["zh-CN:general"]}, "field_required"),
+                       ({"agent": 7}, "field_required")):
+        response = transfer(wang, **body)
+        assert response.status_code == 400 and response.get_json()["code"] == code, body
+    # Only the agent on the call may transfer it: another's is answered as no call at all.
+    not_yours = transfer(li, line="zh-CN:general")
+    assert not_yours.status_code == 404 and not_yours.get_json()["message"] == "这通来电不在您的线路上"
+    assert li.post("/console/api/transfer", json={"line": "zh-CN:general"}).status_code == 400
+    assert li.post("/console/api/transfer", data="line=zh-CN:general").status_code == 415
+    assert app.test_client().post("/console/api/transfer", json={"call_sid": SID, "line": "x"}).status_code == 401
+    with app.app_context():
+        assert get_calls().acd().call(SID)["status"] == "connected"      # nothing changed
+        assert get_calls().acd().agent("wang")["state"] == AgentState.ON_CALL.value
+
+
+class FakeTwilio:
+    """The twilio REST client's surface the hotline uses to update a live call, recording the
+    updates instead of sending them."""
+
+    updates: list[tuple[str, dict]] = []
+
+    def __init__(self, account_sid, auth_token):
+        pass
+
+    def calls(self, sid):
+        fake = self
+
+        class Call:
+            def update(self, **changes):
+                fake.updates.append((sid, changes))
+
+        return Call()
+
+
+@pytest.fixture
+def twilio(make_app, monkeypatch):
+    monkeypatch.setattr("twilio.rest.Client", FakeTwilio)
+    monkeypatch.setattr(FakeTwilio, "updates", [])
+    return make_app(**TWILIO_PHONE)
+
+
+def test_with_twilio_hold_plays_the_hold_music_and_resume_dials_the_agent_again(twilio):
+    wang, li = on_a_call(twilio)
+    FakeTwilio.updates.clear()  # the accept's own redirect to wang
+    assert wang.post("/console/api/phone/hold", json={"call_sid": SID, "on": True}).get_json()["on_hold"] is True
+    assert wang.post("/console/api/phone/hold", json={"call_sid": SID, "on": False}).status_code == 200
+    assert FakeTwilio.updates == [
+        (SID, {"url": "http://localhost/voice/hold", "method": "POST"}),
+        (SID, {"url": "http://localhost/voice/connect/wang", "method": "POST"})]
+    assert li.post("/console/api/phone/hold", json={"call_sid": SID, "on": True}).status_code == 404
+    assert wang.post("/console/api/phone/hold", json={"call_sid": SID, "on": "yes"}).status_code == 400
+    # The hold music, looped, from the app itself.
+    voice = twilio.test_client()
+    hold = signed_post(voice, "/voice/hold", {"CallSid": SID})
+    assert hold.data.decode() == ('<?xml version="1.0" encoding="UTF-8"?><Response>'
+                                  '<Play loop="0">/voice/hold-music.wav</Play></Response>')
+    music = voice.get("/voice/hold-music.wav")
+    assert music.mimetype == "audio/wav" and music.data[:4] == b"RIFF" and len(music.data) > 8000
+
+
+def test_with_twilio_a_transfer_redirects_the_caller_into_the_apps_own_line(twilio):
+    wang, _ = on_a_call(twilio)
+    FakeTwilio.updates.clear()
+    wang.post("/console/api/transfer", json={"call_sid": SID, "line": "zh-CN:general"})
+    assert FakeTwilio.updates == [(SID, {"url": "http://localhost/voice/transferred", "method": "POST"})]
+    waiting = signed_post(twilio.test_client(), "/voice/transferred", {"CallSid": SID})
+    # The line the ACD serves: its waitUrl tells the caller their place, its action their leaving.
+    assert waiting.data.decode() == (
+        '<?xml version="1.0" encoding="UTF-8"?><Response><Enqueue action="/voice/queue-exit" method="POST" '
+        'waitUrl="/voice/queue-wait" waitUrlMethod="POST">agents</Enqueue></Response>')
