@@ -9,6 +9,7 @@ import os
 import re
 import threading
 import time
+from pathlib import Path
 
 import jwt
 import numpy as np
@@ -190,6 +191,32 @@ def hears_nothing(page, meter: str) -> None:
         page.wait_for_timeout(100)
 
 
+def tone(tmp_path) -> Path:
+    """A fake microphone: 440 Hz, loud enough to be heard, for 30 s (Chromium loops it)."""
+    microphone = tmp_path / "tone.wav"
+    microphone.write_bytes(write_wav(0.3 * 32767 * np.sin(2 * np.pi * 440 * np.arange(16000 * 30) / 16000), 16000))
+    return microphone
+
+
+def talking_to_wang(browser, base: str):
+    """zhao's softphone tab calls the hotline and presses 0; wang's console tab accepts the call:
+    (wang's page, zhao's page)."""
+    agent = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+    caller = browser.new_context().new_page()
+    log_in(agent, f"{base}/console/", "wang", "#desk")
+    agent.click("[data-set-state=available]")
+    log_in(caller, f"{base}/softphone", "zhao", "#phone")
+    caller.click("#call")
+    expect(caller.locator("#transcript")).to_contain_text("请问有什么可以帮您", timeout=15000)
+    caller.wait_for_selector("[data-key='0']:not([disabled])")
+    caller.click("[data-key='0']")                                      # an agent, please
+    agent.wait_for_selector("#state[data-state=offered]", timeout=15000)
+    agent.click("#accept")
+    agent.wait_for_selector("#state[data-state=on_call]")
+    expect(caller.locator("#status")).to_contain_text("坐席已接听", timeout=15000)
+    return agent, caller
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 @pytest.mark.parametrize("hangs_up", ["agent", "caller"])
 def test_a_caller_tab_and_an_agent_tab_hear_each_other_on_the_local_bridge(live, tmp_path, hangs_up):
@@ -197,23 +224,9 @@ def test_a_caller_tab_and_an_agent_tab_hear_each_other_on_the_local_bridge(live,
     from playwright.sync_api import sync_playwright
 
     app, base = live
-    microphone = tmp_path / "tone.wav"  # 440 Hz, loud enough to be heard, for 30 s (Chromium loops it)
-    microphone.write_bytes(write_wav(0.3 * 32767 * np.sin(2 * np.pi * 440 * np.arange(16000 * 30) / 16000), 16000))
     with sync_playwright() as playwright:
-        browser = launch(playwright, microphone)
-        agent = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
-        caller = browser.new_context().new_page()
-        log_in(agent, f"{base}/console/", "wang", "#desk")
-        agent.click("[data-set-state=available]")
-        log_in(caller, f"{base}/softphone", "zhao", "#phone")
-        caller.click("#call")
-        expect(caller.locator("#transcript")).to_contain_text("请问有什么可以帮您", timeout=15000)
-        caller.wait_for_selector("[data-key='0']:not([disabled])")
-        caller.click("[data-key='0']")                                  # an agent, please
-        agent.wait_for_selector("#state[data-state=offered]", timeout=15000)
-        agent.click("#accept")
-        agent.wait_for_selector("#state[data-state=on_call]")
-        expect(caller.locator("#status")).to_contain_text("坐席已接听", timeout=15000)
+        browser = launch(playwright, tone(tmp_path))
+        agent, caller = talking_to_wang(browser, base)
 
         hears(agent, "#phone-level")                                     # the caller's tone reaches the agent
         hears(caller, "#level")                                          # and the agent's the caller
@@ -252,4 +265,47 @@ def test_a_caller_tab_and_an_agent_tab_hear_each_other_on_the_local_bridge(live,
             assert acd.agent("wang")["state"] == AgentState.WRAP_UP.value
             assert [d["disposition"] for d in acd.decisions() if d["decision"] == "disposition"] == ["resolved"]
             assert get_calls().load(caller.evaluate("callSid")) is None   # the call is over for the hotline too
+        browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_a_transfer_hands_the_callers_line_to_the_colleague_who_accepts(live, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    app, base = live
+    with sync_playwright() as playwright:
+        browser = launch(playwright, tone(tmp_path))
+        wang, caller = talking_to_wang(browser, base)
+        li = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+        log_in(li, f"{base}/console/", "li", "#desk")
+        li.click("[data-set-state=available]")
+        li.wait_for_selector("#state[data-state=available]")
+
+        wang.click("#phone-transfer")                                   # 转接: available colleagues and lines
+        expect(wang.locator("#transfer select[name=target] option[value='agent:li']")).to_have_text("li")
+        expect(wang.locator("#transfer select[name=target]")).to_contain_text("中文·综合咨询")
+        screenshots(wang, "3c-transfer")
+        wang.select_option("#transfer select[name=target]", "agent:li")
+        wang.click("#transfer button.primary")
+        expect(wang.locator("#phone-status")).to_have_text("已转接", timeout=DEADLINE_S * 1000)
+        wang.wait_for_selector("#state[data-state=wrap_up]")            # the first agent wraps up,
+        assert wang.is_hidden("#hung-up") and wang.is_hidden("#finish")  # its disposition already 已转接
+        hears(caller, "#level")                                          # the caller hears hold music meanwhile
+
+        li.wait_for_selector("#state[data-state=offered]", timeout=DEADLINE_S * 1000)
+        expect(li.locator("#pop-transferred")).to_have_text("wang")      # the screen pop came with the call
+        li.click("#accept")
+        li.wait_for_selector("#state[data-state=on_call]")
+        hears(li, "#phone-level")                                        # li hears the caller
+        li.click("#phone-mute")
+        hears_nothing(caller, "#level")                                  # and the caller li, not the music
+        li.click("#phone-mute")
+        hears(caller, "#level")
+        assert caller.inner_text("#status").startswith("坐席已接听")      # one line all along
+
+        li.click("#phone-hangup")
+        expect(caller.locator("#status")).to_contain_text("已挂断", timeout=DEADLINE_S * 1000)
+        li.wait_for_selector("#state[data-state=wrap_up]")
+        with app.app_context():
+            assert get_calls().load(caller.evaluate("callSid")) is None
         browser.close()

@@ -60,11 +60,15 @@ let lastOffer = null;  // the call being handled, kept through wrap-up
 let deadlines = {offer: null, wrapUp: null};
 let disposed = null;   // the call whose disposition is recorded (a hang-up first leaves it to wrap-up)
 let callTicket = null; // {call, number}: the ticket opened or added to on the call, which 已建工单 names
-const phone = agentPhone({words: W, twilio: $("desk").dataset.phone === "twilio",
-  token: () => api("phone/token").then((answer) => answer.token),
+const phone = agentPhone({words: W, twilio: $("desk").dataset.phone === "twilio", api,
   onEnded(byAgent) {
     finishing ||= byAgent;
     api("me").then(render).catch(showError);
+  },
+  onTransferred(view) {  // its disposition (已转接) is recorded: wrap-up asks for none
+    finishing = true;
+    disposed = lastOffer && lastOffer.call_sid;
+    render(view);
   }});
 
 function render(view) {
@@ -73,6 +77,7 @@ function render(view) {
   // On a call, then wrap-up without the agent ending it: the caller hung up.
   if (!finishing && ((shownState === "on_call" && view.state === "wrap_up") || view.caller_gone)) callerHungUp = true;
   if (!["on_call", "wrap_up"].includes(view.state)) finishing = callerHungUp = false;
+  if (view.caller_gone) phone.callerGone();
   $("hung-up").hidden = !callerHungUp;
   if (view.state === "offered" && shownState !== "offered") announceOffer();
   if (view.state !== shownState) loadMyDay().catch(showError);
@@ -93,6 +98,8 @@ function render(view) {
   if (!offer) return;
   $("pop-caller").textContent = offer.caller || "—";  // a softphone caller has no number
   $("pop-line").textContent = offer.line_name;
+  $("pop-transferred").textContent = offer.transferred_from;
+  $("pop-transferred-label").hidden = $("pop-transferred").hidden = !offer.transferred_from;
   $("pop-category").textContent = W[offer.category] || offer.category || "—";
   $("pop-waybill").textContent = offer.waybill || (offer.verified ? "—" : W.unverified);
   $("pop-waybill").classList.toggle("warning", !offer.verified);

@@ -1,15 +1,18 @@
 // The agent's browser phone: one panel (status, call timer, the caller's level, mute, hold,
-// hang-up) over one of two lines. With a Twilio browser phone (the page loads the Voice JS SDK)
-// the hotline dials the agent's client identity and the call rings here; without, once the agent
-// accepts, the app's own bridge (/console/phone/<call>) carries 8 kHz mu-law frames (mulaw.js).
-// `words` are the page's; `token()` gives a fresh access token; `onEnded(byAgent)` runs when a
-// call ends (byAgent: the agent hung up, not the caller).
-function agentPhone({words, twilio, token, onEnded}) {
+// transfer, hang-up) over one of two lines. With a Twilio browser phone (the page loads the Voice
+// JS SDK) the hotline dials the agent's client identity and the call rings here; hold and resume
+// move the caller's leg to the hold music and back (the hotline dials the agent again); without,
+// once the agent accepts, the app's own bridge (/console/phone/<call>) carries 8 kHz mu-law frames
+// (mulaw.js). `words` are the page's; `api(path, body)` calls the console API; `onEnded(byAgent)`
+// runs when a call ends (byAgent: the agent hung up or transferred it, not the caller);
+// `onTransferred(view)` with the agent's view once a transfer went through.
+function agentPhone({words, twilio, api, onEnded, onTransferred}) {
   const $ = (id) => document.getElementById(id);
   const panel = $("agent-phone"), status = $("phone-status"), clock = $("phone-timer"), meter = $("phone-level");
   const muteButton = $("phone-mute"), holdButton = $("phone-hold"), hangUpButton = $("phone-hangup");
+  const transferButton = $("phone-transfer"), picker = $("transfer"), pickerError = $("transfer-error");
   const buttons = muteButton.parentElement;
-  let line = null, muted = false, held = false, ticking = null, hangingUp = false;
+  let line = null, callSid = null, muted = false, held = false, ticking = null, hangingUp = false, transferring = false;
 
   function show() {
     status.textContent = held ? words.on_hold : muted ? words.muted : words.on_call;
@@ -22,8 +25,7 @@ function agentPhone({words, twilio, token, onEnded}) {
     line = newLine;
     muted = held = false;
     panel.hidden = false;
-    holdButton.hidden = !line.hold;
-    muteButton.disabled = holdButton.disabled = hangUpButton.disabled = false;
+    muteButton.disabled = holdButton.disabled = hangUpButton.disabled = transferButton.disabled = false;
     buttons.hidden = false;
     const since = Date.now();
     const tick = () => {
@@ -41,17 +43,54 @@ function agentPhone({words, twilio, token, onEnded}) {
     clearInterval(ticking);
     line = null;
     meter.value = 0;
-    status.textContent = words.call_ended;
-    muteButton.disabled = holdButton.disabled = hangUpButton.disabled = true;
-    buttons.hidden = true;  // nothing left to mute or hang up
-    onEnded(hangingUp);
-    hangingUp = false;
+    status.textContent = transferring ? words.transferred : words.call_ended;
+    muteButton.disabled = holdButton.disabled = hangUpButton.disabled = transferButton.disabled = true;
+    buttons.hidden = picker.hidden = true;  // nothing left to mute, transfer or hang up
+    onEnded(hangingUp || transferring);
+    hangingUp = transferring = false;
+  }
+
+  // 转接: the colleagues available now and the lines agents serve, picked in one list.
+  async function pickTransfer() {
+    const targets = await api("transfer-targets");
+    const group = (label, options) => {
+      const element = Object.assign(document.createElement("optgroup"), {label});
+      element.append(...options);
+      return element;
+    };
+    const option = (value, text) => Object.assign(document.createElement("option"), {value, textContent: text});
+    const agents = targets.agents.map((a) => option(`agent:${a.username}`, a.name));
+    picker.elements.target.replaceChildren(
+      group(words.transfer_agents, agents.length ? agents
+        : [Object.assign(option("", words.no_agent_available), {disabled: true})]),
+      group(words.lines, targets.lines.map((l) => option(`line:${l.line}`, l.name))));
+    picker.elements.target.value = agents.length ? agents[0].value : `line:${targets.lines[0]?.line}`;
+    pickerError.hidden = true;
+    picker.hidden = false;
+  }
+
+  async function transfer(target) {
+    const [kind, ...rest] = target.split(":");
+    transferring = true;  // the line closes as the transfer goes through
+    try {
+      onTransferred(await api("transfer", {call_sid: callSid, [kind]: rest.join(":")}));
+      picker.hidden = true;
+    } catch (error) {
+      transferring = false;
+      Object.assign(pickerError, {textContent: error.message, hidden: false});
+    }
   }
 
   function hangUp() {
     if (line === null) return;
     hangingUp = true;
     line.hangUp();
+  }
+
+  function hold(on) {
+    held = on;
+    show();
+    return line.hold(on);
   }
 
   // The app's own bridge: the microphone goes out as frames (silence while muted, so the line
@@ -86,16 +125,29 @@ function agentPhone({words, twilio, token, onEnded}) {
   }
 
   // The Twilio Voice JS SDK: the call the hotline dials once the agent accepted is answered at once.
+  // Hold takes the caller's leg off this call (it ends here) onto the hold music; resume has the
+  // hotline dial the agent again, and that call carries on the same line. Hanging up on hold
+  // resumes and refuses the call back, which ends the caller's leg too.
   async function register() {
+    const token = () => api("phone/token").then((answer) => answer.token);
     const device = new Twilio.Device(await token(), {closeProtection: true});
+    let current = null, level = 0;
     device.on("tokenWillExpire", async () => device.updateToken(await token()));
     device.on("error", (error) => { status.textContent = `${words.phone_unavailable} (${error.code})`; });
     device.on("incoming", (call) => {
-      let level = 0;
+      if (hangingUp) { call.reject(); ended(); return; }
+      current = call;
       call.on("volume", (_input, output) => { level = output; });
-      ["disconnect", "cancel", "reject"].forEach((event) => call.on(event, ended));
+      ["disconnect", "cancel", "reject"].forEach((event) => call.on(event, () => { if (current === call && !held) ended(); }));
       call.accept();
-      started({level: () => level, mute: (on) => call.mute(on), hangUp: () => call.disconnect()});
+      call.mute(muted);
+      if (line !== null) return;  // back from hold
+      started({
+        level: () => (held ? 0 : level),
+        mute: (on) => current.mute(on),
+        hold: (on) => api("phone/hold", {call_sid: callSid, on}),
+        hangUp: () => (held ? api("phone/hold", {call_sid: callSid, on: false}) : current.disconnect()),
+      });
     });
     await device.register();
     panel.hidden = false;
@@ -103,11 +155,26 @@ function agentPhone({words, twilio, token, onEnded}) {
   }
 
   muteButton.addEventListener("click", () => { muted = !muted; line?.mute(muted); show(); });
-  holdButton.addEventListener("click", () => { held = !held; line?.hold(held); show(); });
+  holdButton.addEventListener("click", async () => {
+    if (line === null) return;
+    holdButton.disabled = true;  // one change at a time: the caller's leg is on its way
+    try { await hold(!held); } catch (error) { held = !held; show(); status.textContent = error.message; }
+    holdButton.disabled = line === null;
+  });
   hangUpButton.addEventListener("click", hangUp);
+  transferButton.addEventListener("click", () => pickTransfer().catch((error) => {
+    Object.assign(pickerError, {textContent: error.message, hidden: false});
+    picker.hidden = false;
+  }));
+  picker.addEventListener("submit", (event) => { event.preventDefault(); transfer(picker.elements.target.value); });
+  $("transfer-cancel").addEventListener("click", () => { picker.hidden = true; });
   return {
     start: () => (twilio ? register() : Promise.resolve()),
-    connect(callSid) { if (!twilio && line === null) bridge(callSid); },  // a Twilio call rings by itself
+    connect(sid) {  // a Twilio call rings by itself
+      callSid = sid;
+      if (!twilio && line === null) bridge(sid);
+    },
+    callerGone() { if (line !== null && held) ended(); },  // hung up while on hold: no call here to end
     hangUp,
   };
 }
