@@ -68,25 +68,27 @@ def to_xlsx(report: dict) -> bytes:
 
 # A chart's drawing area inside its viewBox: room on the left for the y-axis' numbers and below
 # for the bars' labels, so none is clipped; the SVG scales to the page's width.
-CHART = {"left": 36, "top": 12, "height": 140, "bottom": 34}
+CHART = {"left": 44, "top": 12, "height": 140, "bottom": 34}
 # Drawn at this many px per viewBox unit where the page is wide enough, smaller where it is not.
 CHART_SCALE = 1.5
 
 
-def bar_chart(points: list[tuple[str, int]], bar_space: int = 28) -> dict:
+def bar_chart(points: list[tuple[str, int]], bar_space: int = 28, label_every: int = 1) -> dict:
     """Bars, y-axis ticks (whole numbers, 0 to a round top) and the viewBox for a chart of counts;
-    `bar_space` (viewBox units) fits the longest label under its bar."""
+    `bar_space` (viewBox units) fits the longest label under its bar. On a narrow page only every
+    `label_every`th bar keeps its label (the others are `minor`), in larger type."""
     peak = max((count for _, count in points), default=0)
     step = max(1, -(-peak // 4))
     top = step * 4
     width = CHART["left"] + bar_space * len(points) + 8
     base = CHART["top"] + CHART["height"]
-    bars = [{"label": label, "count": count, "x": CHART["left"] + 4 + i * bar_space,
+    bars = [{"label": label, "count": count, "x": CHART["left"] + 4 + i * bar_space, "minor": i % label_every != 0,
              "height": round(CHART["height"] * count / top), "y": base - round(CHART["height"] * count / top)}
             for i, (label, count) in enumerate(points)]
     ticks = [{"value": step * n, "y": base - round(CHART["height"] * n / 4)} for n in range(5)]
     return {"bars": bars, "ticks": ticks, "width": width, "height": base + CHART["bottom"], "left": CHART["left"],
-            "base": base, "bar_width": bar_space - 6, "shown_width": round(width * CHART_SCALE)}
+            "base": base, "bar_width": bar_space - 6, "shown_width": round(width * CHART_SCALE),
+            "dense": label_every > 1}
 
 
 def percentage(value: object) -> str:
@@ -104,7 +106,8 @@ def to_html(report: dict, words: dict | None = None) -> bytes:
 
         words = REPORT_WORDS[DEFAULT_LANGUAGE]
     calls = report["calls"]
-    charts = [("calls-by-hour", words["by_hour"], bar_chart([(str(h), n) for h, n in enumerate(calls["by_hour"])]))]
+    charts = [("calls-by-hour", words["by_hour"], bar_chart([(str(h), n) for h, n in enumerate(calls["by_hour"])],
+                                                                          label_every=3))]
     if "by_day" in calls:
         charts.append(("calls-by-day", words["by_day"], bar_chart([(day[5:], n) for day, n in calls["by_day"].items()],
                                                                    bar_space=56)))
