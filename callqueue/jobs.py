@@ -78,13 +78,13 @@ def current_job_key(callback_id: int) -> str:
     return key_for("callback_job", str(callback_id))
 
 
-def schedule_callback(queue: Queue, callback: Callback, job: str | None = None, at: datetime | None = None) -> None:
-    """Fire the callback's next attempt at its due time (or `at`), as job `job` (default: per attempt)."""
-    _enqueue_dial(queue, callback.id, job or job_id(callback), at or from_naive_utc(callback.due_at))
+def schedule_callback(queue: Queue, callback: Callback) -> None:
+    """Fire the callback's next attempt at its due time, as that attempt's job."""
+    _enqueue_dial(queue, callback.id, job_id(callback), from_naive_utc(callback.due_at))
 
 
 def _fire_again(queue: Queue, callback_id: int, why: str, at: datetime) -> None:
-    """The job runs again at `at`, under a new id that says why."""
+    """The job runs again at `at`, under a new id that says why (an attempt's own id is taken)."""
     _enqueue_dial(queue, callback_id, f"callback-{callback_id}-{why}-{uuid.uuid4().hex[:8]}", at)
 
 
@@ -138,7 +138,8 @@ def dial_callback(callback_id: int) -> str:
             # Fired late (a worker was down) into closed hours: wait for the next opening.
             callback.due_at = to_naive_utc(hours.next_opening(moment))
             session.commit()
-            schedule_callback(get_queue(get_redis()), callback, f"{job_id(callback)}-reopened-{uuid.uuid4().hex[:8]}")
+            _fire_again(get_queue(get_redis()), callback.id, f"attempt-{callback.attempts + 1}-reopened",
+                        from_naive_utc(callback.due_at))
             return "closed"
         # The count of calls in progress and the move that adds one happen under one short lock,
         # or two workers could both see 499 of 500 and both dial.
@@ -380,8 +381,8 @@ def recover_callbacks(session, queue: Queue, connection, now: datetime, batch: i
                 # Whoever claimed this attempt died before dialling (dialling starts only after
                 # the DIALLING commit), so the claim is released and the attempt fires again.
                 connection.delete(claim_key(callback.id, callback.attempts + 1))
-                schedule_callback(queue, callback, f"{job_id(callback)}-recovered-{uuid.uuid4().hex[:8]}",
-                                  at=max(from_naive_utc(callback.due_at), from_naive_utc(now)))
+                _fire_again(queue, callback.id, f"attempt-{callback.attempts + 1}-recovered",
+                            max(from_naive_utc(callback.due_at), from_naive_utc(now)))
                 repaired += 1
         elif callback.status is CallbackStatus.AWAITING_AGENT:
             # No agent took it in time: leave the line (unless being offered now) and retry later.
@@ -418,6 +419,6 @@ def _reconcile(session, connection, callback: Callback, attempt: CallbackAttempt
     session.delete(attempt)
     move(session, callback, "retry", attempts=attempt.number - 1, due_at=attempt.started_at)
     connection.delete(claim_key(callback.id, attempt.number))
-    schedule_callback(get_queue(connection), callback, f"{job_id(callback)}-redial-{uuid.uuid4().hex[:8]}",
-                      at=from_naive_utc(attempt.started_at))
+    _fire_again(get_queue(connection), callback.id, f"attempt-{callback.attempts + 1}-redial",
+                from_naive_utc(attempt.started_at))
     log.info("callback %s attempt %d never reached the carrier: dialled again", callback.id, attempt.number)
