@@ -25,7 +25,7 @@ import speech
 from callqueue import ticker
 from callqueue.destinations import from_config as destinations_from_config
 from clock import to_naive_utc, utcnow
-from config import ConfigError, agent_hours, calling_hours, from_environment
+from config import ConfigError, agent_hours, calling_hours, from_environment, instance_folder
 from flask_cli import loaded_by_flask_cli
 from flows.engine import Engine
 from flows.errors import FlowError
@@ -61,9 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
     # and keeps its files to itself.
     logs.install_masking()
     config = config or {}
-    # The instance folder (database, embedded Redis, settings.env): instance/ beside the code
-    # unless HOTLINE_INSTANCE names another (e.g. /var/lib/hotline).
-    instance_path = config.get("INSTANCE_PATH") or os.environ.get("HOTLINE_INSTANCE") or None
+    instance_path = config.get("INSTANCE_PATH") or instance_folder()
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     _keep_files_private(app.instance_path)
     command_line = loaded_by_flask_cli()

@@ -181,6 +181,12 @@ def _hours(config: dict, hours_setting: str, days_setting: str, quiet: str = "")
                           "MAKEUP_WORKDAYS)") from None
 
 
+def instance_folder() -> str:
+    """The instance folder (database, embedded Redis, settings.env, local secrets): the one
+    HOTLINE_INSTANCE names (e.g. /var/lib/hotline), else instance/ beside the code."""
+    return os.environ.get("HOTLINE_INSTANCE") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "instance")
+
+
 def from_environment(instance_path: str) -> dict[str, object]:
     """The settings every entry point runs with (web, workers, ticker, CLI): the instance's
     settings file, with the process environment on top of it."""

@@ -575,8 +575,19 @@ def run_agent(base_url: str, username: str, password: str, *, answer_after: floa
     return handled
 
 
-def local_token(instance: str) -> str:
-    path = os.path.join(instance, "carrier_token")
+def local_token(instance: str | None) -> str:
+    """The token the hotline signs with: its settings' TWILIO_AUTH_TOKEN (settings.env, the
+    environment on top), else the local carrier token it made in its instance folder."""
+    from config import ConfigError, from_environment, instance_folder
+
+    folder = instance or instance_folder()
+    try:
+        configured = from_environment(folder)["TWILIO_AUTH_TOKEN"]
+    except ConfigError as error:
+        sys.exit(f"cannot read the hotline's settings: {error}")
+    if configured:
+        return configured
+    path = os.path.join(folder, "carrier_token")
     try:
         with open(path) as file:
             return file.read().strip()
@@ -607,7 +618,7 @@ def main(argv: list[str] | None = None, **call_options) -> int:
     call.add_argument("--fast", action="store_true", help="send audio as fast as the server takes it")
     call.add_argument("--hold", type=float, default=0.0, help="seconds to wait in a queue for an agent")
     call.add_argument("--auth-token", default=os.environ.get("TWILIO_AUTH_TOKEN", ""))
-    call.add_argument("--instance", default="instance", help="instance folder holding the local carrier token")
+    call.add_argument("--instance", help="the hotline's instance folder (default: HOTLINE_INSTANCE, else instance/)")
     call.add_argument("--json", action="store_true", help="print one JSON object")
     answer = commands.add_parser("answer", help="be the customer's phone for the next outbound call")
     answer.add_argument("--base-url", default="http://127.0.0.1:5000")
@@ -618,7 +629,7 @@ def main(argv: list[str] | None = None, **call_options) -> int:
     answer.add_argument("--say", action=_InputAction, dest="inputs")
     answer.add_argument("--wait", type=float, default=30.0, help="seconds to wait for a call")
     answer.add_argument("--auth-token", default=os.environ.get("TWILIO_AUTH_TOKEN", ""))
-    answer.add_argument("--instance", default="instance")
+    answer.add_argument("--instance", help="the hotline's instance folder (default: HOTLINE_INSTANCE, else instance/)")
     agent = commands.add_parser("agent", help="be an agent at the console, answering offered calls")
     agent.add_argument("--base-url", default="http://127.0.0.1:5000")
     agent.add_argument("--agent", dest="username", required=True, help="the agent's console username")

@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 import numpy as np
 import pytest
 
-from ivr.simulator import MAX_REQUESTS_WITHOUT_PROGRESS, SimulatedCall, answer_outbound, main
+from ivr.simulator import MAX_REQUESTS_WITHOUT_PROGRESS, SimulatedCall, answer_outbound, local_token, main
 from tests.conftest import AUTH_TOKEN, client_transport
 from tracking.demo import DEMO_CALLER
 
@@ -182,3 +182,25 @@ def test_the_last_voiced_frame_is_found_behind_trailing_silence():
     tone = mulaw_encode((8000 * np.sin(np.arange(800) / 3)).astype(np.int16))  # 100 ms of voice
     assert last_voiced([SILENT_FRAME] * 3 + frames(tone) + [SILENT_FRAME] * 10) == 3 + 5
     assert last_voiced([SILENT_FRAME] * 4) == 0
+
+
+def test_the_token_comes_from_the_instance_the_hotline_uses(tmp_path, monkeypatch):
+    """No --auth-token: the simulator signs as the hotline does, from HOTLINE_INSTANCE's folder
+    (its settings.env first, else the local carrier token the app made there)."""
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
+    monkeypatch.setenv("HOTLINE_INSTANCE", str(tmp_path))
+    (tmp_path / "carrier_token").write_text("made-by-the-app\n")
+    assert local_token(None) == "made-by-the-app"
+    (tmp_path / "settings.env").write_text("TWILIO_AUTH_TOKEN=from-settings\n")
+    assert local_token(None) == "from-settings"
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "carrier_token").write_text("other-hotline")
+    assert local_token(str(other)) == "other-hotline"  # --instance names another hotline's folder
+
+
+def test_a_missing_token_says_where_it_looked(tmp_path, monkeypatch):
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
+    monkeypatch.setenv("HOTLINE_INSTANCE", str(tmp_path))
+    with pytest.raises(SystemExit, match=f"run the app once to create {tmp_path}/carrier_token"):
+        local_token(None)
