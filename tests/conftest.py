@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +23,15 @@ from tracking.demo import DEMO_CALLER, seed_demo
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 # 10:00 in Shanghai on a Tuesday: inside calling hours.
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+
+
+def wait_until(condition, timeout_s: float = 60.0) -> None:
+    """Poll `condition` until it holds; fail after `timeout_s` (a deadline, not a sleep: on a
+    loaded machine it simply takes longer)."""
+    deadline, pause = time.monotonic() + timeout_s, threading.Event()
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        pause.wait(0.01)
 
 
 @pytest.fixture(scope="session")

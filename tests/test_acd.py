@@ -22,6 +22,7 @@ from callqueue.acd import (
     skill,
 )
 from redis_conn import get_redis
+from tests.conftest import wait_until
 
 ZH = "zh-CN"
 
@@ -400,13 +401,6 @@ def test_signs_of_life_and_the_calls_a_sweep_checks(acd):
     assert acd.stale_waiting(0) == []
     assert acd.keep_waiting("CA-alive", 51) and not acd.keep_waiting("CA-kept", 51)
     assert acd.call("CA-alive")["keep_waiting"] == "1"
-
-
-def wait_until(condition, timeout_s: float = 60.0) -> None:
-    deadline, pause = time.monotonic() + timeout_s, threading.Event()
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        pause.wait(0.01)
 
 
 def test_many_processes_at_once_never_double_offer_or_lose_a_call(acd, redis_url, monkeypatch):

@@ -16,7 +16,7 @@ from clock import from_naive_utc, to_naive_utc
 from database import new_session
 from ivr.telephony import SIMULATOR_OUTBOX
 from redis_conn import get_redis
-from tests.conftest import AUTH_TOKEN
+from tests.conftest import AUTH_TOKEN, wait_until
 
 HOURS = CallingHours.parse("08:30-18:00", "Asia/Shanghai")
 
@@ -392,7 +392,6 @@ def test_killed_workers_and_a_restarted_scheduler_never_dial_twice_nor_lose_a_ca
     import signal
     import subprocess
     import sys
-    import time
     from collections import Counter
     from pathlib import Path
 
@@ -438,20 +437,15 @@ def test_killed_workers_and_a_restarted_scheduler_never_dial_twice_nor_lose_a_ca
             session.close()
         return left
 
-    def until(condition, timeout_s):
-        deadline = time.monotonic() + timeout_s
-        while not condition() and time.monotonic() < deadline:
-            time.sleep(0.02)  # a poll's pause, not a wait for a moment
-
     first = worker()  # dies after 20 dials, callbacks still falling due
-    until(lambda: len(dialled()) >= 20, timeout_s=120)
+    wait_until(lambda: len(dialled()) >= 20, timeout_s=120)
     kill(first)
     assert 20 <= len(dialled()) < count, "the first worker died part way"
     with app.app_context():
         waiting = get_queue(get_redis()).count  # what the dead scheduler had queued and nobody took
     second = worker()  # its scheduler is locked out by the dead one's: it takes what is queued, then dies
     before = len(dialled())
-    until(lambda: len(dialled()) >= before + min(20, waiting), timeout_s=120)
+    wait_until(lambda: len(dialled()) >= before + min(20, waiting), timeout_s=120)
     kill(second)
 
     # The ticker's recovery pass, past every grace period after the kills and the last due time.
@@ -462,7 +456,7 @@ def test_killed_workers_and_a_restarted_scheduler_never_dial_twice_nor_lose_a_ca
         session.close()
     survivor = worker()
     try:
-        until(lambda: unsettled() == 0, timeout_s=120)
+        wait_until(lambda: unsettled() == 0, timeout_s=120)
     finally:
         kill(survivor)
     phones = Counter(dialled())

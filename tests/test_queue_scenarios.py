@@ -13,8 +13,7 @@ from werkzeug.serving import make_server
 from callqueue import ticker
 from callqueue.acd import OFFER_TIMEOUT_S, AcdError
 from ivr.simulator import SimulatedCall, run_agent
-from tests.conftest import AUTH_TOKEN
-from tests.test_acd import wait_until
+from tests.conftest import AUTH_TOKEN, wait_until
 from tracking.demo import DEMO_CALLER
 
 PASSWORD = "s3cret-pass"

@@ -13,7 +13,7 @@ from redis.sentinel import MasterNotFoundError, Sentinel
 
 from config import ConfigError, load_config
 from redis_conn import SentinelService, connect
-from tests.test_acd import wait_until
+from tests.conftest import wait_until
 from tests.test_webhooks import signed_post
 
 SERVICE = "hotline"

@@ -21,7 +21,7 @@ from ivr.media import stream_token
 from ivr.simulator import SimulatedCall
 from speech.audio import read_wav, write_wav
 from speech.models import model_path
-from tests.conftest import AUTH_TOKEN
+from tests.conftest import AUTH_TOKEN, wait_until
 from tracking.demo import DEMO_CALLER
 
 pytestmark = pytest.mark.skipif(model_path("ko-KR", "/nonexistent") is None,
@@ -106,7 +106,6 @@ def test_silence_and_garbage_audio_lead_to_keypad_then_an_agent(korean_server, t
 
 def test_call_record_keeps_what_was_said(korean_server):
     app, base = korean_server
-    import time
 
     from sqlalchemy import select
 
@@ -116,16 +115,15 @@ def test_call_record_keeps_what_was_said(korean_server):
     result = speech_call(base, ("dtmf", "1"), ("dtmf", "1234567890123#"), ("dtmf", "1"), ("say", "네"), ("dtmf", "9"))
     # The hang-up's status callback and the stream's end race (as at Twilio): the record is
     # complete once both are in.
-    deadline = time.monotonic() + 10
-    while True:
+    def stored():
         with app.app_context():
             session = new_session()
-            record = session.scalar(select(CallRecord).where(CallRecord.call_sid == result.sid))
+            found = session.scalar(select(CallRecord).where(CallRecord.call_sid == result.sid))
             session.close()
-        if (record and {"said": "네"} in record.transcript) or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
-    assert {"said": "네"} in record.transcript
+        return found
+
+    wait_until(lambda: (found := stored()) is not None and {"said": "네"} in found.transcript, timeout_s=30)
+    record = stored()
     assert any(e.get("heard") == "네" for e in record.events)
 
 

@@ -10,10 +10,10 @@ import pytest
 import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Worker
-from test_acd import wait_until
 
 from callqueue.jobs import QUEUE_NAME, get_queue
 from callqueue.worker import CallbackWorker, SweepingScheduler, background_status
+from tests.conftest import wait_until
 
 
 class Outage:
