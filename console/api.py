@@ -410,6 +410,10 @@ def transfer():
         raise BadRequest("transfer_target")
     calls, me = get_calls(), current_user().username
     acd = calls.acd()
+    if acd.call(call_sid).get("callback") == "1":
+        # The customer's leg is a call the hotline dialled for this agent (it runs under another
+        # SID than the ACD's entry), so the ACD keeps it with them.
+        refuse(409, "callback_not_transferable", call=call_sid)
     if line and line not in acd.lines():
         raise BadRequest("line_unserved", line=line)
     if to_agent:

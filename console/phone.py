@@ -49,6 +49,7 @@ TO_AGENT, TO_CALLER = "to-agent", "to-caller"
 HUNG_UP = {"event": "stop"}
 HANDED_OVER = {"event": "transferred"}  # to the agent's side: the caller went on to a line or a colleague
 HOLD, UNHOLD = {"event": "hold"}, {"event": "unhold"}  # to the caller's side: the music, on and off
+TRANSFERRING = {**HOLD, "why": "transfer"}  # the music while the next agent is found
 SIGN_OF_LIFE_S = 10  # how often a caller back in line on the bridge tells the ACD they are still there
 
 
@@ -141,8 +142,9 @@ def bridge(ws, call_sid: str, listen: str, speak: str, agent_id: str | None = No
                 event = json.loads(published["data"]).get("event")
                 if event in (HUNG_UP["event"], HANDED_OVER["event"]):
                     return
-                if event in ("hold", "unhold"):  # on the caller's side
+                if event in ("hold", "unhold"):  # on the caller's side: the page says why it hears music
                     music_since, music_sent = (time.monotonic() if event == "hold" else None), 0
+                    ws.send(published["data"].decode())
                 elif not held and music_since is None:
                     ws.send(published["data"].decode())
     except ConnectionClosed:
@@ -162,7 +164,7 @@ def hand_over(call_sid: str) -> None:
     caller hears hold music until the next agent's side opens."""
     redis = get_redis()
     redis.publish(channel(call_sid, TO_AGENT), json.dumps(HANDED_OVER))
-    redis.publish(channel(call_sid, TO_CALLER), json.dumps(HOLD))
+    redis.publish(channel(call_sid, TO_CALLER), json.dumps(TRANSFERRING))
 
 
 def call_over(call_sid: str) -> None:

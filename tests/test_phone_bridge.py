@@ -21,6 +21,7 @@ from werkzeug.serving import make_server
 
 from callqueue.acd import AgentState, skill
 from calls import get_calls
+from console.phone import UNHOLD
 from speech.audio import write_wav
 from tests.conftest import AUTH_TOKEN
 from tests.test_console_browser import CHROMIUM, launch, log_in, screenshots
@@ -68,7 +69,8 @@ def frame() -> str:
 
 
 def crosses(sender: websocket.WebSocket, receiver: websocket.WebSocket) -> tuple[bytes, bytes]:
-    """Send frames (audio is continuous) until one arrives; what was sent and what came."""
+    """Send frames (audio is continuous) until one arrives; what was sent and what came. (A
+    caller's page is also told when an agent comes on the line: `unhold`.)"""
     sent, deadline = {}, time.monotonic() + DEADLINE_S
     receiver.settimeout(0.05)
     while time.monotonic() < deadline:
@@ -79,6 +81,8 @@ def crosses(sender: websocket.WebSocket, receiver: websocket.WebSocket) -> tuple
         try:
             arrived = json.loads(receiver.recv())
         except websocket.WebSocketTimeoutException:
+            continue
+        if arrived == UNHOLD:
             continue
         assert arrived["event"] == "media"
         return sent.get(arrived["media"]["payload"], b"not sent"), base64.b64decode(arrived["media"]["payload"])
@@ -101,7 +105,7 @@ def test_frames_cross_the_bridge_both_ways_and_a_hang_up_ends_the_other_side(liv
     caller_socket.settimeout(DEADLINE_S)
     caller_raw_socket = caller_socket.sock  # websocket-client forgets it on a server close
     while message := caller_socket.recv():  # frames still in flight may come first; then the close
-        assert json.loads(message)["event"] == "media"
+        assert json.loads(message)["event"] in ("media", UNHOLD["event"])
     assert not caller_socket.connected
     caller_raw_socket.close()
     hang_up(agent_socket)
@@ -214,6 +218,7 @@ def talking_to_wang(browser, base: str):
     agent.click("#accept")
     agent.wait_for_selector("#state[data-state=on_call]")
     expect(caller.locator("#status")).to_contain_text("坐席已接听", timeout=15000)
+    assert caller.is_disabled("#call")                                  # one call at a time
     return agent, caller
 
 
@@ -239,9 +244,11 @@ def test_a_caller_tab_and_an_agent_tab_hear_each_other_on_the_local_bridge(live,
         hears(agent, "#phone-level")                                     # the agent still hears the caller
         agent.click("#phone-hold")                                        # hold: the muted agent's caller hears music
         hears(caller, "#level")
+        expect(caller.locator("#status")).to_contain_text("通话保持中，请稍候")  # and is told why
         hears_nothing(agent, "#phone-level")                             # and the agent no longer hears them
         agent.click("#phone-hold")
         hears_nothing(caller, "#level")                                  # resumed, still muted
+        expect(caller.locator("#status")).to_contain_text("坐席已接听")
         agent.click("#phone-mute")
         hears(caller, "#level")                                          # the agent's tone again
         hears(agent, "#phone-level")
@@ -251,6 +258,7 @@ def test_a_caller_tab_and_an_agent_tab_hear_each_other_on_the_local_bridge(live,
         else:
             caller.click("#hangup")
         expect(caller.locator("#status")).to_contain_text("已挂断", timeout=DEADLINE_S * 1000)
+        assert caller.is_enabled("#call") and caller.is_disabled("#hangup")  # ready for the next call
         expect(agent.locator("#phone-status")).to_have_text("通话已结束", timeout=DEADLINE_S * 1000)
         agent.wait_for_selector("#state[data-state=wrap_up]")            # the agent is freed into wrap-up
         assert agent.is_visible("#hung-up") == (hangs_up == "caller")
@@ -291,6 +299,8 @@ def test_a_transfer_hands_the_callers_line_to_the_colleague_who_accepts(live, tm
         wang.wait_for_selector("#state[data-state=wrap_up]")            # the first agent wraps up,
         assert wang.is_hidden("#hung-up") and wang.is_hidden("#finish")  # its disposition already 已转接
         hears(caller, "#level")                                          # the caller hears hold music meanwhile
+        expect(caller.locator("#status")).to_contain_text("正在为您转接，请稍候")
+        screenshots(caller, "3d-softphone-transferring")
 
         li.wait_for_selector("#state[data-state=offered]", timeout=DEADLINE_S * 1000)
         expect(li.locator("#pop-transferred")).to_have_text("wang")      # the screen pop came with the call
@@ -301,7 +311,7 @@ def test_a_transfer_hands_the_callers_line_to_the_colleague_who_accepts(live, tm
         hears_nothing(caller, "#level")                                  # and the caller li, not the music
         li.click("#phone-mute")
         hears(caller, "#level")
-        assert caller.inner_text("#status").startswith("坐席已接听")      # one line all along
+        expect(caller.locator("#status")).to_contain_text("坐席已接听")  # one line all along, li on it
 
         li.click("#phone-hangup")
         expect(caller.locator("#status")).to_contain_text("已挂断", timeout=DEADLINE_S * 1000)

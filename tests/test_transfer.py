@@ -121,6 +121,28 @@ def twilio(make_app, monkeypatch):
     return make_app(**TWILIO_PHONE)
 
 
+def test_a_callback_the_hotline_placed_stays_with_its_agent_refused_in_words(app):
+    """A kept-place callback's customer is on a call the hotline dialled for this agent: the
+    console does not offer 转接 for it, and the API refuses it in words, changing nothing."""
+    add_staff(app, "wang", "li")
+    kept = "CA" + "6" * 32
+    with app.app_context():
+        get_calls().acd().enqueue(kept, "zh-CN:damaged", app.config["CLOCK"]().timestamp(), phone="13800138000",
+                                  by_callback=True)
+    wang, li = signed_in(app, "wang"), signed_in(app, "li")
+    li.post("/console/api/state", json={"state": "available"})
+    assert wang.post("/console/api/state", json={"state": "available"}).get_json()["offer"]["kept_place"]
+    accepted = wang.post("/console/api/accept", json={"call_sid": kept}).get_json()
+    assert accepted["kept_place"] and accepted["ringing"] != kept     # the customer's leg is another call
+    refused = wang.post("/console/api/transfer", json={"call_sid": kept, "agent": "li"}, headers=ZH)
+    assert refused.status_code == 409 and refused.get_json()["code"] == "callback_not_transferable"
+    assert refused.get_json()["message"] == "回拨来电不能转接，请在本通话中处理"
+    with app.app_context():
+        acd = get_calls().acd()
+        assert acd.call(kept)["status"] == "connected" and acd.call(kept)["agent"] == "wang"
+        assert acd.agent("li")["state"] == AgentState.AVAILABLE.value   # never offered it
+
+
 def test_with_twilio_hold_plays_the_hold_music_and_resume_dials_the_agent_again(twilio):
     wang, li = on_a_call(twilio)
     FakeTwilio.updates.clear()  # the accept's own redirect to wang

@@ -1,6 +1,7 @@
 // The browser softphone: microphone -> 8 kHz mu-law 20 ms frames -> Media Streams protocol;
 // the hotline's mu-law audio is played back; keypad presses go as DTMF.
 const $ = (id) => document.getElementById(id);
+const TALKING = "坐席已接听 talking to an agent", ENDED = "已挂断 ended";
 let socket = null, audio = null, player = null, callSid = null, streamSid = null, waitTimer = null;
 
 // The hotline takes changes only as JSON or from its own pages (the browser adds the Origin).
@@ -10,6 +11,13 @@ function post(path) {
 
 function send(event, body = {}) {
   if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({event, streamSid, ...body}));
+}
+
+// The call is over (hung up, or left the line): the page is ready for the next one.
+function over(text) {
+  $("status").textContent = text;
+  $("hangup").disabled = true;
+  $("call").disabled = false;
 }
 
 function say(text, mine = false) {
@@ -54,8 +62,7 @@ async function call() {
     if (next.next === "transfer") {
       await waitForAgent();
     } else {
-      $("status").textContent = "已挂断 ended";
-      $("hangup").disabled = true;
+      over(ENDED);
     }
   };
 }
@@ -70,7 +77,7 @@ async function waitForAgent() {
       left = true;
       stopWaiting();
       if (place.connected) talkToAgent();
-      else $("status").textContent = "已离开排队 left the queue";
+      else over("已离开排队 left the queue");
       return;
     }
     $("status").textContent = place.ahead ? `排队等待坐席，前面还有${place.ahead}位 waiting for an agent`
@@ -83,17 +90,19 @@ async function waitForAgent() {
 // An agent answered: the app's audio bridge to their console (the microphone goes on to it).
 function talkToAgent() {
   socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/softphone/calls/${callSid}/bridge`);
-  socket.onopen = () => { $("status").textContent = "坐席已接听 talking to an agent"; $("hangup").disabled = false; };
+  socket.onopen = () => { $("status").textContent = TALKING; $("hangup").disabled = false; };
   socket.onmessage = (message) => {
     const data = JSON.parse(message.data);
     if (data.event === "media") player.play(data.media.payload);
+    else if (data.event === "hold") {
+      $("status").textContent = data.why === "transfer" ? "正在为您转接，请稍候 transferring you" : "通话保持中，请稍候 on hold";
+    } else if (data.event === "unhold") $("status").textContent = TALKING;
   };
   const meter = setInterval(() => { $("level").value = player.level(); }, 250);  // is the agent heard?
   socket.onclose = () => {  // the bridge ends the call for both sides
     clearInterval(meter);
     $("level").value = 0;
-    $("status").textContent = "已挂断 ended";
-    $("hangup").disabled = true;
+    over(ENDED);
   };
 }
 
@@ -107,14 +116,18 @@ document.querySelectorAll("[data-key]").forEach((button) => button.addEventListe
   send("dtmf", {dtmf: {track: "inbound_track", digit: button.dataset.key}});
   say(`按键 ${button.dataset.key}`, true);
 }));
-$("call").addEventListener("click", () => call().catch((error) => {
-  $("error").textContent = error.message; $("error").hidden = false;
-}));
+$("call").addEventListener("click", () => {
+  $("call").disabled = true;  // one call at a time
+  call().catch((error) => {
+    $("error").textContent = error.message; $("error").hidden = false;
+    over("空闲 idle");
+  });
+});
 $("hangup").addEventListener("click", async () => {
   if (waitTimer !== null) {
     stopWaiting();
     await post(`/softphone/calls/${callSid}/hangup`);
-    $("status").textContent = "已挂断 ended";
+    over(ENDED);
     return;
   }
   send("stop", {stop: {callSid}});
