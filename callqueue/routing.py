@@ -22,6 +22,11 @@ def kept_place_key(dialled_sid: str) -> str:
     return key_for("acd:kept_place_call", dialled_sid)
 
 
+def callback_leg_key(acd_sid: str) -> str:
+    """A callback's ACD entry -> the call dialled to the customer for it (the leg to hold)."""
+    return key_for("acd:callback_leg", acd_sid)
+
+
 SCHEDULED_CALLBACK_PREFIX = "CB-"
 
 

@@ -17,7 +17,7 @@ from callqueue.acd import OFFER_TIMEOUT_S, AcdError, AgentState, Offer
 from callqueue.callbacks import SLOTS, book_callback
 from callqueue.destinations import CallbackRefused
 from callqueue.jobs import agent_reserved_dialled, schedule_callback_job
-from callqueue.routing import connect, kept_place_key, scheduled_callback_attempt
+from callqueue.routing import callback_leg_key, connect, kept_place_key, scheduled_callback_attempt
 from calls import get_calls
 from clock import to_naive_utc
 from config import LANGUAGES
@@ -353,7 +353,10 @@ def accept():
         # The carrier's words may hold the customer's number: masked, as in the screen pop.
         return error_response("call_not_connected", 503, detail=mask_text(str(error)))
     if offer.callback:
-        get_redis().set(kept_place_key(ringing), call_sid, ex=3600)
+        links = get_redis().pipeline()
+        links.set(kept_place_key(ringing), call_sid, ex=3600)
+        links.set(callback_leg_key(call_sid), ringing, ex=3600)
+        links.execute()
         if scheduled:
             agent_reserved_dialled(get_session(), call_sid, ringing, to_naive_utc(current_app.config["CLOCK"]()))
     return jsonify(connected=call_sid, ringing=ringing, kept_place=offer.callback)
@@ -366,6 +369,15 @@ def _call_on_your_line(body: dict) -> str:
     if not policy.may_handle_call(current_user(), connected_agent(call_sid)):
         refuse(404, "call_not_yours", call=call_sid)
     return call_sid
+
+
+def _customer_leg(call_sid: str) -> str:
+    """The carrier's call the customer is on: the ACD's own entry for a caller who rang in; for
+    a callback, the call the hotline dialled to them (the entry is the kept place or the booking)."""
+    if get_calls().acd().call(call_sid).get("callback") != "1":
+        return call_sid
+    dialled = get_redis().get(callback_leg_key(call_sid))
+    return dialled.decode() if dialled else call_sid
 
 
 def _public_base() -> str:
@@ -445,7 +457,8 @@ def phone_hold():
     me = current_user().username
     if get_calls().acd().agent(me)["state"] != AgentState.ON_CALL.value:
         raise AcdError(f"agent {me} is not on call {call_sid} yet")
-    refused = _redirect_caller(call_sid, f"{_public_base()}/voice/hold" if on else f"{_public_base()}/voice/connect/{me}")
+    refused = _redirect_caller(_customer_leg(call_sid),
+                               f"{_public_base()}/voice/hold" if on else f"{_public_base()}/voice/connect/{me}")
     if refused is not None:
         return error_response("call_not_connected", 503, detail=refused)
     return jsonify(call_sid=call_sid, on_hold=on)

@@ -4,6 +4,9 @@ them, the first agent wraps up; with Twilio the caller's leg is redirected (to t
 to hold music and back), checked against a fake REST client."""
 from __future__ import annotations
 
+import uuid
+from types import SimpleNamespace
+
 import pytest
 
 from callqueue.acd import AgentState
@@ -96,28 +99,34 @@ def test_transfers_refused_in_the_agents_words(app):
 
 
 class FakeTwilio:
-    """The twilio REST client's surface the hotline uses to update a live call, recording the
-    updates instead of sending them."""
+    """The twilio REST client's surface the hotline uses to place and update calls, recording
+    them instead of sending them: `client.calls.create(...)` and `client.calls(sid).update(...)`."""
 
     updates: list[tuple[str, dict]] = []
+    placed: list[dict] = []
 
     def __init__(self, account_sid, auth_token):
-        pass
+        self.calls = FakeCalls()
 
-    def calls(self, sid):
-        fake = self
 
+class FakeCalls:
+    def __call__(self, sid):
         class Call:
             def update(self, **changes):
-                fake.updates.append((sid, changes))
+                FakeTwilio.updates.append((sid, changes))
 
         return Call()
+
+    def create(self, **call):
+        FakeTwilio.placed.append(call)
+        return SimpleNamespace(sid="CA" + uuid.uuid4().hex)
 
 
 @pytest.fixture
 def twilio(make_app, monkeypatch):
     monkeypatch.setattr("twilio.rest.Client", FakeTwilio)
     monkeypatch.setattr(FakeTwilio, "updates", [])
+    monkeypatch.setattr(FakeTwilio, "placed", [])
     return make_app(**TWILIO_PHONE)
 
 
@@ -160,6 +169,26 @@ def test_with_twilio_hold_plays_the_hold_music_and_resume_dials_the_agent_again(
                                   '<Play loop="0">/voice/hold-music.wav</Play></Response>')
     music = voice.get("/voice/hold-music.wav")
     assert music.mimetype == "audio/wav" and music.data[:4] == b"RIFF" and len(music.data) > 8000
+
+
+def test_with_twilio_hold_moves_a_callbacks_dialled_leg_not_its_place_in_line(twilio):
+    """A kept-place callback: the customer is on the call the hotline dialled for wang, so hold
+    and resume redirect that call (the kept place's own SID is the caller who hung up)."""
+    add_staff(twilio, "wang")
+    kept = "CA" + "6" * 32
+    with twilio.app_context():
+        get_calls().acd().enqueue(kept, "zh-CN:damaged", twilio.config["CLOCK"]().timestamp(), phone="13800138000",
+                                  by_callback=True)
+    wang = signed_in(twilio, "wang")
+    assert wang.post("/console/api/state", json={"state": "available"}).get_json()["offer"]["call_sid"] == kept
+    dialled = wang.post("/console/api/accept", json={"call_sid": kept}).get_json()["ringing"]
+    assert [call["to"] for call in FakeTwilio.placed] == ["+8613800138000"] and dialled != kept
+    assert wang.post("/console/api/phone/hold", json={"call_sid": kept, "on": True}).status_code == 200
+    assert wang.post("/console/api/phone/hold", json={"call_sid": kept, "on": False}).status_code == 200
+    assert FakeTwilio.updates == [
+        (dialled, {"url": "http://localhost/voice/hold", "method": "POST"}),
+        (dialled, {"url": "http://localhost/voice/connect/wang", "method": "POST"})]
+    assert len(FakeTwilio.placed) == 1                                # held and resumed, never dialled again
 
 
 def test_with_twilio_a_transfer_redirects_the_caller_into_the_apps_own_line(twilio):
