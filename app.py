@@ -199,7 +199,7 @@ BANNER = """
   Place a test call from another terminal (demo caller, SF parcel in transit):
 
     .venv/bin/python -m ivr.simulator call --base-url http://127.0.0.1:{port} \\
-        --from 13800138000 --dtmf 1 1234567890123# 1 9
+        --from 13800138000 --dtmf 1 1234567890123# 1 1 9
 
   Demo waybills: .venv/bin/flask --app app seed-demo    Stop: Ctrl-C
 """

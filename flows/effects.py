@@ -250,6 +250,11 @@ def pickup_address(ctx: EffectContext, v: dict) -> Outcome:
     return ("saved", {"saved_address": address}) if address else ("none", {})
 
 
+def pickup_slots(ctx: EffectContext, v: dict) -> Outcome:
+    """Which slots to offer: this afternoon's only until it begins."""
+    return ("today" if pickups.still_open("today_afternoon", ctx.hours.local(ctx.now)) else "tomorrow"), {}
+
+
 def book_pickup(ctx: EffectContext, v: dict) -> Outcome:
     """Book (or, with an order found by number, move) a pickup in the slot the caller chose."""
     local_now = ctx.hours.local(ctx.now)
@@ -419,7 +424,7 @@ EFFECTS: dict[str, Callable[[EffectContext, dict], Outcome]] = {
     f.__name__: f
     for f in (lookup_parcel, check_caller, verify_phone_tail, describe_parcel, open_ticket, book_callback,
               leave_message, quote_fee, find_branch, general_announcements, parcel_announcements,
-              pickup_address, book_pickup, find_pickup, cancel_pickup, check_change, reschedule_delivery,
+              pickup_address, pickup_slots, book_pickup, find_pickup, cancel_pickup, check_change, reschedule_delivery,
               pickup_points_for_parcel, redirect_to_point, request_address_change, return_quote, request_return,
               describe_noticed_parcel, notice_callback, record_survey, save_survey_comment, survey_later, opt_out)
 }

@@ -4,6 +4,7 @@ Templates use str.format fields with a few spoken formats, said by the language'
 (flows/spoken.py):
   {waybill:groups}   characters one by one: letters together, digits in fours and threes
   {number:digits}    digits read one by one
+  {number:phone}     a phone number in the groups people say it in: 138 0013 8000, 0571 8888 6666
   {phone:tail}       the last four digits of a phone number, one by one
   {day:date}         a date: 今天 / 明天 / 12月3日, today / tomorrow / on December 3
   {when:datetime}    a date and time: 明天早上8点半, 8:30 am tomorrow
@@ -94,6 +95,8 @@ class _SpokenFormatter(string.Formatter):
             return self.formats.get("group_separator", ", ").join(" ".join(g) for g in spoken.waybill_groups(value))
         if spec == "digits":
             return " ".join(str(value))
+        if spec == "phone":
+            return self.formats.get("group_separator", ", ").join(" ".join(g) for g in spoken.phone_groups(value))
         if spec == "tail":
             return " ".join(str(value)[-4:])
         if spec == "time":

@@ -178,9 +178,22 @@ def waybill_groups(text: str) -> list[str]:
     return groups
 
 
+def phone_groups(number: str) -> list[str]:
+    """A Chinese phone number in the groups people say it in: a mobile 3-4-4 (138 0013 8000), a
+    landline's area code apart from its number (010 / 0571, then 8888 6666 or 888 6666)."""
+    digits = "".join(filter(str.isdigit, str(number)))
+    if len(digits) == 11 and digits.startswith("1"):
+        return [digits[:3], digits[3:7], digits[7:]]
+    if digits.startswith("0") and len(digits) > 8:
+        area = 3 if digits[1] in "12" else 4  # 010 and 02x are the big cities' three-digit codes
+        local = digits[area:]
+        return [digits[:area]] + ([local[:3], local[3:]] if len(local) == 7 else _digit_groups(local))
+    return _digit_groups(digits)
+
+
 def _digit_groups(digits: str) -> list[str]:
     count = len(digits)
     threes = min((4 - count % 4) % 4, count // 3)
     split = count - 3 * threes
-    return ([digits[i:i + 4] for i in range(0, split, 4)]
+    return ([digits[i:min(i + 4, split)] for i in range(0, split, 4)]
             + [digits[i:i + 3] for i in range(split, count, 3)])

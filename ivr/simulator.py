@@ -1,7 +1,7 @@
 """The carrier simulator: plays Twilio's part so anyone can call the hotline locally.
 
     python -m ivr.simulator call --base-url http://127.0.0.1:5000 --from 13800138000 \\
-        --dtmf 1 1234567890123# 1 --json
+        --dtmf 1 1234567890123# 1 1 9 --json
 
 It sends signed webhooks with Twilio's parameter names, follows the TwiML verb by verb
 (Say, Play, Gather, Record, Redirect, Pause, Hangup, Enqueue, Dial, Connect/Stream) and answers
@@ -135,6 +135,9 @@ class SimulatedCall:
             raise CallFailed(f"{MAX_REQUESTS_WITHOUT_PROGRESS} requests in a row with no time passing and no "
                              "input used: the flow does not end")
         status, body = self.post(url, self.params(**extra))
+        if status == 403:
+            raise CallFailed(f"the hotline refused the signature (HTTP 403 from {url}): sign with its token "
+                             "(--auth-token, or --instance / HOTLINE_INSTANCE naming its instance folder)")
         if status != 200:
             raise CallFailed(f"HTTP {status} from {url}: {body[:200]}")
         try:
@@ -595,16 +598,28 @@ def local_token(instance: str | None) -> str:
         sys.exit(f"no auth token: pass --auth-token, set TWILIO_AUTH_TOKEN, or run the app once to create {path}")
 
 
+def default_base_url() -> str:
+    """Where `python app.py` listens on this machine: its PORT setting (settings.env, the
+    environment on top), as the server reads it."""
+    from config import ConfigError, from_environment, instance_folder
+
+    try:
+        return f"http://127.0.0.1:{from_environment(instance_folder())['PORT']}"
+    except ConfigError:  # the server would not start either; its own error says why
+        return "http://127.0.0.1:5000"
+
+
 INTERRUPTED = 130  # the exit status of a command stopped by Ctrl-C (128 + SIGINT)
 
 
 def main(argv: list[str] | None = None, **call_options) -> int:
     """The command line. `call_options`: SimulatedCall fields for the calls it places or answers
     (tests: a transport and a clock)."""
+    base_url = default_base_url()
     parser = argparse.ArgumentParser(prog="python -m ivr.simulator", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     call = commands.add_parser("call", help="place an inbound call to the hotline")
-    call.add_argument("--base-url", default="http://127.0.0.1:5000")
+    call.add_argument("--base-url", default=base_url)
     call.add_argument("--from", dest="caller", required=True, help="the caller's number (caller ID)")
     call.add_argument("--to", dest="called", default="+864008000000", help="the hotline number dialled")
     call.add_argument("--dtmf", nargs="*", action=_InputAction, dest="inputs", default=[],
@@ -621,7 +636,7 @@ def main(argv: list[str] | None = None, **call_options) -> int:
     call.add_argument("--instance", help="the hotline's instance folder (default: HOTLINE_INSTANCE, else instance/)")
     call.add_argument("--json", action="store_true", help="print one JSON object")
     answer = commands.add_parser("answer", help="be the customer's phone for the next outbound call")
-    answer.add_argument("--base-url", default="http://127.0.0.1:5000")
+    answer.add_argument("--base-url", default=base_url)
     answer.add_argument("--as", dest="answer_as", choices=ANSWERS, default="human")
     answer.add_argument("--script", type=Path, help='JSON: {"<number>" or "*": "busy" | {"as": "human", "dtmf": [...]}}')
     answer.add_argument("--calls", type=int, default=1, help="how many calls to take (one JSON line each)")
@@ -631,7 +646,7 @@ def main(argv: list[str] | None = None, **call_options) -> int:
     answer.add_argument("--auth-token", default=os.environ.get("TWILIO_AUTH_TOKEN", ""))
     answer.add_argument("--instance", help="the hotline's instance folder (default: HOTLINE_INSTANCE, else instance/)")
     agent = commands.add_parser("agent", help="be an agent at the console, answering offered calls")
-    agent.add_argument("--base-url", default="http://127.0.0.1:5000")
+    agent.add_argument("--base-url", default=base_url)
     agent.add_argument("--agent", dest="username", required=True, help="the agent's console username")
     agent.add_argument("--password", required=True)
     agent.add_argument("--answer-after", type=float, default=1.0, help="seconds before answering; <0: never")

@@ -38,6 +38,15 @@ def slot_day(slot: str, local_now: datetime) -> tuple[date, str]:
     return day, window
 
 
+def still_open(slot: str, local_now: datetime) -> bool:
+    """Whether a slot can still be booked (its window has not begun)."""
+    try:
+        slot_day(slot, local_now)
+    except SlotUnavailable:
+        return False
+    return True
+
+
 def _taken(session: Session, branch_id: int, day: date, window: str, besides: int | None = None) -> int:
     query = select(func.count(PickupOrder.id)).where(
         PickupOrder.branch_id == branch_id, PickupOrder.day == day, PickupOrder.window == window,

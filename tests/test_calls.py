@@ -46,8 +46,7 @@ def test_known_parcel_with_matching_caller_id_hears_status(call, app):
     assert result.turns[2]["heard"] == "请问您的快件是哪家快递公司的？顺丰请按1，圆通请按2，京东请按3，极兔请按4。"
     assert "您要查询的单号是 1 2 3 4，5 6 7，8 9 0，1 2 3。" in result.turns[3]["heard"]  # in fours and threes
     status = result.turns[4]["heard"]
-    assert "您的快件正在运输中，最新扫描在武汉转运中心" in status
-    assert "最新扫描在武汉转运中心，时间今天早上6点15分" in status  # the clock's day, said by name
+    assert "您的快件正在运输中，最新一次扫描是今天早上6点15分，在武汉转运中心" in status  # the clock's day, by name
     assert "预计明天送达" in status
     assert "后四位" not in heard(result)  # no identity question for the recipient's own phone
     assert record_of(app, result).outcome == "self_served"  # got the status, then hung up at the menu
@@ -91,7 +90,7 @@ def test_stranger_with_right_phone_tail_hears_details(call):
 def test_stranger_wrong_tail_twice_gets_no_details_and_an_agent_offer(call):
     result = call("1", YTO_OTHERS, YTO, "1", "0000", "1111", "0", caller=STRANGER)
     text = heard(result)
-    assert text.count("单号或号码后四位不符") == 2
+    assert text.count("单号或手机号后四位不符") == 2
     assert "无法核实您的身份" in text
     assert "昆明" not in text and "地址不详" not in text  # no parcel details leaked
     assert result.turns[-1]["heard"].startswith("正在为您转接人工客服")
@@ -102,7 +101,7 @@ def test_a_caller_who_fails_the_identity_check_can_still_complain(call, app):
     result = call("2", "1", YTO_OTHERS, YTO, "1", "0000", "1111", "1", "1", "9", caller=STRANGER)
     text = heard(result)
     assert "您要投诉的快件单号是" in text
-    assert "不能告知快件详情。您的投诉我们照样登记，工单会注明身份未核实" in text
+    assert "不能告知快件详情。我们仍会为您登记投诉，工单会注明身份未核实" in text
     assert "您的投诉已登记，工单号" in text and "运输中" not in text and "最新扫描" not in text
     with app.app_context():
         session = new_session()
@@ -119,7 +118,7 @@ def test_an_unknown_waybill_is_checked_like_a_known_one_so_a_stranger_learns_not
     # A number no parcel has is asked the carrier like one two carriers share.
     assert "9 8 7 6，5 4 3，2 1 0，9 8 8。" in unknown.turns[3]["heard"]  # read back as keyed
     assert heard(unknown) == heard(known).replace("9 8 7。", "9 8 8。")
-    assert "单号或号码后四位不符" in heard(unknown) and "没有查到" not in heard(unknown)
+    assert "单号或手机号后四位不符" in heard(unknown) and "没有查到" not in heard(unknown)
 
 
 def test_wrong_tails_lock_a_waybill_across_calls_but_not_for_its_owner(call):
@@ -372,7 +371,7 @@ def test_a_fee_quote_by_keypad(call):
 def test_branch_and_pickup_points_by_postal_code(call):
     result = call("4", "5", "310012", "9")
     text = heard(result)
-    assert "杭州市西湖区由杭州西湖网点负责，网点电话 0 5 7 1 8 8 8 8 6 6 6 6，营业时间早上8点到晚上8点。" in text
+    assert "杭州市西湖区由杭州西湖网点负责，网点电话 0 5 7 1，8 8 8 8，6 6 6 6，营业时间早上8点到晚上8点。" in text
     assert "附近的代收点有：文三路菜鸟驿站，文三路100号，早上8点到晚上9点；丰巢快递柜" in text
     assert "这个地区暂无网点信息" in heard(call("4", "5", "530000"))
 
@@ -470,10 +469,12 @@ def test_a_recorded_address_a_full_slot_and_an_unknown_area(make_app, demo_parce
     assert "该地区暂不提供上门取件服务" in nowhere
 
 
-def test_this_afternoon_cannot_be_booked_once_it_has_begun(call, app, clock):
+def test_this_afternoon_is_not_offered_once_it_has_begun(call, app, clock):
     shanghai_time(clock, 14)
-    text = heard(call("4", "1", "1", "1", "310012", "1", "1", "2", "9"))
-    assert "这个时段已经开始，请选择其他时段" in text and "已为您预约明天上午9点" in text
+    text = heard(call("4", "1", "1", "1", "310012", "1", "1", "9"))
+    assert "今天下午请按1" not in text
+    assert "今天的取件时段已过，请选择明天的时间：明天上午请按1，明天下午请按2。" in text
+    assert "已为您预约明天上午9点" in text
 
 
 def delivery_requests(app):
@@ -488,7 +489,7 @@ def delivery_requests(app):
 
 def test_the_recipient_changes_the_day_the_pickup_point_or_the_address(call, app):
     day = heard(call("4", "2", SF_IN_TRANSIT, SF, "1", "1", "1", "9"))
-    assert "已通知派送网点，改为明天 上午派送。" in day
+    assert "已通知派送网点，改为明天上午派送。" in day
     point = heard(call("4", "2", "75123456789012#", "1", "2", "1", "9"))
     assert "可改投的代收点有：1，张江驿站，张江路500号" in point and "已为您改投到张江驿站" in point
     assert "收件地附近暂无可改投的代收点" in heard(call("4", "2", SF_IN_TRANSIT, SF, "1", "2"))   # 北京朝阳: none

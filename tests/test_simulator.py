@@ -10,7 +10,14 @@ from urllib.parse import urlparse
 import numpy as np
 import pytest
 
-from ivr.simulator import MAX_REQUESTS_WITHOUT_PROGRESS, SimulatedCall, answer_outbound, local_token, main
+from ivr.simulator import (
+    MAX_REQUESTS_WITHOUT_PROGRESS,
+    SimulatedCall,
+    answer_outbound,
+    default_base_url,
+    local_token,
+    main,
+)
 from tests.conftest import AUTH_TOKEN, client_transport
 from tracking.demo import DEMO_CALLER
 
@@ -204,3 +211,20 @@ def test_a_missing_token_says_where_it_looked(tmp_path, monkeypatch):
     monkeypatch.setenv("HOTLINE_INSTANCE", str(tmp_path))
     with pytest.raises(SystemExit, match=f"run the app once to create {tmp_path}/carrier_token"):
         local_token(None)
+
+
+def test_a_wrong_token_is_named_as_the_cause(app, clock, capsys):
+    code = main(["call", "--base-url", "http://localhost", "--auth-token", "not-the-hotlines", "--from", DEMO_CALLER,
+                 "--dtmf", "9"], transport=client_transport(app.test_client()), **fake_time(clock))
+    assert code == 1
+    assert "the hotline refused the signature (HTTP 403" in capsys.readouterr().out
+
+
+def test_the_default_hotline_is_the_port_the_server_listens_on(tmp_path, monkeypatch):
+    monkeypatch.delenv("PORT", raising=False)
+    monkeypatch.setenv("HOTLINE_INSTANCE", str(tmp_path))
+    assert default_base_url() == "http://127.0.0.1:5000"
+    (tmp_path / "settings.env").write_text("PORT=5077\n")
+    assert default_base_url() == "http://127.0.0.1:5077"
+    monkeypatch.setenv("PORT", "6000")
+    assert default_base_url() == "http://127.0.0.1:6000"

@@ -142,3 +142,13 @@ def test_an_english_caller_hears_an_address_from_the_door_up(written, said):
 
     assert for_language(written, "en-US") == said
     assert for_language(written, "zh-CN") == written
+
+
+def test_phone_numbers_are_grouped_as_people_say_them():
+    from flows.spoken import phone_groups
+
+    assert phone_groups("13800138000") == ["138", "0013", "8000"]          # a mobile: 3-4-4
+    assert phone_groups("057188886666") == ["0571", "8888", "6666"]        # area code, then the number
+    assert phone_groups("01066668888") == ["010", "6666", "8888"]          # a three-digit area code
+    assert phone_groups("0215556666") == ["021", "555", "6666"]            # a seven-digit local number
+    assert phone_groups("95338") == ["95", "338"]                          # a service number: as a waybill's digits
