@@ -201,7 +201,7 @@ MESSAGES = {
         "wrong_login": "工号或密码错误",
         "login_locked": "登录失败次数过多，请 {minutes} 分钟后再试",
         "cross_site": "拒绝跨站请求",
-        "not_logged_in": "登录已过期，请重新登录",
+        "not_logged_in": "请先登录",
         "supervisor_only": "需要主管权限",
         "browser_phone_not_configured": "未配置 Twilio 网页电话，工作台使用本机语音桥接",
         "call_not_yours": "这通来电不在您的线路上",

@@ -319,7 +319,7 @@ def test_errors_carry_a_code_and_a_message_in_the_session_language(staffed):
     english = client.post("/console/api/login", json={"username": "wang", "password": "wrong"},
                           headers={"Accept-Language": "en"})
     assert english.get_json()["message"] == "wrong username or password"
-    assert client.get("/console/api/me").get_json()["message"] == "登录已过期，请重新登录"
+    assert client.get("/console/api/me").get_json()["message"] == "请先登录"
     login(client)
     assert client.get("/console/api/wallboard").get_json()["message"] == "需要主管权限"
     missing = client.post("/console/api/state", json={})

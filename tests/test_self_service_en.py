@@ -27,7 +27,7 @@ def call(app, *inputs):
 
 
 def test_fee_quote_and_branch_information_in_english(english):
-    assert "For fees, branches and suggestions, press 4." in call(english)
+    assert "For pickups, delivery changes, returns, fees and branches, press 4." in call(english)
     quote = call(english, "4", "4", "310012", "200120", "2#")
     assert ("From Zhejiang to Shanghai, 2 kilograms: standard delivery costs 15 yuan and takes about 2 days. "
             "Express costs 32 yuan and takes about 1 day.") in quote
