@@ -259,7 +259,7 @@ def line_name(line: str, language: str) -> str:
 REPORT_WORDS = {
     "zh-CN": {
         "lang": "zh-CN", "title": "客服报表", "scope_language": "语言", "scope_carrier": "快递公司", "all": "全部", "none": "无",
-        "by_hour": "分时来电量", "by_day": "每日来电量", "hour": "时", "count": "来电",
+        "by_hour": "分时来电量", "by_day": "每日来电量", "hour": "时", "cases": "次数",
         "sections": {"calls": "通话", "tickets": "工单", "satisfaction": "满意度", "hot_spots": "热点"},
         "routes": "线路", "scan_locations": "扫描网点", "where": "位置", "causes": "原因",
         "labels": {"total": "总量", "by_language": "按语言", "by_carrier": "按快递公司", "by_outcome": "按结果",
@@ -277,7 +277,7 @@ REPORT_WORDS = {
     },
     "en": {
         "lang": "en", "title": "Hotline report", "scope_language": "Language", "scope_carrier": "Carrier", "all": "all",
-        "none": "none", "by_hour": "Calls by hour", "by_day": "Calls by day", "hour": "hour", "count": "calls",
+        "none": "none", "by_hour": "Calls by hour", "by_day": "Calls by day", "hour": "hour", "cases": "cases",
         "sections": {"calls": "Calls", "tickets": "Tickets", "satisfaction": "Satisfaction", "hot_spots": "Hot spots"},
         "routes": "Routes", "scan_locations": "Scan locations", "where": "Where", "causes": "Causes",
         "labels": {"total": "Total", "by_language": "By language", "by_carrier": "By carrier", "by_outcome": "By outcome",

@@ -110,14 +110,15 @@ def build(session: Session, period: Period, *, language: str | None = None, carr
             "callback_rate": _ratio(sum(s.status is CallbackStatus.COMPLETED for s in surveys), len(surveys)),
             "average_score": round(sum(scores) / len(scores), 2) if scores else None,
         },
-        "hot_spots": hot_spots(session, [t.waybill for t in tickets]),
+        "hot_spots": hot_spots(session, [t.waybill for t in tickets], start, end),
     }
 
 
-def hot_spots(session: Session, complained_waybills: list[str]) -> dict:
-    """Routes and scan locations where exceptions and complaints cluster, with their causes."""
-    parcels = session.scalars(select(Parcel).where(
-        (Parcel.status == ParcelStatus.EXCEPTION) | Parcel.waybill.in_(complained_waybills or [""]))).all()
+def hot_spots(session: Session, complained_waybills: list[str], start: datetime, end: datetime) -> dict:
+    """Routes and scan locations where the period's exceptions (parcels held up at a scan in it)
+    and complaints cluster, with their causes."""
+    held_up = (Parcel.status == ParcelStatus.EXCEPTION) & (Parcel.last_scan_at >= start) & (Parcel.last_scan_at < end)
+    parcels = session.scalars(select(Parcel).where(held_up | Parcel.waybill.in_(complained_waybills or [""]))).all()
     complaints = Counter(complained_waybills)
     routes: dict[str, Counter] = {}
     places: dict[str, Counter] = {}

@@ -231,3 +231,24 @@ def test_the_html_report_reads_in_words_with_percentages_and_charts(app, fixture
     assert 'viewBox="0 0 ' in html and 'width="634"' not in html           # scales to the page
     english = export(build(app, figures.day(date(2026, 11, 24), SHANGHAI)), "html", REPORT_WORDS["en"]).decode()
     assert "First response in time" in english and "calls-by-day" not in english and '<html lang="en">' in english
+
+
+def test_hot_spots_hold_the_periods_exceptions_only(app):
+    """A parcel held up weeks ago (and still marked so) is not one of this day's hot spots."""
+    from tracking.models import Parcel
+    from tracking.status import ExceptionReason, ParcelStatus
+
+    def held_up(waybill, origin, scanned):
+        return Parcel(waybill=waybill, keyed_digits=waybill[2:], carrier="SF", status=ParcelStatus.EXCEPTION,
+                      exception_reason=ExceptionReason.WEATHER, origin=origin, destination="拉萨",
+                      last_scan_at=scanned, last_scan_location=f"{origin}转运中心")
+
+    with app.app_context():
+        session = new_session()
+        session.add_all([held_up("SF1000000000001", "成都", U(2026, 11, 24, 3, 0)),
+                         held_up("SF1000000000002", "西宁", U(2026, 11, 3, 3, 0))])
+        session.commit()
+        spots = figures.build(session, figures.day(date(2026, 11, 24), SHANGHAI))["hot_spots"]
+        session.close()
+    assert spots["routes"] == [{"where": "成都→拉萨", "count": 1, "causes": {"weather": 1}}]
+    assert [spot["where"] for spot in spots["scan_locations"]] == ["成都转运中心"]
