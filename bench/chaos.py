@@ -105,7 +105,8 @@ class Hotline:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.environment = {**os.environ, "HOTLINE_INSTANCE": folder, "TWILIO_AUTH_TOKEN": TOKEN,
-                            "SECRET_KEY": "chaos", "CALLING_HOURS": "00:00-24:00", "PYTHONPATH": os.getcwd()}
+                            "SECRET_KEY": "chaos", "CALLING_HOURS": "00:00-24:00",
+                            "AGENT_HOURS": "00:00-24:00", "PYTHONPATH": os.getcwd()}
         self.log = open(Path(folder) / "processes.log", "ab")
         self.web = self.workers = self.ticker = None
 
