@@ -158,7 +158,9 @@ def prepare_schema(engine: Engine, upgrade: bool) -> Upgrade | None:
     """At start: a new database is created at the latest revision (there is nothing to lose);
     an older one is upgraded when `upgrade` is set (`python app.py`, the one-machine local mode)
     and refused otherwise: several processes must not upgrade under each other's feet."""
-    with engine.connect() as connection:
+    # Checked under the upgrade lock too: a process reading a new SQLite file while another
+    # creates it could be refused with "database is locked" on a loaded machine.
+    with _sqlite_upgrade_lock(engine), engine.connect() as connection:
         if schema_state(connection).current:
             return None
     # Anything else is decided under the upgrade lock: another process may be creating it now.
