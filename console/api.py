@@ -372,10 +372,8 @@ def _call_on_your_line(body: dict) -> str:
 
 
 def _customer_leg(call_sid: str) -> str:
-    """The carrier's call the customer is on: the ACD's own entry for a caller who rang in; for
-    a callback, the call the hotline dialled to them (the entry is the kept place or the booking)."""
-    if get_calls().acd().call(call_sid).get("callback") != "1":
-        return call_sid
+    """The carrier's call the customer is on: for a callback, the call the hotline dialled to
+    them (linked at accept: the entry is the kept place or the booking); else the ACD's entry."""
     dialled = get_redis().get(callback_leg_key(call_sid))
     return dialled.decode() if dialled else call_sid
 
