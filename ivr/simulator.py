@@ -353,12 +353,6 @@ class SimulatedCall:
             ws.send(json.dumps({"event": event, "sequenceNumber": str(next(sequence)), "streamSid": stream_sid,
                                 **body}))
 
-        ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
-        send("start", start={
-            "streamSid": stream_sid, "accountSid": ACCOUNT_SID, "callSid": self.sid, "tracks": ["inbound"],
-            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
-            "customParameters": parameters,
-        })
         pump: list[bytes] = []   # caller audio still to send, 20 ms at a time
         echoes: list[tuple[float, str]] = []  # marks to return once their audio has "played"
         listening, played_until, voiced_left = False, 0.0, 0
@@ -366,6 +360,12 @@ class SimulatedCall:
         # phone line. Fast: prompts play at once and the caller's audio goes in bursts.
         frames_per_turn, wait = (FAST_FRAMES, FAST_WAIT_S) if self.fast else (1, 0.02)
         try:
+            ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
+            send("start", start={
+                "streamSid": stream_sid, "accountSid": ACCOUNT_SID, "callSid": self.sid, "tracks": ["inbound"],
+                "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+                "customParameters": parameters,
+            })
             while True:
                 now = time.monotonic()
                 while echoes and echoes[0][0] <= now:
@@ -413,10 +413,15 @@ class SimulatedCall:
                         voiced_left = last_voiced(pump)
                         if not voiced_left:
                             self._stopwatch("input_end")  # keys (or silence) are sent already
-        except websocket.WebSocketConnectionClosedException:
+        except (websocket.WebSocketConnectionClosedException, OSError):
+            # The server closed the socket, perhaps before our reply to its close frame got
+            # through (a broken pipe): as Twilio does, go on with the <Connect action>.
             return True
         finally:
-            ws.close()
+            try:
+                ws.close()
+            except (websocket.WebSocketException, OSError):
+                pass  # already gone
             raw_socket.close()
 
     def _stopwatch(self, event: str) -> None:

@@ -228,3 +228,46 @@ def test_the_default_hotline_is_the_port_the_server_listens_on(tmp_path, monkeyp
     assert default_base_url() == "http://127.0.0.1:5077"
     monkeypatch.setenv("PORT", "6000")
     assert default_base_url() == "http://127.0.0.1:6000"
+
+
+def dropping_stream_server():
+    """A media-stream endpoint that, once the carrier has spoken, sends a close frame and drops
+    the connection at once (a reset), so the carrier's reply to the close meets a dead socket."""
+    import base64
+    import hashlib
+    import socket
+    import struct
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        connection, _ = listener.accept()
+        request = b""
+        while b"\r\n\r\n" not in request:
+            request += connection.recv(4096)
+        key = next(line.split(b":", 1)[1].strip() for line in request.split(b"\r\n")
+                   if line.lower().startswith(b"sec-websocket-key:"))
+        accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+        connection.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                           b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+        connection.recv(4096)  # the carrier's `connected`
+        connection.sendall(b"\x88\x02" + struct.pack("!H", 1000))
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.close()
+        listener.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"ws://127.0.0.1:{listener.getsockname()[1]}/voice/media"
+
+
+def test_a_stream_the_server_drops_goes_on_with_the_connect_action(clock):
+    url = dropping_stream_server()
+    line = Line(twiml({
+        "/voice/incoming": f'<Connect action="/voice/stream-ended"><Stream url="{url}"/></Connect>',
+        "/voice/stream-ended": "<Say>再见</Say><Hangup/>",
+    }))
+    call = SimulatedCall("http://localhost", AUTH_TOKEN, DEMO_CALLER, transport=line, **fake_time(clock))
+    call.run([])
+    assert line.paths() == ["/voice/incoming", "/voice/stream-ended", "/voice/status"]
+    assert call.ended_by == "hangup"
