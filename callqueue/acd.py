@@ -576,9 +576,12 @@ class Distributor:
         """Every line some registered agent serves (a line nobody serves is no place to send a caller)."""
         return sorted({line for agent_id in self.agent_ids() for line in self.agent(agent_id)["skills"]})
 
-    def agents_with(self, call_skill: str) -> int:
-        """How many agents have this skill, whatever their state."""
-        return self.redis.scard(_k("skilled", call_skill))
+    def agents_on_duty(self, call_skill: str) -> int:
+        """How many agents with this skill are signed in (in any state but offline)."""
+        states = self.redis.pipeline(transaction=False)
+        for member in self.redis.smembers(_k("skilled", call_skill)):
+            states.hget(_k("agent", member.decode()), "state")
+        return sum(1 for state in states.execute() if state and state.decode() != AgentState.OFFLINE.value)
 
     def waiting_count(self, call_skill: str) -> int:
         return self.redis.zcard(_k("waiting", call_skill))

@@ -71,7 +71,7 @@ class QueueStatus:
     """What a waiting caller is told: callers ahead, estimated minutes, whether to offer a callback."""
 
     ahead: int
-    minutes: int
+    minutes: int | None  # None while no agent of the line is signed in: nothing to estimate from
     offer_callback: bool
 
 
@@ -272,11 +272,11 @@ class CallService:
             ahead = acd.ahead(sid)
         except AcdError:
             return None
-        agents = max(1, acd.agents_with(entry["skill"]))
+        agents = acd.agents_on_duty(entry["skill"])
         waited = self.stamp() - float(entry["enqueued_at"])
         return QueueStatus(
             ahead=ahead,
-            minutes=max(1, round((ahead + 1) * self.config["AVERAGE_HANDLE_SECONDS"] / agents / 60)),
+            minutes=max(1, round((ahead + 1) * self.config["AVERAGE_HANDLE_SECONDS"] / agents / 60)) if agents else None,
             offer_callback=waited >= self.config["QUEUE_MAX_WAIT_SECONDS"] and entry.get("keep_waiting") != "1",
         )
 

@@ -164,9 +164,13 @@ def queue_wait():
     else:
         gather = response.gather(input="dtmf", num_digits=1, action="/voice/queue-keep-place", method="POST",
                                  timeout=1)
-        prompt = "queue_position" if waiting.ahead else "queue_next"
-        gather.say(catalogue.render(prompt, {"ahead": waiting.ahead, "minutes": waiting.minutes}),
-                   language=catalogue.language)
+        if waiting.minutes is None:  # no estimate to give: their place, and the truth
+            prompts = ["queue_ahead", "queue_unstaffed"] if waiting.ahead else ["queue_unstaffed"]
+        else:
+            prompts = ["queue_position" if waiting.ahead else "queue_next"]
+        for prompt in prompts:
+            gather.say(catalogue.render(prompt, {"ahead": waiting.ahead, "minutes": waiting.minutes}),
+                       language=catalogue.language)
     response.pause(length=current_app.config["QUEUE_ANNOUNCE_SECONDS"])
     return _twiml(response)
 

@@ -156,8 +156,16 @@ def test_queue_position_counts_the_callers_ahead(app, client, demo_parcels, cloc
     clock.now += timedelta(seconds=1)
     to_agents(client, second, caller="13912345678")
     alone = HANG_UP["queue_wait"](client, first).get_data(as_text=True)
-    assert "下一位就是您" in alone and "前面还有" not in alone
-    assert "您前面还有1位客户" in HANG_UP["queue_wait"](client, second).get_data(as_text=True)
+    assert "下一位就是您" not in alone and "前面还有" not in alone and "目前暂无客服在线" in alone
+    assert "您前面还有1位客户。" in HANG_UP["queue_wait"](client, second).get_data(as_text=True)
+    with app.app_context():  # one agent signs in, on a break: on duty, so there is a wait to estimate
+        from callqueue.acd import AgentState
+
+        acd = get_calls().acd()
+        acd.register_agent("li", languages=["zh-CN"], categories=[])
+        acd.set_state("li", AgentState.BREAK, clock().timestamp())
+    assert "下一位就是您，预计等待3分钟" in HANG_UP["queue_wait"](client, first).get_data(as_text=True)
+    assert "您前面还有1位客户，预计等待6分钟" in HANG_UP["queue_wait"](client, second).get_data(as_text=True)
 
 
 def test_an_outbound_callback_joins_the_queue_with_the_customers_number(app, client, demo_parcels):

@@ -179,10 +179,11 @@ def test_zero_reaches_an_agent_from_a_menu_that_does_not_offer_it(call):
     assert result.queue == "agents"
 
 
-def test_agent_key_enqueues_with_position_and_estimate(call):
+def test_agent_key_enqueues_with_no_estimate_while_no_agent_is_on_duty(call):
     result = call("0")
     assert result.queue == "agents"
-    assert "下一位就是您，预计等待3分钟。" in result.turns[-1]["heard"]  # alone in line; no agents yet: one assumed
+    told = result.turns[-1]["heard"]
+    assert "目前暂无客服在线" in told and "暂时无法估计等待时间" in told and "预计等待" not in told
 
 
 def test_complaint_becomes_ticket_with_four_core_items(call, app, clock):
