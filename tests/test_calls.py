@@ -212,6 +212,19 @@ def test_a_complaint_after_hours_says_when_the_first_reply_comes(call, app, cloc
     assert "现在是人工客服休息时间，客服将于明天早上8点半上线后首先给您回复，24小时内处理完毕。" in text
 
 
+def test_a_caller_silent_in_a_submenu_reaches_an_agent(call):
+    result = call("4", "", "", "")          # more services, then nothing three times
+    assert heard(result).count("抱歉，没有听到您的按键。") == 3 and result.queue == "agents"
+
+
+def test_a_caller_silent_after_hours_hears_why_the_call_ends(call, clock):
+    shanghai_time(clock, 23, 50)
+    result = call("0", "", "")
+    assert "人工客服将于明天早上8点半上线" in heard(result)
+    assert heard(result).endswith("抱歉，多次没有收到您的有效按键，本次通话将结束。如需帮助，欢迎再次来电。再见。")
+    assert result.ended_by == "hangup"
+
+
 def test_complaint_after_status_uses_verified_parcel_and_other_phone(call, app):
     result = call("1", SF_IN_TRANSIT, SF, "1", "2", "6", "2", "2", "13311112222#")
     assert "工单号" in heard(result)
