@@ -33,6 +33,10 @@ _ADDRESS = re.compile(f"(?:{_PART})+")
 _ADDRESS_PART = re.compile(r"(?P<area>[\u4e00-\u9fff]+?(?:省|市|区|县|大道|路|街))(?:(?P<house>\d+)号)?"
                            r"|(?P<unit>\d+)(?P<kind>幢|栋|单元|室)")
 UNIT_WORDS = {"幢": "Building", "栋": "Building", "单元": "Unit", "室": "Room"}
+# An estate's numbered parts (翠苑一区, 二期): "Zone 1", "Phase 2", not "Yi District".
+_NUMBERED_PART = re.compile(r"((?:[一二三四五六七八九]?十)?[一二三四五六七八九]|[一二三四五六七八九]?十)(区|期)")
+NUMBERED_PART_WORDS = {"区": "Zone", "期": "Phase"}
+CHINESE_DIGITS = "一二三四五六七八九"
 
 
 def has_chinese(text: str) -> bool:
@@ -61,7 +65,8 @@ def _address_in_english(address: re.Match) -> str:
 
 
 def _words_in_english(text: str) -> str:
-    spaced = _FACILITY.sub(lambda m: f" {FACILITY_WORDS[m.group()]} ", text.translate(WESTERN_PUNCTUATION))
+    numbered = _NUMBERED_PART.sub(lambda m: f" {NUMBERED_PART_WORDS[m[2]]} {_chinese_number(m[1])} ", text)
+    spaced = _FACILITY.sub(lambda m: f" {FACILITY_WORDS[m.group()]} ", numbered.translate(WESTERN_PUNCTUATION))
     words = " ".join(HAN_RUN.sub(lambda m: f" {_pinyin_words(m.group())} ", spaced).split())
     return re.sub(r" ([,;.:)])", r"\1", words)
 
@@ -70,3 +75,11 @@ def _pinyin_words(run: str) -> str:
     syllables = lazy_pinyin(run)
     words = ["".join(syllables[i:i + SYLLABLES_PER_WORD]) for i in range(0, len(syllables), SYLLABLES_PER_WORD)]
     return " ".join(word.capitalize() for word in words)
+
+
+def _chinese_number(numeral: str) -> int:
+    """一 -> 1, 十二 -> 12, 二十 -> 20 (the numbers estates count their parts with)."""
+    tens, ten, ones = numeral.partition("十")
+    if not ten:
+        return CHINESE_DIGITS.index(numeral) + 1
+    return (CHINESE_DIGITS.index(tens) + 1 if tens else 1) * 10 + (CHINESE_DIGITS.index(ones) + 1 if ones else 0)

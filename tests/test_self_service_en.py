@@ -35,7 +35,7 @@ def test_fee_quote_and_branch_information_in_english(english):
     branch = call(english, "4", "5", "310012")
     assert "is served by Hangzhou Xihu Branch, phone 0 5 7 1, 8 8 8 8, 6 6 6 6, open 8 am to 8 pm." in branch
     assert ("Pickup points nearby: Wensan Road Cainiao Station, 100 Wensan Road, 8 am to 9 pm; Hive Box Locker, "
-            "Cuiyuan Yi District South Gate, 24 hours a day.") in branch
+            "Cuiyuan Zone 1 South Gate, 24 hours a day.") in branch
     assert "we have no branch information for that area" in call(english, "4", "5", "530000")
 
 

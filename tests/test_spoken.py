@@ -136,6 +136,8 @@ def test_a_waiting_caller_hears_how_many_are_ahead_in_words_that_agree(catalogue
     ("文三路100号", "100 Wensan Road"),
     ("浙江省杭州市西湖区文三路100号2单元301室", "Room 301, Unit 2, 100 Wensan Road, Xihu District, Hangzhou, Zhejiang Province"),
     ("文三路菜鸟驿站", "Wensan Road Cainiao Station"),  # a place, not an address: in its own order
+    ("翠苑一区南门", "Cuiyuan Zone 1 South Gate"),      # an estate's numbered parts, not "Yi District"
+    ("阳光花园十二期", "Yangguang Huayuan Phase 12"),
 ])
 def test_an_english_caller_hears_an_address_from_the_door_up(written, said):
     from flows.places import for_language
