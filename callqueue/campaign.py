@@ -107,8 +107,10 @@ def import_contacts(session: Session, path: Path, *, now: datetime, hours: Calli
     def store(record: dict) -> bool:
         require(record, CONTACT_COLUMNS)
         phone = normalise_phone(text_of(record, "phone"))
+        if not phone:  # no digit in it: nothing to mask
+            raise RowError(f"phone {text_of(record, 'phone')[:40]!r} holds no digits")
         if not 7 <= len(phone) <= 12:
-            raise RowError(f"phone {mask_phone(phone) or '(none)'} is not a phone number (7 to 12 digits)")
+            raise RowError(f"phone {mask_phone(phone)} is not a phone number (7 to 12 digits)")
         ticket = None
         if text_of(record, "ticket"):
             ticket = session.scalar(select(Ticket).where(Ticket.number == text_of(record, "ticket")))

@@ -32,8 +32,7 @@ def check_command(flows_dir: Path) -> None:
     try:
         flows, _ = load_checked(flows_dir, flows_dir / "prompts")
     except FlowError as error:
-        click.echo(f"error: {error}", err=True)
-        raise SystemExit(1) from None
+        raise click.ClickException(str(error)) from None  # "Error: ...", exit 1
     for flow in flows.values():
         click.echo(f"ok: {flow.name} ({len(flow.steps)} steps) in {flow.file}")
 

@@ -276,12 +276,14 @@ def test_contacts_import_books_surveys_and_reports_bad_rows(app, clock, closed_t
         ",13900002222,T-NONE,\n"
         ",13700000000,,\n"
         "YT1234567890123,13900001111,,the same delivery again\n"
-        "SF0000000000000,13900003333,,no such parcel\n", encoding="utf-8")
+        "SF0000000000000,13900003333,,no such parcel\n"
+        ",n/a,,\n", encoding="utf-8")
     result = runner.invoke(args=["campaign", "import", str(contacts)])
     assert result.exit_code == 1
-    assert result.output.splitlines()[-1] == "2 created, 1 updated, 4 rejected"
+    assert result.output.splitlines()[-1] == "2 created, 1 updated, 5 rejected"
     assert f"{contacts}:4: phone ** is not a phone number (7 to 12 digits)" in result.output
     assert f"{contacts}:8: no parcel has waybill SF*********0000" in result.output
+    assert f"{contacts}:9: phone 'n/a' holds no digits" in result.output
     assert f"{contacts}:5: unknown ticket 'T-NONE'" in result.output
     assert f"{contacts}:6: on the do-not-call list" in result.output
     assert "13700000000" not in result.output and "13900003333" not in result.output
