@@ -603,28 +603,29 @@ def local_token(instance: str | None) -> str:
         sys.exit(f"no auth token: pass --auth-token, set TWILIO_AUTH_TOKEN, or run the app once to create {path}")
 
 
-def default_base_url() -> str:
-    """Where `python app.py` listens on this machine: its PORT setting (settings.env, the
-    environment on top), as the server reads it."""
+def default_base_url(instance: str | None = None) -> str:
+    """Where `python app.py` listens on this machine: the PORT setting of its instance folder
+    (settings.env, the environment on top), as the server reads it."""
     from config import ConfigError, from_environment, instance_folder
 
     try:
-        return f"http://127.0.0.1:{from_environment(instance_folder())['PORT']}"
+        return f"http://127.0.0.1:{from_environment(instance or instance_folder())['PORT']}"
     except ConfigError:  # the server would not start either; its own error says why
         return "http://127.0.0.1:5000"
 
 
+INSTANCE_HELP = "the hotline's instance folder (default: HOTLINE_INSTANCE, else instance/)"
+BASE_URL_HELP = "the hotline's address (default: this machine, on the PORT of its instance folder)"
 INTERRUPTED = 130  # the exit status of a command stopped by Ctrl-C (128 + SIGINT)
 
 
 def main(argv: list[str] | None = None, **call_options) -> int:
     """The command line. `call_options`: SimulatedCall fields for the calls it places or answers
     (tests: a transport and a clock)."""
-    base_url = default_base_url()
     parser = argparse.ArgumentParser(prog="python -m ivr.simulator", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     call = commands.add_parser("call", help="place an inbound call to the hotline")
-    call.add_argument("--base-url", default=base_url)
+    call.add_argument("--base-url", help=BASE_URL_HELP)
     call.add_argument("--from", dest="caller", required=True, help="the caller's number (caller ID)")
     call.add_argument("--to", dest="called", default="+864008000000", help="the hotline number dialled")
     call.add_argument("--dtmf", nargs="*", action=_InputAction, dest="inputs", default=[],
@@ -638,10 +639,10 @@ def main(argv: list[str] | None = None, **call_options) -> int:
     call.add_argument("--fast", action="store_true", help="send audio as fast as the server takes it")
     call.add_argument("--hold", type=float, default=0.0, help="seconds to wait in a queue for an agent")
     call.add_argument("--auth-token", default=os.environ.get("TWILIO_AUTH_TOKEN", ""))
-    call.add_argument("--instance", help="the hotline's instance folder (default: HOTLINE_INSTANCE, else instance/)")
+    call.add_argument("--instance", help=INSTANCE_HELP)
     call.add_argument("--json", action="store_true", help="print one JSON object")
     answer = commands.add_parser("answer", help="be the customer's phone for the next outbound call")
-    answer.add_argument("--base-url", default=base_url)
+    answer.add_argument("--base-url", help=BASE_URL_HELP)
     answer.add_argument("--as", dest="answer_as", choices=ANSWERS, default="human")
     answer.add_argument("--script", type=Path, help='JSON: {"<number>" or "*": "busy" | {"as": "human", "dtmf": [...]}}')
     answer.add_argument("--calls", type=int, default=1, help="how many calls to take (one JSON line each)")
@@ -649,9 +650,10 @@ def main(argv: list[str] | None = None, **call_options) -> int:
     answer.add_argument("--say", action=_InputAction, dest="inputs")
     answer.add_argument("--wait", type=float, default=30.0, help="seconds to wait for a call")
     answer.add_argument("--auth-token", default=os.environ.get("TWILIO_AUTH_TOKEN", ""))
-    answer.add_argument("--instance", help="the hotline's instance folder (default: HOTLINE_INSTANCE, else instance/)")
+    answer.add_argument("--instance", help=INSTANCE_HELP)
     agent = commands.add_parser("agent", help="be an agent at the console, answering offered calls")
-    agent.add_argument("--base-url", default=base_url)
+    agent.add_argument("--base-url", help=BASE_URL_HELP)
+    agent.add_argument("--instance", help=INSTANCE_HELP)
     agent.add_argument("--agent", dest="username", required=True, help="the agent's console username")
     agent.add_argument("--password", required=True)
     agent.add_argument("--answer-after", type=float, default=1.0, help="seconds before answering; <0: never")
@@ -659,6 +661,7 @@ def main(argv: list[str] | None = None, **call_options) -> int:
     agent.add_argument("--talk", type=float, default=0.0, help="seconds on each call")
     agent.add_argument("--timeout", type=float, default=300.0)
     args = parser.parse_args(argv)
+    args.base_url = (args.base_url or default_base_url(args.instance)).rstrip("/")
 
     if args.command == "answer":
         try:
@@ -668,7 +671,7 @@ def main(argv: list[str] | None = None, **call_options) -> int:
             return 2
         for _ in range(args.calls):
             try:
-                answered = answer_outbound(args.base_url.rstrip("/"), args.auth_token or local_token(args.instance),
+                answered = answer_outbound(args.base_url, args.auth_token or local_token(args.instance),
                                            args.answer_as, list(args.inputs), wait_s=args.wait, script=script,
                                            **call_options)
             except CallFailed as error:
@@ -682,13 +685,13 @@ def main(argv: list[str] | None = None, **call_options) -> int:
             print(json.dumps(answered if isinstance(answered, dict) else answered.as_json(), ensure_ascii=False))
         return 0
     if args.command == "agent":
-        handled = run_agent(args.base_url.rstrip("/"), args.username, args.password, answer_after=args.answer_after,
+        handled = run_agent(args.base_url, args.username, args.password, answer_after=args.answer_after,
                             calls=args.calls, talk_s=args.talk, timeout_s=args.timeout)
         print(json.dumps({"agent": args.username, "handled": handled}, ensure_ascii=False))
         return 0
     token = args.auth_token or local_token(args.instance)
     result = SimulatedCall(
-        args.base_url.rstrip("/"), token, args.caller, args.called, fast=args.fast, voice=args.voice,
+        args.base_url, token, args.caller, args.called, fast=args.fast, voice=args.voice,
         rate=args.rate, snr_db=args.snr, language=args.language, hold_s=args.hold, **call_options,
     )
     interrupted = False

@@ -226,6 +226,10 @@ def test_the_default_hotline_is_the_port_the_server_listens_on(tmp_path, monkeyp
     assert default_base_url() == "http://127.0.0.1:5000"
     (tmp_path / "settings.env").write_text("PORT=5077\n")
     assert default_base_url() == "http://127.0.0.1:5077"
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "settings.env").write_text("PORT=5088\n")
+    assert default_base_url(str(other)) == "http://127.0.0.1:5088"  # --instance names another hotline's folder
     monkeypatch.setenv("PORT", "6000")
     assert default_base_url() == "http://127.0.0.1:6000"
 
