@@ -433,15 +433,18 @@ move_agent(agent, 'finish', {'call', ''})
 record('finished', {'agent', id, 'call', sid})
 return OFFERS
 """,
-    # ARGV: agent id, sid, line ('': the call's own), agent to offer it to ('': the line's next)
+    # ARGV: agent id, sid, line ('': the call's own), agent to offer it to ('': the line's next),
+    # the call the customer is on (a callback's dialled call; else the sid itself)
     "transfer": r"""
-local id, sid, line, to = ARGV[9], ARGV[10], ARGV[11], ARGV[12]
+local id, sid, line, to, leg = ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13]
 local agent, call = load_agent(id), load_call(sid)
 if not agent or not call or agent.call ~= sid or not target('agent', 'finish', agent.state)
     or not target('call', 'transfer', call.status) then
   return refuse('call ' .. sid .. ' is not connected to agent ' .. id)
 end
-if call.callback == '1' then return refuse('call ' .. sid .. ' is a callback the hotline placed: it stays with its agent') end
+if call.callback == '1' and (leg == '' or leg == sid) then
+  return refuse('call ' .. sid .. ' is a callback whose dialled call is unknown')
+end
 if line == '' then line = call.skill end
 local colleague = load_agent(to)
 if to ~= '' and (to == id or not colleague or not target('agent', 'offer', colleague.state)) then
@@ -449,9 +452,20 @@ if to ~= '' and (to == id or not colleague or not target('agent', 'offer', colle
 end
 move_agent(agent, 'finish', {'call', ''})
 record('finished', {'agent', id, 'call', sid})
+if call.callback == '1' then
+  -- The customer is on the call dialled to them: that call takes the entry's place, as an
+  -- ordinary caller on the line (nothing is left to dial), and the entry and its links go.
+  local fields = redis.call('HGETALL', key('call', sid))
+  redis.call('DEL', key('call', sid), key('callback_leg', sid), key('kept_place_call', leg))
+  redis.call('HSET', key('call', leg), unpack(fields))
+  record('callback_handed_on', {'call', sid, 'leg', leg})
+  call = load_call(leg)
+  sid = call.sid
+end
 -- Back in line with its first score: ahead of everyone who called after it.
 redis.call('ZADD', key('waiting', line), call.score, sid)
-move_call(call, 'transfer', {'agent', '', 'skill', line, 'transferred_from', id, 'enqueued_at', NOW_TEXT})
+move_call(call, 'transfer', {'agent', '', 'skill', line, 'transferred_from', id, 'enqueued_at', NOW_TEXT,
+                             'callback', '0'})
 record('transferred', {'call', sid, 'agent', id, 'skill', line, 'to', to})
 if colleague then offer(call, colleague, line) else route_line(line) end
 return OFFERS
@@ -668,13 +682,15 @@ class Distributor:
         """The agent's call ended: wrap-up, then available again (see tick)."""
         self._run("finish", now, agent_id)
 
-    def transfer(self, agent_id: str, call_sid: str, now: float, *, line: str = "", to_agent: str = "") -> list[Offer]:
+    def transfer(self, agent_id: str, call_sid: str, now: float, *, line: str = "", to_agent: str = "",
+                 leg: str = "") -> list[Offer]:
         """The agent on a call hands the caller on: to `to_agent` (who must be available: the call
         is offered to them at once) or to the head of `line`'s waiting callers (their own line when
         empty). The caller keeps the score they first joined with, so they are served before
         everyone who called after them (and after a colleague's RONA, back in that line), and the
-        agent goes into wrap-up."""
-        return self._offers("transfer", now, agent_id, call_sid, line, to_agent)
+        agent goes into wrap-up. A callback's customer is on `leg`, the call dialled to them: it
+        waits in the callback's place from now on, under its own SID, as any caller on the line."""
+        return self._offers("transfer", now, agent_id, call_sid, line, to_agent, leg or call_sid)
 
     def tick(self, now: float) -> list[Offer]:
         """Time passes: missed kept places come back in line, offers unanswered past

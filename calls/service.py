@@ -254,14 +254,20 @@ class CallService:
 
     def back_in_line(self, sid: str) -> None:
         """Its agent transferred the caller (callqueue.acd's transfer): they wait in the ACD's line
-        again, as any caller for an agent (for the sweep, and their record if they hang up)."""
-        line = self.acd().call(sid)["skill"]
+        again, as any caller for an agent (for the sweep, and their record if they hang up). A
+        callback's customer, on the call dialled to them, gets the session that call never had
+        (none, if its hang-up came first: the sweep then clears its place in line)."""
+        entry = self.acd().call(sid)
 
         def requeued(call: CallSession) -> None:
-            call.queue = {**(call.queue or {"priority": []}), "skill": line}
+            call.queue = {**(call.queue or {"priority": []}), "skill": entry["skill"]}
             call.phase = Phase.QUEUED
 
-        self.store.change(sid, requeued, self.stamp())
+        if self.store.change(sid, requeued, self.stamp()) is None:
+            dialled = self.new_call("hotline", "outbound", {}, sid=sid, caller=self.config["TWILIO_CALLER_ID"],
+                                    called=entry.get("phone", ""))
+            requeued(dialled)
+            self.store.create(dialled, self.stamp())
 
     def queue_status(self, sid: str) -> QueueStatus | None:
         """A waiting caller's place (and a sign of life for the sweep); None once not waiting."""

@@ -411,7 +411,8 @@ def transfer():
     the caller goes back into the ACD ahead of later callers, with their screen pop, and the agent
     into wrap-up (the call's disposition: 已转接). The caller's leg waits in the app's line (a
     Twilio call is redirected there; a bridged caller's socket stays open, on hold music) until the
-    next agent accepts."""
+    next agent accepts. A callback's customer waits there on the call dialled to them, from then
+    on an ordinary caller under that call's SID."""
     body = _body()
     call_sid = _call_on_your_line(body)
     to_agent = _field(body, "agent", limit=64) if "agent" in body else ""
@@ -420,10 +421,6 @@ def transfer():
         raise BadRequest("transfer_target")
     calls, me = get_calls(), current_user().username
     acd = calls.acd()
-    if acd.call(call_sid).get("callback") == "1":
-        # The customer's leg is a call the hotline dialled for this agent (it runs under another
-        # SID than the ACD's entry), so the ACD keeps it with them.
-        refuse(409, "callback_not_transferable", call=call_sid)
     if line and line not in acd.lines():
         raise BadRequest("line_unserved", line=line)
     if to_agent:
@@ -433,12 +430,13 @@ def transfer():
             available = False
         if not available:
             refuse(409, "agent_unavailable", name=display_name(to_agent))
-    acd.transfer(me, call_sid, _now(), line=line, to_agent=to_agent)
+    leg = _customer_leg(call_sid)
+    acd.transfer(me, call_sid, _now(), line=line, to_agent=to_agent, leg=leg)
     acd.record("disposition", _now(), agent=me, call=call_sid, disposition="transferred",
                notes=str(body.get("notes", ""))[:2000], to=to_agent or line)
-    calls.back_in_line(call_sid)
+    calls.back_in_line(leg)
     hand_over(call_sid)
-    _redirect_caller(call_sid, f"{_public_base()}/voice/transferred")  # a refusal: the caller has gone
+    _redirect_caller(leg, f"{_public_base()}/voice/transferred")  # a refusal: the caller has gone
     return jsonify(_agent_view(me))
 
 

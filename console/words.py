@@ -72,7 +72,6 @@ WORDS = {
         "phone_ready": "网页电话已就绪", "record_disposition": "提交处理结果",
         "transfer": "转接", "transfer_to": "转接给", "transfer_agents": "就绪坐席",
         "transfer_now": "确认转接", "cancel": "取消", "transferred_from": "转自", "no_agent_available": "暂无就绪坐席",
-        "callback_stays": "回拨来电不能转接，请在本通话中处理",
         # Not-ready reasons (a break's), and the agent's own day.
         "reasons": {"rest": "休息", "meal": "用餐", "training": "培训", "meeting": "会议", "coaching": "辅导"},
         "reason": "原因", "my_day": "我的今日", "calls_handled": "接听", "tickets_opened": "建单",
@@ -138,7 +137,6 @@ WORDS = {
         "transfer": "Transfer", "transfer_to": "Transfer to", "transfer_agents": "Available agents",
         "transfer_lines": "Queues", "transfer_now": "Transfer now", "cancel": "Cancel",
         "transferred_from": "Transferred from", "no_agent_available": "No agent available",
-        "callback_stays": "A call the hotline placed back cannot be transferred: handle it on this call",
         "reasons": {"rest": "Rest", "meal": "Meal", "training": "Training", "meeting": "Meeting", "coaching": "Coaching"},
         "reason": "Reason", "my_day": "My day", "calls_handled": "Calls", "tickets_opened": "Tickets opened",
         "linked_ticket": "Ticket",
@@ -177,7 +175,6 @@ MESSAGES = {
         "transfer_target": "transfer to an agent or to a line (one of the two)",
         "agent_unavailable": "{name} is not available to take a call",
         "line_unserved": "no agent serves the line {line}",
-        "callback_not_transferable": "call {call} is a callback the hotline placed: it stays with its agent",
         "http_error": "{detail}",
     },
     "zh-CN": {
@@ -208,7 +205,6 @@ MESSAGES = {
         "transfer_target": "请选择转接给一位坐席或一个队列（二选一）",
         "agent_unavailable": "{name}当前不是就绪状态，无法接听转接",
         "line_unserved": "该队列没有坐席服务，无法转接",
-        "callback_not_transferable": "回拨来电不能转接，请在本通话中处理",
         "http_error": "请求失败",
     },
 }

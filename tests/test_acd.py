@@ -162,6 +162,24 @@ def test_a_transfer_to_a_colleague_offers_them_the_call_or_is_refused(acd):
                            "zh-CN:general", "zh-CN:lost"]
 
 
+def test_a_transferred_callback_waits_under_its_dialled_call_keeping_its_place(acd):
+    acd.register_agent("a", languages=[ZH], categories=[])
+    acd.enqueue("CA-kept", skill(ZH), 0, phone="13800138000")
+    acd.keep_place("CA-kept", 10)
+    acd.enqueue("CA-later", skill(ZH), 20)
+    acd.accept("a", acd.set_state("a", AgentState.AVAILABLE, 30)[0].call_sid, 31)
+    with pytest.raises(AcdError, match="dialled call is unknown"):
+        acd.transfer("a", "CA-kept", 40)                              # which call is the customer on?
+    acd.transfer("a", "CA-kept", 40, leg="CA-dialled")
+    with pytest.raises(AcdError, match="unknown call"):
+        acd.call("CA-kept")
+    entry = acd.call("CA-dialled")
+    assert (entry["status"], entry["callback"], entry["phone"]) == ("waiting", "0", "13800138000")
+    assert acd.ahead("CA-dialled") == 0 and acd.ahead("CA-later") == 1  # still first: its place came along
+    offers = acd.set_state("a", AgentState.AVAILABLE, 50)            # out of wrap-up: offered as any caller
+    assert [(o.call_sid, o.callback) for o in offers] == [("CA-dialled", False)]
+
+
 def test_keeping_ones_place_by_callback(acd):
     acd.register_agent("a", languages=[ZH], categories=[])
     acd.enqueue("CA-first", skill(ZH), 0)

@@ -130,26 +130,50 @@ def twilio(make_app, monkeypatch):
     return make_app(**TWILIO_PHONE)
 
 
-def test_a_callback_the_hotline_placed_stays_with_its_agent_refused_in_words(app):
-    """A kept-place callback's customer is on a call the hotline dialled for this agent: the
-    console does not offer 转接 for it, and the API refuses it in words, changing nothing."""
-    add_staff(app, "wang", "li")
-    kept = "CA" + "6" * 32
-    with app.app_context():
-        get_calls().acd().enqueue(kept, "zh-CN:damaged", app.config["CLOCK"]().timestamp(), phone="13800138000",
+@pytest.mark.parametrize("entry", ["CA" + "6" * 32, "CB-7-1"], ids=["kept_place", "scheduled"])
+def test_with_twilio_a_callback_is_transferred_on_the_call_dialled_to_the_customer(twilio, entry):
+    """A callback's customer is on the call the hotline dialled for wang (the ACD's entry is the
+    caller who hung up, or the booking): that call takes the entry's place, is redirected into
+    the app's line and offered to li as an ordinary caller; li's accept puts it through without
+    dialling the customer again, and its hang-up is recorded and leaves nothing in line."""
+    from callqueue.routing import callback_leg_key, kept_place_key
+    from calls.records import CallRecord
+    from database import new_session
+
+    add_staff(twilio, "wang", "li")
+    with twilio.app_context():
+        get_calls().acd().enqueue(entry, "zh-CN:damaged", twilio.config["CLOCK"]().timestamp(), phone="13800138000",
                                   by_callback=True)
-    wang, li = signed_in(app, "wang"), signed_in(app, "li")
-    li.post("/console/api/state", json={"state": "available"})
+    wang, li = signed_in(twilio, "wang"), signed_in(twilio, "li")
     assert wang.post("/console/api/state", json={"state": "available"}).get_json()["offer"]["kept_place"]
-    accepted = wang.post("/console/api/accept", json={"call_sid": kept}).get_json()
-    assert accepted["kept_place"] and accepted["ringing"] != kept     # the customer's leg is another call
-    refused = wang.post("/console/api/transfer", json={"call_sid": kept, "agent": "li"}, headers=ZH)
-    assert refused.status_code == 409 and refused.get_json()["code"] == "callback_not_transferable"
-    assert refused.get_json()["message"] == "回拨来电不能转接，请在本通话中处理"
-    with app.app_context():
-        acd = get_calls().acd()
-        assert acd.call(kept)["status"] == "connected" and acd.call(kept)["agent"] == "wang"
-        assert acd.agent("li")["state"] == AgentState.AVAILABLE.value   # never offered it
+    dialled = wang.post("/console/api/accept", json={"call_sid": entry}).get_json()["ringing"]
+    li.post("/console/api/state", json={"state": "available"})
+    FakeTwilio.updates.clear()
+    view = wang.post("/console/api/transfer", json={"call_sid": entry, "agent": "li"}, headers=ZH).get_json()
+    assert view["state"] == "wrap_up"
+    assert FakeTwilio.updates == [(dialled, {"url": "http://localhost/voice/transferred", "method": "POST"})]
+    with twilio.app_context():
+        acd, redis = get_calls().acd(), get_redis()
+        assert entry not in acd.waiting_sids() and not redis.exists(callback_leg_key(entry), kept_place_key(dialled))
+        in_line = acd.call(dialled)
+        assert (in_line["status"], in_line["agent"], in_line["callback"]) == ("offered", "li", "0")
+        assert (in_line["phone"], in_line["transferred_from"]) == ("13800138000", "wang")
+        assert get_calls().load(dialled).phase is Phase.QUEUED
+    pop = li.get("/console/api/me").get_json()["offer"]
+    assert (pop["call_sid"], pop["kept_place"], pop["transferred_from"]) == (dialled, False, "wang")
+    accepted = li.post("/console/api/accept", json={"call_sid": dialled}).get_json()
+    assert accepted == {"connected": dialled, "ringing": dialled, "kept_place": False}
+    assert FakeTwilio.updates[-1] == (dialled, {"url": "http://localhost/voice/connect/li", "method": "POST"})
+    assert len(FakeTwilio.placed) == 1                                # put through, never dialled again
+    client = twilio.test_client()
+    signed_post(client, "/voice/connect/li", {"CallSid": dialled})
+    signed_post(client, "/voice/status", {"CallSid": dialled, "CallStatus": "completed", "CallDuration": "95"})
+    with twilio.app_context():
+        session = new_session()
+        record = session.query(CallRecord).filter_by(call_sid=dialled).one()
+        assert (record.direction, record.to_phone) == ("outbound", "13800138000")
+        session.close()
+        assert get_calls().acd().waiting_count("zh-CN:damaged") == 0
 
 
 def test_with_twilio_hold_plays_the_hold_music_and_resume_dials_the_agent_again(twilio):

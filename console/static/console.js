@@ -263,7 +263,7 @@ $("accept").addEventListener("click", async () => {
   try {
     const sid = lastOffer.call_sid;
     await api("accept", {call_sid: sid});
-    phone.connect(sid, {transferable: !lastOffer.kept_place});
+    phone.connect(sid);
     render(await api("me"));
   } catch (error) { showError(error); } finally { $("accept").disabled = false; }
 });

@@ -12,7 +12,7 @@ function agentPhone({words, twilio, api, onEnded, onTransferred}) {
   const muteButton = $("phone-mute"), holdButton = $("phone-hold"), hangUpButton = $("phone-hangup");
   const transferButton = $("phone-transfer"), picker = $("transfer"), pickerError = $("transfer-error");
   const buttons = muteButton.parentElement;
-  let line = null, callSid = null, canTransfer = true, muted = false, held = false, ticking = null, hangingUp = false, transferring = false;
+  let line = null, callSid = null, muted = false, held = false, ticking = null, hangingUp = false, transferring = false;
 
   function show() {
     status.textContent = held ? words.on_hold : muted ? words.muted : words.on_call;
@@ -25,9 +25,7 @@ function agentPhone({words, twilio, api, onEnded, onTransferred}) {
     line = newLine;
     muted = held = false;
     panel.hidden = false;
-    muteButton.disabled = holdButton.disabled = hangUpButton.disabled = false;
-    transferButton.disabled = !canTransfer;  // a callback the hotline placed stays with its agent
-    transferButton.title = canTransfer ? "" : words.callback_stays;
+    muteButton.disabled = holdButton.disabled = hangUpButton.disabled = transferButton.disabled = false;
     buttons.hidden = false;
     const since = Date.now();
     const tick = () => {
@@ -172,9 +170,8 @@ function agentPhone({words, twilio, api, onEnded, onTransferred}) {
   $("transfer-cancel").addEventListener("click", () => { picker.hidden = true; });
   return {
     start: () => (twilio ? register() : Promise.resolve()),
-    connect(sid, {transferable}) {  // a Twilio call rings by itself
+    connect(sid) {  // a Twilio call rings by itself
       callSid = sid;
-      canTransfer = transferable;
       if (!twilio && line === null) bridge(sid);
     },
     callerGone() { if (line !== null && held) ended(); },  // hung up while on hold: no call here to end
