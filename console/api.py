@@ -679,6 +679,7 @@ def _wallboard() -> dict:
     board["line_names"] = {line: line_name(line, request_language()) for line in board["lines"]}
     board["wait_thresholds_s"] = {"warn": current_app.config["WALLBOARD_WAIT_WARN_SECONDS"],
                                   "alert": current_app.config["WALLBOARD_WAIT_ALERT_SECONDS"]}
+    board["listen_in"] = not twilio_phone(current_app.config)  # calls on the local bridge only
     return board
 
 

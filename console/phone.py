@@ -11,7 +11,8 @@ channel for the agent, what the agent sends on the one for the caller, so the tw
 different web processes. The agent may put the caller on hold (the caller's side plays them hold
 music) or transfer them (their side closes; the caller's stays open, on hold music, and is handed to
 the next agent when they accept); a hang-up on either side ends the call for both and puts the agent
-into wrap-up. Each socket's own
+into wrap-up. A supervisor may listen in (监听): their socket gets both sides mixed, and
+nobody on the call hears them. Each socket's own
 request is its only reader: it alternates between the socket and its Redis subscription, and holds
 no thread, pool slot or database session for the call's life (the call's end, once, is written as
 the socket closes).
@@ -22,7 +23,9 @@ import base64
 import json
 import logging
 import time
+from collections import deque
 
+import numpy as np
 from flask import Blueprint, abort, request
 from simple_websocket import ConnectionClosed
 from twilio.jwt.access_token import AccessToken
@@ -37,7 +40,7 @@ from console.softphone import _own_call
 from ivr.media import IDLE_CLOSE_S, StreamProtocolError, parse_message, sock
 from keys import key_for
 from redis_conn import get_redis
-from speech.audio import hold_music
+from speech.audio import hold_music, mulaw_decode, mulaw_encode
 
 bp = Blueprint("phone", __name__)
 log = logging.getLogger(__name__)
@@ -51,6 +54,7 @@ HANDED_OVER = {"event": "transferred"}  # to the agent's side: the caller went o
 HOLD, UNHOLD = {"event": "hold"}, {"event": "unhold"}  # to the caller's side: the music, on and off
 TRANSFERRING = {**HOLD, "why": "transfer"}  # the music while the next agent is found
 SIGN_OF_LIFE_S = 10  # how often a caller back in line on the bridge tells the ACD they are still there
+MONITOR_BUFFER_FRAMES = 10  # a listener falls no further behind the call than this (200 ms)
 
 
 def twilio_phone(config) -> bool:
@@ -82,6 +86,11 @@ def own_side_of_the_call():
     call_sid = request.view_args["call_sid"]
     if request.endpoint == "phone.caller_side":
         _own_call(call_sid)
+    elif request.endpoint == "phone.listener":
+        if not policy.may_see_figures(current_user()):
+            abort(403)
+        if connected_agent(call_sid) is None:
+            abort(404)
     elif not policy.may_handle_call(current_user(), connected_agent(call_sid)):
         abort(404)  # not connected to this agent (as for no call at all)
 
@@ -189,3 +198,51 @@ def agent_side(ws, call_sid: str):
 @sock.route("/softphone/calls/<call_sid>/bridge", bp=bp)
 def caller_side(ws, call_sid: str):
     bridge(ws, call_sid, TO_CALLER, TO_AGENT)
+
+
+@sock.route("/console/monitor/<call_sid>", bp=bp)
+def listener(ws, call_sid: str):
+    listen_in(ws, call_sid)
+
+
+def listen_in(ws, call_sid: str) -> None:
+    """A supervisor listens to a bridged call: both directions' frames, mixed into one frame per
+    20 ms on the call's own clock (a side that sent nothing counts as silence), until the call
+    ends or the supervisor leaves. Nothing they send reaches the call."""
+    subscription = get_redis().pubsub(ignore_subscribe_messages=True)
+    sides = {channel(call_sid, TO_AGENT): deque(maxlen=MONITOR_BUFFER_FRAMES),    # the caller's voice
+             channel(call_sid, TO_CALLER): deque(maxlen=MONITOR_BUFFER_FRAMES)}   # the agent's
+    subscription.subscribe(*sides)
+    started, sent = time.monotonic(), 0
+    try:
+        while True:
+            raw = ws.receive(timeout=TICK_S)
+            if raw is not None and parse_message(raw).get("event") == "stop":
+                break
+            while (published := subscription.get_message(timeout=0)) is not None:
+                message = json.loads(published["data"])
+                if message.get("event") == HUNG_UP["event"]:
+                    return
+                if message.get("event") == "media":
+                    sides[published["channel"].decode()].append(message.get("media", {}).get("payload", ""))
+            due = int((time.monotonic() - started) / TICK_S)
+            while sent < due:
+                sent += 1
+                heard = [mulaw_decode(base64.b64decode(side.popleft())) for side in sides.values() if side]
+                if heard:
+                    ws.send(media(base64.b64encode(mixed(heard)).decode()))
+    except ConnectionClosed:
+        pass
+    except StreamProtocolError as error:
+        log.warning("listening in on %s: %s", call_sid, error)
+    finally:
+        subscription.close()
+
+
+def mixed(frames: list[np.ndarray]) -> bytes:
+    """Frames of 16-bit samples as one mu-law frame: their sum, clipped (a short one is padded)."""
+    length = max(len(frame) for frame in frames)
+    total = np.zeros(length, dtype=np.int32)
+    for frame in frames:
+        total[:len(frame)] += frame
+    return mulaw_encode(np.clip(total, -32768, 32767))

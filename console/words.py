@@ -55,6 +55,7 @@ WORDS = {
         # The wallboard.
         "wallboard": "实时监控", "lines": "队列", "waiting": "排队", "longest_wait": "最长等待",
         "agents": "坐席", "agent_name": "姓名", "time_in_state": "本状态时长", "calls_today": "今日来电",
+        "listen_in": "监听", "stop_listening": "停止监听", "listening": "正在监听{name}的通话",
         "in_ivr": "语音导航中", "answered_today": "今日接通", "service_level": "服务水平",
         "average_speed_of_answer_s": "平均应答时长", "abandoned_today": "放弃", "average_handling_s": "平均处理时长",
         "ivr_containment": "自助完成率", "after_hours_today": "非工作时间来电",
@@ -119,6 +120,7 @@ WORDS = {
                    "claim": "Claim assessed", "survey": "Satisfaction survey", "survey_comment": "Survey comment"},
         "wallboard": "Wallboard", "lines": "Queues", "waiting": "Waiting", "longest_wait": "Longest wait",
         "agents": "Agents", "agent_name": "Name", "time_in_state": "Time in state", "calls_today": "Calls today",
+        "listen_in": "Listen in", "stop_listening": "Stop listening", "listening": "Listening to {name}'s call",
         "in_ivr": "In IVR", "answered_today": "Answered", "service_level": "Service level",
         "average_speed_of_answer_s": "Average speed of answer", "abandoned_today": "Abandoned",
         "average_handling_s": "Average handling", "ivr_containment": "IVR containment", "after_hours_today": "After hours",

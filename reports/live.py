@@ -54,6 +54,7 @@ def wallboard(session, acd, calls, now: datetime, zone, threshold_s: int = SERVI
         rows.append({"id": agent_id, "state": agent["state"],
                      "reason": agent.get("reason", "") if agent["state"] == "break" else "",
                      "since": float(agent["state_since"]) if agent.get("state_since") else None,
+                     "call": agent.get("call", "") if agent["state"] == "on_call" else "",
                      "answered_today": sum(d.get("agent") == agent_id for d in accepted_today)})
     for line in list(lines):
         oldest = acd.oldest_waiting(line)

@@ -82,7 +82,7 @@ class Route:
     method: str
     rule: str
     path: str     # with {ticket}, {suggestion}, {call} and {trigger} for the objects tried
-    access: str   # anyone, signed_in, supervisor, ticket_reader, ticket_changer, caller
+    access: str   # anyone, signed_in, supervisor, supervisor_on_a_call, ticket_reader, ticket_changer, caller
 
     def paths(self, objects: dict, ticket_key: str = "ticket") -> list[str]:
         triggers = TRANSITIONS if "{trigger}" in self.path else [""]
@@ -126,8 +126,11 @@ ROUTES = [
     Route("POST", "/softphone/calls/<call_sid>/queue", "/softphone/calls/{call}/queue", "caller"),
     Route("GET", "/softphone/calls/<call_sid>/bridge", "/softphone/calls/{call}/bridge", "caller"),
     Route("GET", "/console/phone/<call_sid>", "/console/phone/{call}", "caller"),
+    # A supervisor listening in on a call on the bridge (tests/test_phone_bridge.py: 403 for agents).
+    Route("GET", "/console/monitor/<call_sid>", "/console/monitor/{call}", "supervisor_on_a_call"),
 ]
-WEBSOCKETS = {"/softphone/media", "/softphone/calls/<call_sid>/bridge", "/console/phone/<call_sid>"}
+WEBSOCKETS = {"/softphone/media", "/softphone/calls/<call_sid>/bridge", "/console/phone/<call_sid>",
+              "/console/monitor/<call_sid>"}
 GUARDED = [r for r in ROUTES if r.access != "anyone"]
 OBJECT_ROUTES = [r for r in ROUTES if r.access in ("ticket_reader", "ticket_changer", "caller")]
 TICKET_ROUTES = [r for r in ROUTES if r.access.startswith("ticket_")]

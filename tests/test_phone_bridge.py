@@ -125,6 +125,68 @@ def test_only_the_connected_agent_and_the_caller_may_open_the_bridge(live):
         assert signed_out.value.status_code == 401
 
 
+def tone_frame(frequency: float = 440.0) -> str:
+    """20 ms of a loud tone, as a Media Streams `media` message."""
+    from speech.audio import mulaw_encode
+
+    samples = (8000 * np.sin(2 * np.pi * frequency * np.arange(160) / 8000)).astype(np.int16)
+    return json.dumps({"event": "media", "media": {"payload": base64.b64encode(mulaw_encode(samples)).decode()}})
+
+
+SILENT_FRAME = json.dumps({"event": "media", "media": {"payload": base64.b64encode(b"\xff" * 160).decode()}})
+
+
+def listener_hears(listener: websocket.WebSocket, speaking: websocket.WebSocket, silent: websocket.WebSocket) -> float:
+    """One side sends a tone and the other silence (audio is continuous) until a mixed frame with
+    the tone's energy reaches the listener; that frame's RMS."""
+    from speech.audio import mulaw_decode
+
+    listener.settimeout(0.05)
+    deadline = time.monotonic() + DEADLINE_S
+    while time.monotonic() < deadline:
+        speaking.send(tone_frame())
+        silent.send(SILENT_FRAME)
+        try:
+            arrived = json.loads(listener.recv())
+        except websocket.WebSocketTimeoutException:
+            continue
+        samples = mulaw_decode(base64.b64decode(arrived["media"]["payload"])).astype(np.float64)
+        if (rms := float(np.sqrt(np.mean(samples ** 2)))) > 1000:
+            return rms
+    raise AssertionError("the listener heard nothing")
+
+
+def test_a_supervisor_listens_in_on_both_sides_and_nobody_else_may(live):
+    app, base = live
+    add_staff(app, "boss")
+    caller, agent, boss = signed_in(base, "zhao"), signed_in(base, "wang"), signed_in(base, "boss")
+    call_sid = connected_to_wang(app, base, caller)
+    caller_socket = open_socket(base, f"/softphone/calls/{call_sid}/bridge", caller)
+    agent_socket = open_socket(base, f"/console/phone/{call_sid}", agent)
+    for who, path, status in [(agent, f"/console/monitor/{call_sid}", 403),       # the call's own agent
+                              (boss, "/console/monitor/CA" + "0" * 32, 404)]:      # no such call
+        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+            open_socket(base, path, who)
+        assert refused.value.status_code == status
+    listener = open_socket(base, f"/console/monitor/{call_sid}", boss)
+    assert listener_hears(listener, caller_socket, agent_socket) > 4000   # the caller's voice
+    assert listener_hears(listener, agent_socket, caller_socket) > 4000   # the agent's
+    whisper, marker = tone_frame(1000.0), frame()
+    listener.send(whisper)                                                # the supervisor is never heard:
+    caller_socket.send(marker)                                            # the agent gets the caller's frames only
+    agent_socket.settimeout(DEADLINE_S)
+    while (payload := json.loads(agent_socket.recv())["media"]["payload"]) != json.loads(marker)["media"]["payload"]:
+        assert payload != json.loads(whisper)["media"]["payload"]
+    hang_up(caller_socket)
+    listener.settimeout(DEADLINE_S)
+    raw = listener.sock  # websocket-client forgets it on a server close
+    while listener.recv():  # frames still in flight may come first; then the call's end closes it
+        pass
+    assert not listener.connected
+    raw.close()
+    hang_up(agent_socket)
+
+
 TWILIO_PHONE = {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_API_KEY": "SK" + "2" * 32,
                 "TWILIO_API_SECRET": "an-api-secret-of-32-characters!!", "TWILIO_TWIML_APP_SID": "AP" + "3" * 32}
 
@@ -273,6 +335,30 @@ def test_a_caller_tab_and_an_agent_tab_hear_each_other_on_the_local_bridge(live,
             assert acd.agent("wang")["state"] == AgentState.WRAP_UP.value
             assert [d["disposition"] for d in acd.decisions() if d["decision"] == "disposition"] == ["resolved"]
             assert get_calls().load(caller.evaluate("callSid")) is None   # the call is over for the hotline too
+        browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_a_supervisor_listens_in_from_the_wallboard(live, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    app, base = live
+    add_staff(app, "boss")
+    with sync_playwright() as playwright:
+        browser = launch(playwright, tone(tmp_path))
+        agent, caller = talking_to_wang(browser, base)
+        board = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+        log_in(board, f"{base}/console/wallboard", "boss", "#board")
+        listen = board.locator("#agents tr[data-agent=wang] button")
+        expect(listen).to_have_text("监听", timeout=DEADLINE_S * 1000)
+        listen.click()
+        expect(listen).to_have_text("停止监听")
+        expect(board.locator("#listening")).to_have_text("正在监听wang的通话")  # (no display name in the test staff)
+        hears(board, "#listening-level")                                  # both tones, mixed, reach the supervisor
+        screenshots(board, "6b-wallboard-listening")
+        agent.click("#phone-hangup")
+        expect(board.locator("#listening")).to_have_text("", timeout=DEADLINE_S * 1000)  # the call's end stops it
+        expect(board.locator("#agents tr[data-agent=wang] button")).to_have_count(0)
         browser.close()
 
 

@@ -5,7 +5,8 @@ const LANGUAGE = document.documentElement.lang;
 const PERCENTAGES = ["service_level", "ivr_containment"];
 const SECONDS = ["average_speed_of_answer_s", "average_handling_s"];
 let clockOffsetS = 0;  // the hotline's clock minus this browser's
-let agentRows = [];
+let agentRows = [], listenIn = false;
+let listening = null;  // {call, socket, audio}: the call the supervisor listens in on
 
 function cells(row, values) {
   row.replaceChildren(...values.map((v) => Object.assign(document.createElement("td"), {textContent: v})));
@@ -45,6 +46,9 @@ function render(figures, response) {
   $("agent-counts").textContent = Object.entries(figures.agents).map(([state, n]) => `${W[state] || state} ${n}`)
     .join(" · ");
   agentRows = figures.agent_rows;
+  listenIn = figures.listen_in;
+  $("listen-column").hidden = !listenIn;
+  if (listening && !agentRows.some((agent) => agent.call === listening.call)) stopListening();  // the call ended
   tick();
   // On the hotline's clock and in its time zone, as the reports count days.
   const hotlineNow = new Date(Date.now() + clockOffsetS * 1000);
@@ -66,8 +70,53 @@ function tick() {
     const row = cells(document.createElement("tr"), [agent.name, state,
       agent.since === null ? "—" : duration(now - agent.since), agent.answered_today]);
     row.dataset.agent = agent.id;
+    if (listenIn) row.append(document.createElement("td"));  // calls on the local bridge: 监听
+    if (listenIn && agent.call) row.lastChild.append(listenButton(agent));
     return row;
   }));
+}
+
+// 监听: both sides of an agent's call, mixed by the hotline; nothing the supervisor says is sent.
+function listenButton(agent) {
+  const mine = listening?.call === agent.call;
+  const button = Object.assign(document.createElement("button"), {type: "button",
+    textContent: mine ? W.stop_listening : W.listen_in});
+  button.setAttribute("aria-pressed", String(mine));
+  button.addEventListener("click", () => {
+    const other = !mine;
+    stopListening();
+    if (other) startListening(agent);
+    tick();
+  });
+  return button;
+}
+
+function startListening(agent) {
+  const audio = new AudioContext({sampleRate: MULAW_RATE});
+  const player = framePlayer(audio);
+  const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/console/monitor/${agent.call}`);
+  socket.onmessage = (message) => {
+    const data = JSON.parse(message.data);
+    if (data.event === "media") player.play(data.media.payload);
+  };
+  socket.onclose = () => { if (listening?.socket === socket) stopListening(); };
+  listening = {call: agent.call, socket, audio, player};
+  $("listening").textContent = W.listening.replace("{name}", agent.name);
+  $("listening-level").hidden = false;
+  listening.meter = setInterval(() => { $("listening-level").value = player.level(); }, 250);
+}
+
+function stopListening() {
+  if (!listening) return;
+  const {socket, audio, player, meter} = listening;
+  listening = null;
+  clearInterval(meter);
+  socket.close();
+  player.stop();
+  audio.close();
+  $("listening").textContent = "";
+  $("listening-level").hidden = true;
+  tick();
 }
 setInterval(tick, 1000);
 
