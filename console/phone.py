@@ -11,8 +11,8 @@ channel for the agent, what the agent sends on the one for the caller, so the tw
 different web processes. The agent may put the caller on hold (the caller's side plays them hold
 music) or transfer them (their side closes; the caller's stays open, on hold music, and is handed to
 the next agent when they accept); a hang-up on either side ends the call for both and puts the agent
-into wrap-up. A supervisor may listen in (监听): their socket gets both sides mixed, and
-nobody on the call hears them. Each socket's own
+into wrap-up. A supervisor may listen in (监听): their socket gets both sides mixed; what they
+send (耳语, whisper) is mixed into what the agent hears, and the caller never hears it. Each socket's own
 request is its only reader: it alternates between the socket and its Redis subscription, and holds
 no thread, pool slot or database session for the call's life (the call's end, once, is written as
 the socket closes).
@@ -20,6 +20,7 @@ the socket closes).
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import logging
 import time
@@ -49,12 +50,15 @@ TWILIO_PHONE_SETTINGS = ("TWILIO_ACCOUNT_SID", "TWILIO_API_KEY", "TWILIO_API_SEC
 TOKEN_TTL_S = 3600  # the SDK asks for a new token before this runs out (tokenWillExpire)
 TICK_S = 0.02  # one frame: the longest a frame from either side waits to be passed on
 TO_AGENT, TO_CALLER = "to-agent", "to-caller"
+WHISPER = "whisper"  # a supervisor listening in, to the agent alone
 HUNG_UP = {"event": "stop"}
 HANDED_OVER = {"event": "transferred"}  # to the agent's side: the caller went on to a line or a colleague
 HOLD, UNHOLD = {"event": "hold"}, {"event": "unhold"}  # to the caller's side: the music, on and off
 TRANSFERRING = {**HOLD, "why": "transfer"}  # the music while the next agent is found
 SIGN_OF_LIFE_S = 10  # how often a caller back in line on the bridge tells the ACD they are still there
 MONITOR_BUFFER_FRAMES = 10  # a listener falls no further behind the call than this (200 ms)
+MAX_FRAME_BYTES = 1600  # a whispered frame longer than 200 ms is not audio from a browser
+WHISPER_ALONE_AFTER_FRAMES = 3  # a whisper waits this long for a caller's frame to ride on, then goes alone
 
 
 def twilio_phone(config) -> bool:
@@ -120,7 +124,9 @@ def bridge(ws, call_sid: str, listen: str, speak: str, agent_id: str | None = No
     redis = get_redis()
     subscription = redis.pubsub(ignore_subscribe_messages=True)
     subscription.subscribe(channel(call_sid, listen))
+    whispered: deque[np.ndarray] = deque(maxlen=MONITOR_BUFFER_FRAMES)  # a supervisor's words to the agent
     if agent_id:  # an agent is on the line: a caller handed over to them hears them, not the music
+        subscription.subscribe(channel(call_sid, WHISPER))
         redis.publish(channel(call_sid, speak), json.dumps(UNHOLD))
     idle_ticks, held, music_since, music_sent, seen_at = 0, False, None, 0, 0.0
     try:
@@ -148,14 +154,24 @@ def bridge(ws, call_sid: str, listen: str, speak: str, agent_id: str | None = No
                     seen_at, calls = time.monotonic(), get_calls()
                     calls.acd().seen(call_sid, calls.stamp())
             while (published := subscription.get_message(timeout=0)) is not None:
-                event = json.loads(published["data"]).get("event")
-                if event in (HUNG_UP["event"], HANDED_OVER["event"]):
+                message = json.loads(published["data"])
+                event = message.get("event")
+                if published["channel"].decode() == channel(call_sid, WHISPER):
+                    if event == "media":
+                        whispered.append(mulaw_decode(base64.b64decode(message["media"].get("payload", ""))))
+                elif event in (HUNG_UP["event"], HANDED_OVER["event"]):
                     return
-                if event in ("hold", "unhold"):  # on the caller's side: the page says why it hears music
+                elif event in ("hold", "unhold"):  # on the caller's side: the page says why it hears music
                     music_since, music_sent = (time.monotonic() if event == "hold" else None), 0
                     ws.send(published["data"].decode())
                 elif not held and music_since is None:
-                    ws.send(published["data"].decode())
+                    if event == "media" and whispered:  # the caller's frame with the supervisor's words in it
+                        caller = mulaw_decode(base64.b64decode(message["media"].get("payload", "")))
+                        ws.send(media(base64.b64encode(mixed([caller, whispered.popleft()])).decode()))
+                    else:
+                        ws.send(published["data"].decode())
+            while len(whispered) > WHISPER_ALONE_AFTER_FRAMES:  # no caller frames to carry them (on hold)
+                ws.send(media(base64.b64encode(mixed([whispered.popleft()])).decode()))
     except ConnectionClosed:
         pass
     except StreamProtocolError as error:
@@ -208,8 +224,9 @@ def listener(ws, call_sid: str):
 def listen_in(ws, call_sid: str) -> None:
     """A supervisor listens to a bridged call: both directions' frames, mixed into one frame per
     20 ms on the call's own clock (a side that sent nothing counts as silence), until the call
-    ends or the supervisor leaves. Nothing they send reaches the call."""
-    subscription = get_redis().pubsub(ignore_subscribe_messages=True)
+    ends or the supervisor leaves. What they send (耳语) goes to the agent's side alone."""
+    redis = get_redis()
+    subscription = redis.pubsub(ignore_subscribe_messages=True)
     sides = {channel(call_sid, TO_AGENT): deque(maxlen=MONITOR_BUFFER_FRAMES),    # the caller's voice
              channel(call_sid, TO_CALLER): deque(maxlen=MONITOR_BUFFER_FRAMES)}   # the agent's
     subscription.subscribe(*sides)
@@ -217,8 +234,11 @@ def listen_in(ws, call_sid: str) -> None:
     try:
         while True:
             raw = ws.receive(timeout=TICK_S)
-            if raw is not None and parse_message(raw).get("event") == "stop":
+            message = parse_message(raw) if raw is not None else {}
+            if message.get("event") == "stop":
                 break
+            if message.get("event") == "media" and (frame := _frame(message)) is not None:  # 耳语: to the agent alone
+                redis.publish(channel(call_sid, WHISPER), media(base64.b64encode(frame).decode()))
             while (published := subscription.get_message(timeout=0)) is not None:
                 message = json.loads(published["data"])
                 if message.get("event") == HUNG_UP["event"]:
@@ -237,6 +257,16 @@ def listen_in(ws, call_sid: str) -> None:
         log.warning("listening in on %s: %s", call_sid, error)
     finally:
         subscription.close()
+
+
+def _frame(message: dict) -> bytes | None:
+    """A `media` message's audio, if it is a frame's worth of base64 (else it is dropped)."""
+    payload = message.get("media", {}).get("payload") if isinstance(message.get("media"), dict) else None
+    try:
+        frame = base64.b64decode(payload, validate=True) if isinstance(payload, str) else b""
+    except binascii.Error:
+        return None
+    return frame if 0 < len(frame) <= MAX_FRAME_BYTES else None
 
 
 def mixed(frames: list[np.ndarray]) -> bytes:

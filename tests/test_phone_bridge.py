@@ -4,6 +4,7 @@ console exchange 8 kHz mu-law frames through Redis, both ways, byte for byte."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -171,12 +172,17 @@ def test_a_supervisor_listens_in_on_both_sides_and_nobody_else_may(live):
     listener = open_socket(base, f"/console/monitor/{call_sid}", boss)
     assert listener_hears(listener, caller_socket, agent_socket) > 4000   # the caller's voice
     assert listener_hears(listener, agent_socket, caller_socket) > 4000   # the agent's
-    whisper, marker = tone_frame(1000.0), frame()
-    listener.send(whisper)                                                # the supervisor is never heard:
-    caller_socket.send(marker)                                            # the agent gets the caller's frames only
-    agent_socket.settimeout(DEADLINE_S)
-    while (payload := json.loads(agent_socket.recv())["media"]["payload"]) != json.loads(marker)["media"]["payload"]:
-        assert payload != json.loads(whisper)["media"]["payload"]
+    # 耳语: what the supervisor says reaches the agent (the caller silent), never the caller.
+    assert listener_hears(agent_socket, listener, caller_socket) > 4000
+    listener.send(json.dumps({"event": "media", "media": {"payload": "not base64!"}}))  # dropped, not a crash
+    whisper = tone_frame(1000.0)
+    caller_socket.settimeout(0.2)
+    for _ in range(20):
+        listener.send(whisper)
+        agent_socket.send(SILENT_FRAME)
+        with contextlib.suppress(websocket.WebSocketTimeoutException):
+            arrived = json.loads(caller_socket.recv())
+            assert arrived == UNHOLD or arrived["media"]["payload"] != json.loads(whisper)["media"]["payload"]
     hang_up(caller_socket)
     listener.settimeout(DEADLINE_S)
     raw = listener.sock  # websocket-client forgets it on a server close
@@ -355,7 +361,15 @@ def test_a_supervisor_listens_in_from_the_wallboard(live, tmp_path):
         expect(listen).to_have_text("停止监听")
         expect(board.locator("#listening")).to_have_text("正在监听wang的通话")  # (no display name in the test staff)
         hears(board, "#listening-level")                                  # both tones, mixed, reach the supervisor
+        agent.click("#phone-hold")                                        # the agent no longer hears the caller ...
+        hears_nothing(agent, "#phone-level")
+        board.click("#whisper")
+        expect(board.locator("#whisper")).to_have_attribute("aria-pressed", "true")
+        hears(agent, "#phone-level")                                     # ... but hears the supervisor's whisper
         screenshots(board, "6b-wallboard-listening")
+        board.click("#whisper")
+        hears_nothing(agent, "#phone-level")
+        agent.click("#phone-hold")
         agent.click("#phone-hangup")
         expect(board.locator("#listening")).to_have_text("", timeout=DEADLINE_S * 1000)  # the call's end stops it
         expect(board.locator("#agents tr[data-agent=wang] button")).to_have_count(0)

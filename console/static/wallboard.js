@@ -76,7 +76,8 @@ function tick() {
   }));
 }
 
-// 监听: both sides of an agent's call, mixed by the hotline; nothing the supervisor says is sent.
+// 监听: both sides of an agent's call, mixed by the hotline. 耳语 (whisper) sends the supervisor's
+// microphone to the agent alone; the caller never hears it.
 function listenButton(agent) {
   const mine = listening?.call === agent.call;
   const button = Object.assign(document.createElement("button"), {type: "button",
@@ -100,24 +101,52 @@ function startListening(agent) {
     if (data.event === "media") player.play(data.media.payload);
   };
   socket.onclose = () => { if (listening?.socket === socket) stopListening(); };
-  listening = {call: agent.call, socket, audio, player};
+  listening = {call: agent.call, socket, audio, player, microphone: null, whispering: false};
   $("listening").textContent = W.listening.replace("{name}", agent.name);
-  $("listening-level").hidden = false;
+  $("listening-level").hidden = $("whisper").hidden = false;
+  showWhisper();
   listening.meter = setInterval(() => { $("listening-level").value = player.level(); }, 250);
 }
 
 function stopListening() {
   if (!listening) return;
-  const {socket, audio, player, meter} = listening;
+  const {socket, audio, player, meter, microphone} = listening;
   listening = null;
   clearInterval(meter);
+  microphone?.getTracks().forEach((track) => track.stop());
   socket.close();
   player.stop();
   audio.close();
   $("listening").textContent = "";
-  $("listening-level").hidden = true;
+  $("listening-level").hidden = $("whisper").hidden = true;
   tick();
 }
+
+function showWhisper() {
+  const on = Boolean(listening?.whispering);
+  $("whisper").textContent = on ? W.stop_whisper : W.whisper;
+  $("whisper").setAttribute("aria-pressed", String(on));
+}
+
+$("whisper").addEventListener("click", async () => {
+  const current = listening;
+  if (!current) return;
+  current.whispering = !current.whispering;
+  showWhisper();
+  if (current.whispering && !current.microphone) {
+    try {
+      current.microphone = await captureFrames(current.audio, (payload) => {
+        if (current.whispering && current.socket.readyState === WebSocket.OPEN) {
+          current.socket.send(JSON.stringify({event: "media", media: {payload}}));
+        }
+      });
+    } catch (error) {
+      current.whispering = false;
+      showWhisper();
+      showError(error.message);
+    }
+  }
+});
 setInterval(tick, 1000);
 
 function showError(text) {
