@@ -167,11 +167,11 @@ def bridge(ws, call_sid: str, listen: str, speak: str, agent_id: str | None = No
                 elif not held and music_since is None:
                     if event == "media" and whispered:  # the caller's frame with the supervisor's words in it
                         caller = mulaw_decode(base64.b64decode(message["media"].get("payload", "")))
-                        ws.send(media(base64.b64encode(mixed([caller, whispered.popleft()])).decode()))
+                        ws.send(mixed([caller, whispered.popleft()]))
                     else:
                         ws.send(published["data"].decode())
             while len(whispered) > WHISPER_ALONE_AFTER_FRAMES:  # no caller frames to carry them (on hold)
-                ws.send(media(base64.b64encode(mixed([whispered.popleft()])).decode()))
+                ws.send(mixed([whispered.popleft()]))
     except ConnectionClosed:
         pass
     except StreamProtocolError as error:
@@ -250,7 +250,7 @@ def listen_in(ws, call_sid: str) -> None:
                 sent += 1
                 heard = [mulaw_decode(base64.b64decode(side.popleft())) for side in sides.values() if side]
                 if heard:
-                    ws.send(media(base64.b64encode(mixed(heard)).decode()))
+                    ws.send(mixed(heard))
     except ConnectionClosed:
         pass
     except StreamProtocolError as error:
@@ -269,10 +269,10 @@ def _frame(message: dict) -> bytes | None:
     return frame if 0 < len(frame) <= MAX_FRAME_BYTES else None
 
 
-def mixed(frames: list[np.ndarray]) -> bytes:
-    """Frames of 16-bit samples as one mu-law frame: their sum, clipped (a short one is padded)."""
+def mixed(frames: list[np.ndarray]) -> str:
+    """Frames of 16-bit samples as one `media` message: their sum, clipped (a short one padded)."""
     length = max(len(frame) for frame in frames)
     total = np.zeros(length, dtype=np.int32)
     for frame in frames:
         total[:len(frame)] += frame
-    return mulaw_encode(np.clip(total, -32768, 32767))
+    return media(base64.b64encode(mulaw_encode(np.clip(total, -32768, 32767))).decode())
