@@ -1,7 +1,9 @@
 """The browser softphone: anyone logged in calls the hotline from a browser. The page sends
 the microphone as 8 kHz mu-law 20 ms frames and keypad presses as DTMF over the same Media
-Streams protocol the carrier uses, and plays the hotline's audio back. Who placed each call is
-kept beside its session: only they may act on it (console.policy)."""
+Streams protocol the carrier uses, and plays the hotline's audio back. The caller may say which
+number the call comes from (the caller ID a phone would present: a customer's, to be known by
+it); without one it is an unknown number. Who placed each call is kept beside its session: only
+they may act on it (console.policy)."""
 from __future__ import annotations
 
 import uuid
@@ -15,6 +17,7 @@ from console.security import same_origin_required
 from ivr.media import run_stream, sock, stream_token
 from keys import key_for
 from redis_conn import get_redis
+from tracking.service import normalise_phone
 
 bp = Blueprint("softphone", __name__)
 SOFTPHONE_NUMBER = "softphone"
@@ -51,13 +54,19 @@ def page():
 @login_required()
 def place():
     """Start a call: its session, and the token its stream must present."""
+    from console.api import _body, error_response  # console.api builds on this module
+
+    caller_id = _body().get("from") or ""
+    number = normalise_phone(caller_id) if isinstance(caller_id, str) else ""
+    if caller_id and not 7 <= len(number.lstrip("+")) <= 15:
+        return error_response("caller_id_invalid", 400)
     calls = get_calls()
     user = current_user()
     sid = "CA" + uuid.uuid4().hex
     # Stored first, for as long as the call's session lives: the call is never without its owner.
     get_redis().set(_placed_by_key(sid), user.id, ex=current_app.config["CALL_SESSION_TTL_SECONDS"])
-    call = calls.start(calls.new_call("hotline", "inbound", {"contact_phone": user.phone}, sid=sid,
-                                      caller=user.phone or SOFTPHONE_NUMBER, called=SOFTPHONE_NUMBER, media=True))
+    call = calls.start(calls.new_call("hotline", "inbound", {"contact_phone": number}, sid=sid,
+                                      caller=number or SOFTPHONE_NUMBER, called=SOFTPHONE_NUMBER, media=True))
     return jsonify(call_sid=call.sid, token=stream_token(current_app.config["TWILIO_AUTH_TOKEN"], call.sid),
                    stream="/softphone/media")
 

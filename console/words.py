@@ -176,6 +176,7 @@ MESSAGES = {
         "browser_phone_not_configured": "no Twilio browser phone is configured (TWILIO_API_KEY, TWILIO_API_SECRET, "
                                         "TWILIO_TWIML_APP_SID): the console uses the local audio bridge",
         "call_not_yours": "call {call} is not on your line",
+        "caller_id_invalid": "the caller ID must be a phone number (7 to 15 digits)",
         "transfer_target": "transfer to an agent or to a line (one of the two)",
         "agent_unavailable": "{name} is not available to take a call",
         "line_unserved": "no agent serves the line {line}",
@@ -206,6 +207,7 @@ MESSAGES = {
         "supervisor_only": "需要主管权限",
         "browser_phone_not_configured": "未配置 Twilio 网页电话，工作台使用本机语音桥接",
         "call_not_yours": "这通来电不在您的线路上",
+        "caller_id_invalid": "来电号码应为7到15位数字",
         "transfer_target": "请选择转接给一位坐席或一个队列（二选一）",
         "agent_unavailable": "{name}当前不是就绪状态，无法接听转接",
         "line_unserved": "该队列没有坐席服务，无法转接",

@@ -55,6 +55,21 @@ def test_bad_requests_are_clear_errors(staffed):
     assert client.post("/console/api/callbacks", json={"phone": "13800138000", "slot": "never"}).status_code == 400
 
 
+def test_a_softphone_call_comes_from_the_number_the_caller_gives(staffed):
+    from calls import get_calls
+
+    client = staffed.test_client()
+    login(client)
+    known = client.post("/softphone/calls", json={"from": "138 0013 8000"}).get_json()["call_sid"]
+    unknown = client.post("/softphone/calls", json={}).get_json()["call_sid"]
+    refused = client.post("/softphone/calls", json={"from": "12"}, headers={"Accept-Language": "zh-CN"})
+    assert refused.status_code == 400 and refused.get_json()["message"] == "来电号码应为7到15位数字"
+    with staffed.app_context():
+        calls = get_calls()
+        assert (calls.load(known).caller, calls.load(known).flow_vars["contact_phone"]) == ("13800138000",) * 2
+        assert calls.load(unknown).caller == "softphone"     # an unknown number: identity by phone tail
+
+
 def complaint_waiting_for_an_agent(app, sid):
     """A caller who chose 投诉 → 破损 and pressed 0 for an agent: in the damaged line."""
     voice = app.test_client()

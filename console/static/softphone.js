@@ -3,10 +3,11 @@
 const $ = (id) => document.getElementById(id);
 const TALKING = "坐席已接听 talking to an agent", ENDED = "已挂断 ended";
 let socket = null, audio = null, player = null, callSid = null, streamSid = null, waitTimer = null;
+let stopMusic = () => {};  // the hold music while in line, once it plays
 
 // The hotline takes changes only as JSON or from its own pages (the browser adds the Origin).
-function post(path) {
-  return fetch(path, {method: "POST", headers: {"Content-Type": "application/json"}, body: "{}"});
+function post(path, body = {}) {
+  return fetch(path, {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
 }
 
 function send(event, body = {}) {
@@ -17,7 +18,7 @@ function send(event, body = {}) {
 function over(text) {
   $("status").textContent = text;
   $("hangup").disabled = true;
-  $("call").disabled = false;
+  $("call").disabled = $("caller-id").disabled = false;
 }
 
 function say(text, mine = false) {
@@ -29,8 +30,8 @@ function say(text, mine = false) {
 async function call() {
   audio = new AudioContext({sampleRate: MULAW_RATE});
   player = framePlayer(audio);
-  const response = await post("/softphone/calls");
-  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  const response = await post("/softphone/calls", {from: $("caller-id").value.trim()});
+  if (!response.ok) throw new Error((await response.json().catch(() => ({}))).message || `HTTP ${response.status}`);
   const placed = await response.json();
   callSid = placed.call_sid;
   streamSid = "MZ" + crypto.randomUUID().replaceAll("-", "");
@@ -84,7 +85,26 @@ async function waitForAgent() {
       : "排队等待坐席，下一位就是您 you are next";
   };
   await poll();
-  if (!left) waitTimer = setInterval(poll, 2000);  // often enough that the agent is heard as soon as they answer
+  if (left) return;
+  waitTimer = setInterval(poll, 2000);  // often enough that the agent is heard as soon as they answer
+  holdMusic().then((stop) => { if (waitTimer === null) stop(); else stopMusic = stop; })
+    .catch((error) => say(`(hold music: ${error.message})`));
+}
+
+// While in line: the hotline's hold music, looped, as a carrier plays its queue's; the meter shows it.
+async function holdMusic() {
+  const buffer = await audio.decodeAudioData(await (await fetch("/voice/hold-music.wav")).arrayBuffer());
+  const source = Object.assign(audio.createBufferSource(), {buffer, loop: true});
+  const analyser = audio.createAnalyser();
+  source.connect(analyser);
+  analyser.connect(audio.destination);
+  source.start();
+  const samples = new Float32Array(analyser.fftSize);
+  const meter = setInterval(() => {
+    analyser.getFloatTimeDomainData(samples);
+    $("level").value = Math.sqrt(samples.reduce((sum, value) => sum + value * value, 0) / samples.length);
+  }, 250);
+  return () => { clearInterval(meter); source.stop(); $("level").value = 0; };
 }
 
 // An agent answered: the app's audio bridge to their console (the microphone goes on to it).
@@ -109,6 +129,8 @@ function talkToAgent() {
 function stopWaiting() {
   clearInterval(waitTimer);
   waitTimer = null;
+  stopMusic();
+  stopMusic = () => {};
   $("hangup").disabled = true;
 }
 
@@ -117,7 +139,7 @@ document.querySelectorAll("[data-key]").forEach((button) => button.addEventListe
   say(`按键 ${button.dataset.key}`, true);
 }));
 $("call").addEventListener("click", () => {
-  $("call").disabled = true;  // one call at a time
+  $("call").disabled = $("caller-id").disabled = true;  // one call at a time, from one number
   call().catch((error) => {
     $("error").textContent = error.message; $("error").hidden = false;
     over("空闲 idle");

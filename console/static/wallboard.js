@@ -6,7 +6,7 @@ const PERCENTAGES = ["service_level", "ivr_containment"];
 const SECONDS = ["average_speed_of_answer_s", "average_handling_s"];
 let clockOffsetS = 0;  // the hotline's clock minus this browser's
 let agentRows = [], listenIn = false;
-let listening = null;  // {call, socket, audio}: the call the supervisor listens in on
+let listening = null;  // the call the supervisor listens in on: {call, socket, audio, player, microphone, whispering}
 
 function cells(row, values) {
   row.replaceChildren(...values.map((v) => Object.assign(document.createElement("td"), {textContent: v})));
@@ -140,6 +140,7 @@ $("whisper").addEventListener("click", async () => {
           current.socket.send(JSON.stringify({event: "media", media: {payload}}));
         }
       });
+      if (listening !== current) current.microphone.getTracks().forEach((track) => track.stop());  // stopped meanwhile
     } catch (error) {
       current.whispering = false;
       showWhisper();
