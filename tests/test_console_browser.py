@@ -101,6 +101,8 @@ def test_agent_takes_an_offered_call(console_server, page):
     assert page.inner_text("#pop-waybill") == "SF1234567890123"
     assert page.inner_text("#pop-line") == "中文·破损"                # the queue in words
     assert page.title().startswith("【来电】")                          # the offer shows in the tab's title
+    assert page.get_attribute("body", "data-ringing") == "true"         # and rings
+    assert page.evaluate("ringer.state") == "running"
     expect(page.locator("#offer-left")).to_contain_text("秒内未接听", timeout=WAIT_MS)
     # 接听 comes first in the offer, above the screen pop's record.
     assert page.locator("#accept").bounding_box()["y"] < page.locator("#pop-scans").bounding_box()["y"]
@@ -120,7 +122,7 @@ def test_agent_takes_an_offered_call(console_server, page):
     held[0].continue_()
     page.wait_for_selector("#state[data-state=on_call]")
     page.unroute("**/console/api/accept")
-    assert page.title() == "客服工作台"
+    assert page.title() == "客服工作台" and page.get_attribute("body", "data-ringing") is None  # answered: no ring
     # This browser has no microphone: the agent reads why in their words, not the browser's English.
     expect(page.locator("#phone-status")).to_have_text("未找到麦克风，请接上耳麦后刷新页面", timeout=WAIT_MS)
     screenshots(page, "3-on-call")

@@ -81,7 +81,10 @@ function render(view) {
   $("hung-up").hidden = !callerHungUp;
   if (view.state === "offered" && shownState !== "offered") announceOffer();
   if (view.state !== shownState) loadMyDay().catch(showError);
-  if (view.state !== "offered") document.title = TITLE;
+  if (view.state !== "offered") {
+    document.title = TITLE;
+    stopRinging();
+  }
   shownState = view.state;
   $("state").textContent = (W[view.state] || view.state) + (view.reason ? ` · ${W.reasons[view.reason] || view.reason}` : "");
   $("state").dataset.state = view.state;
@@ -129,10 +132,41 @@ function showCallTicket() {
   return ticket;
 }
 
-// An offer rings through whatever tab the agent is in: the title, and a notification when allowed.
+// An offer rings through whatever tab the agent is in: the title, a notification when allowed,
+// and a ring until it is answered or moves on.
 function announceOffer() {
   document.title = `${W.new_call_title}${TITLE}`;
   if ("Notification" in window && Notification.permission === "granted") new Notification(`${W.offer} · ${TITLE}`);
+  stopRinging();
+  ring();
+  ringing = setInterval(ring, RING_EVERY_MS);
+  document.body.dataset.ringing = "true";
+}
+
+// A phone's ring: its two tones (440 + 480 Hz), 0.4 s on, 0.2 s off, 0.4 s on. The sound starts
+// on the agent's first click on the page (browsers let a page make sound only after one).
+const RING_EVERY_MS = 3000;
+let ringer = null, ringing = null;
+document.addEventListener("click", () => { ringer ??= new AudioContext(); }, {once: true});
+
+function ring() {
+  if (!ringer) return;
+  const gain = ringer.createGain(), start = ringer.currentTime;
+  gain.connect(ringer.destination);
+  for (const [at, level] of [[0, 0.2], [0.4, 0], [0.6, 0.2], [1.0, 0]]) gain.gain.setValueAtTime(level, start + at);
+  for (const frequency of [440, 480]) {
+    const tone = Object.assign(ringer.createOscillator(), {type: "sine"});
+    tone.frequency.value = frequency;
+    tone.connect(gain);
+    tone.start(start);
+    tone.stop(start + 1.0);
+  }
+}
+
+function stopRinging() {
+  clearInterval(ringing);
+  ringing = null;
+  delete document.body.dataset.ringing;
 }
 
 // Every second: the offer's and wrap-up's time left, and the tickets' SLA clocks.
