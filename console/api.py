@@ -191,6 +191,12 @@ def _now() -> float:
 def login():
     body = _body()
     user = log_in(_field(body, "username", limit=64), _field(body, "password", limit=256))
+    acd = get_calls().acd()
+    try:  # a fresh login starts 离线, not 未应答 from an offer missed before it
+        if acd.agent(user.username)["state"] == AgentState.NOT_RESPONDING.value:
+            acd.set_state(user.username, AgentState.OFFLINE, _now())
+    except AcdError:
+        pass  # a supervisor who takes no calls
     return jsonify(user=_user_json(user))
 
 

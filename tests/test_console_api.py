@@ -55,6 +55,22 @@ def test_bad_requests_are_clear_errors(staffed):
     assert client.post("/console/api/callbacks", json={"phone": "13800138000", "slot": "never"}).status_code == 400
 
 
+def test_a_missed_offer_is_not_responding_until_a_new_login(staffed, clock):
+    from callqueue.acd import OFFER_TIMEOUT_S
+    from calls import get_calls
+
+    client = staffed.test_client()
+    login(client)
+    complaint_waiting_for_an_agent(staffed, "CA" + "7" * 32)
+    assert client.post("/console/api/state", json={"state": "available"}).get_json()["state"] == "offered"
+    clock.advance(OFFER_TIMEOUT_S + 1)
+    with staffed.app_context():
+        get_calls().acd().tick(clock().timestamp())                    # RONA: the offer moves on
+    assert client.get("/console/api/me").get_json()["state"] == "not_responding"
+    login(staffed.test_client())                                       # the next shift's login
+    assert client.get("/console/api/me").get_json()["state"] == "offline"
+
+
 def test_a_softphone_call_comes_from_the_number_the_caller_gives(staffed):
     from calls import get_calls
 
