@@ -686,6 +686,7 @@ def _wallboard() -> dict:
     board["wait_thresholds_s"] = {"warn": current_app.config["WALLBOARD_WAIT_WARN_SECONDS"],
                                   "alert": current_app.config["WALLBOARD_WAIT_ALERT_SECONDS"]}
     board["listen_in"] = not twilio_phone(current_app.config)  # calls on the local bridge only
+    board["time_zone"] = current_app.config["HOTLINE_TIMEZONE"]  # the page's clock and report days
     return board
 
 

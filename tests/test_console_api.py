@@ -296,6 +296,7 @@ def test_wallboard_figures_for_supervisors_only(staffed, call):
     assert [(row["id"], row["name"], row["state"]) for row in figures["agent_rows"]] == [("wang", "wang", "offline")]
     assert figures["line_names"]["zh-CN:damaged"] == "中文·破损"
     assert figures["wait_thresholds_s"] == {"warn": 60, "alert": 180}
+    assert figures["time_zone"] == "Asia/Shanghai" and figures["listen_in"] is True  # the local bridge
     etag = boss.get("/console/api/wallboard").headers["ETag"]
     assert boss.get("/console/api/wallboard", headers={"If-None-Match": etag}).status_code == 304
 

@@ -52,8 +52,9 @@ function render(figures, response) {
   tick();
   // On the hotline's clock and in its time zone, as the reports count days.
   const hotlineNow = new Date(Date.now() + clockOffsetS * 1000);
-  $("updated").textContent = `${W.updated} ${hotlineNow.toLocaleTimeString(LANGUAGE, {hour12: false, timeZone: "Asia/Shanghai"})}`;
-  linkReports(hotlineNow.toLocaleDateString("sv-SE", {timeZone: "Asia/Shanghai"}));
+  const timeZone = figures.time_zone;
+  $("updated").textContent = `${W.updated} ${hotlineNow.toLocaleTimeString(LANGUAGE, {hour12: false, timeZone})}`;
+  linkReports(hotlineNow.toLocaleDateString("sv-SE", {timeZone}));
 }
 
 function linkReports(today) {
