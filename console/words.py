@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import request
 
 from tickets import CATEGORY_NAMES_ZH, ComplaintCategory, TicketStatus
+from tracking.carriers import CARRIERS
 from tracking.status import STATUS_NAMES_ZH, ParcelStatus
 
 CONSOLE_LANGUAGES = ("zh-CN", "en")
@@ -270,11 +271,17 @@ REPORT_WORDS = {
                   "closed_in_time": "闭环及时率", "average_closure_h": "平均闭环时长（小时）",
                   "surveys_due": "应回访", "reached": "已回访", "callback_rate": "回访率",
                   "average_score": "平均满意度", "self_served": "自助完成", "after_hours": "非工作时间来电"},
-        "codes": {"self_service": "自助完成", "complaint_filed": "已建投诉", "ticket_created": "已建工单",
-                  "callback_booked": "已约回电", "abandoned": "排队放弃", "caller_hung_up": "客户挂机",
+        "codes": {"self_served": "自助完成", "self_service": "自助完成", "complaint_filed": "已建投诉",
+                  "ticket_created": "已建工单", "callback_booked": "已约回电", "transferred": "转人工",
+                  "answered_by_agent": "人工接听", "agent_missed": "坐席未接通", "abandoned": "排队放弃",
+                  "kept_place": "排队回电", "after_hours": "非工作时间未留言", "ended_in_ivr": "导航结束未办理",
+                  "caller_hung_up": "客户挂机", "queue_redirected": "转出排队", "queue_leave": "离开排队",
+                  "queue_left": "离开排队", "queue_error": "排队出错", "queue_system-error": "排队出错",
+                  "queue_queue-full": "排队已满", "machine": "答录机",
                   "agent": "人工接听", "failed": "失败", "complaint": "投诉",
                   "weather": "天气影响", "traffic_control": "交通管制", "backlog": "爆仓",
                   "address_problem": "地址问题", **{c.value: n for c, n in CATEGORY_NAMES_ZH.items()},
+                  **{c.code: c.name_zh for c in CARRIERS.values()},
                   "zh-CN": "中文", "en-US": "英文", "ko-KR": "韩文", "none": "无"},
     },
     "en": {
@@ -289,10 +296,17 @@ REPORT_WORDS = {
                   "average_closure_h": "Average closure (h)", "surveys_due": "Surveys due", "reached": "Reached",
                   "callback_rate": "Survey rate", "average_score": "Average score", "self_served": "Self-served",
                   "after_hours": "After hours"},
-        "codes": {"self_service": "self service", "complaint_filed": "complaint filed",
+        "codes": {"self_served": "self-served", "self_service": "self-served", "complaint_filed": "complaint filed",
                   "ticket_created": "ticket created", "callback_booked": "callback booked",
-                  "abandoned": "abandoned", "caller_hung_up": "caller hung up", "agent": "agent",
-                  "failed": "failed", "complaint": "complaint", "zh-CN": "Chinese", "en-US": "English",
-                  "ko-KR": "Korean", "none": "none"},
+                  "transferred": "sent to an agent", "answered_by_agent": "answered by an agent",
+                  "agent_missed": "agent missed", "abandoned": "abandoned in line", "kept_place": "kept place",
+                  "after_hours": "after hours", "ended_in_ivr": "ended in the IVR", "caller_hung_up": "caller hung up",
+                  "queue_redirected": "left the queue", "queue_leave": "left the queue", "queue_left": "left the queue",
+                  "queue_error": "queue error", "queue_system-error": "queue error", "queue_queue-full": "queue full",
+                  "machine": "answering machine", "agent": "agent", "failed": "failed", "complaint": "complaint",
+                  "weather": "weather", "traffic_control": "traffic control", "backlog": "backlog",
+                  "address_problem": "address problem", **{c.value: c.value.replace("_", " ") for c in ComplaintCategory},
+                  **{c.code: c.name_en for c in CARRIERS.values()},
+                  "zh-CN": "Chinese", "en-US": "English", "ko-KR": "Korean", "none": "none"},
     },
 }

@@ -233,6 +233,28 @@ def test_the_html_report_reads_in_words_with_percentages_and_charts(app, fixture
     assert "First response in time" in english and "calls-by-day" not in english and '<html lang="en">' in english
 
 
+WRITTEN_OUTCOMES = ("self_served", "complaint_filed", "callback_booked", "transferred", "answered_by_agent",
+                    "agent_missed", "abandoned", "kept_place", "after_hours", "ended_in_ivr", "caller_hung_up",
+                    "queue_redirected")  # every outcome a call record gets (README: Call outcomes)
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_a_report_names_every_outcome_carrier_and_category_in_words(app, language):
+    from console.words import REPORT_WORDS
+
+    with app.app_context():
+        session = new_session()
+        session.add_all([call(f"CA{n}", U(2026, 11, 24, 2, n), 60, "zh-CN", outcome, "ZTO")
+                         for n, outcome in enumerate(WRITTEN_OUTCOMES)])
+        session.add(ticket("T1", ComplaintCategory.COURIER_ATTITUDE, "ZTO123456789012", U(2026, 11, 24, 2, 0)))
+        session.commit()
+        session.close()
+    html = export(build(app, figures.day(date(2026, 11, 24), SHANGHAI)), "html", REPORT_WORDS[language]).decode()
+    raw = [code for code in (*WRITTEN_OUTCOMES, "courier_attitude", "ZTO") if re.search(rf"(>|, ){code}( \d|<)", html)]
+    assert raw == [], [m for c in raw for m in re.findall(rf".{{60}}{c}.{{20}}", html)]
+    assert ("排队回电 1" if language == "zh-CN" else "kept place 1") in html
+
+
 def test_hot_spots_hold_the_periods_exceptions_only(app):
     """A parcel held up weeks ago (and still marked so) is not one of this day's hot spots."""
     from tracking.models import Parcel
