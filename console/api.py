@@ -152,8 +152,7 @@ def refuse(status: int, code: str, **params):
 def storage_out_of_reach(error):
     # An outage is the server's, not the agent's: say so and when to try again, never a 500.
     log.warning("console API %s refused during an outage: %s", request.path, type(error).__name__)
-    return (jsonify(error="the hotline's database or Redis is out of reach: try again shortly", retry_after_s=5),
-            503, {"Retry-After": "5"})
+    return jsonify(**error_body("storage_out_of_reach"), retry_after_s=5), 503, {"Retry-After": "5"}
 
 
 @bp.errorhandler(WrongLogin)

@@ -387,6 +387,7 @@ def test_login_while_the_database_is_out_of_reach_is_a_clear_503(staffed):
     response = login(staffed.test_client())
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     assert "database or Redis is out of reach" in response.get_json()["error"]
+    assert response.get_json()["message"] == "系统数据暂时无法访问，请稍后重试"  # in the console's language
     break_table(staffed, "users", broken=False)
     assert login(staffed.test_client()).status_code == 200
 
