@@ -146,6 +146,7 @@ def test_agent_takes_an_offered_call(console_server, page):
     assert "王小明: 已联系网点核实" in page.inner_text("#ticket-history")
     assert page.inner_text("#ticket-name") == "张先生" and page.inner_text("#ticket-demand")
     assert page.inner_text("#ticket-created").startswith("20") and "截止" in page.inner_text("#ticket-closure")
+    assert re.search(r"截止 .+ · 剩余 \d+ 小时", page.inner_text("#ticket-closure"))  # the due time and the time left
     screenshots(page, "4-ticket-detail")
     # The complaint taken on the call makes its disposition 已建工单, naming that ticket.
     assert page.input_value("#finish select[name=disposition]") == "ticket_opened"

@@ -224,9 +224,13 @@ async function loadTickets() {
 
 let shownTicket = null;
 
-function slaText(clock) {
-  if (clock.met) return `${W.met} (${W.due} ${clock.due})`;
-  return `${W.due} ${clock.due}`;
+// In the detail: the due time, and met, breached or the time left counting down.
+function showSla(element, clock) {
+  const state = document.createElement("span");
+  if (clock.met) state.textContent = W.met;
+  else if (clock.breached) Object.assign(state, {textContent: W.breached, className: "breached"});
+  else state.dataset.slaDeadline = Date.now() / 1000 + clockOffsetS + clock.remaining_s;
+  element.replaceChildren(`${W.due} ${clock.due} · `, state);
 }
 
 function renderTicket(ticket) {
@@ -242,8 +246,9 @@ function renderTicket(ticket) {
   $("ticket-unverified").hidden = Boolean(ticket.waybill);
   $("ticket-phone").textContent = ticket.phone;
   $("ticket-created").textContent = ticket.created_at;
-  $("ticket-first-response").textContent = slaText(ticket.sla.first_response);
-  $("ticket-closure").textContent = slaText(ticket.sla.closure);
+  showSla($("ticket-first-response"), ticket.sla.first_response);
+  showSla($("ticket-closure"), ticket.sla.closure);
+  tick();
   list($("ticket-history"), ticket.history.map((h) => `${h.at} ${W.events[h.action] || W[h.action] || h.action} ${h.detail}`));
   $("edit-ticket").hidden = !ticket.may_change;  // another agent's ticket: read only
   $("ticket-actions").replaceChildren(...ticket.actions.map((action) => {
