@@ -571,6 +571,8 @@ def _ticket_json(ticket: Ticket) -> dict:
         "id": ticket.id, "number": ticket.number, "category": ticket.category.value, "status": ticket.status.value,
         "owner": ticket.owner, "owner_name": display_name(ticket.owner), "name": ticket.name,
         "waybill": ticket.waybill, "phone": mask_phone(ticket.phone), "created_at": _local(ticket.created_at),
+        # The caller failed the identity check (tickets.service): the waybill is theirs to claim only.
+        "verified": bool(ticket.waybill) and not any(e.action == "unverified" for e in ticket.history),
         "sla": _sla(ticket),
         "demand": ticket.demand.value, "channel": ticket.channel, "survey_score": ticket.survey_score,
         "may_change": may_change,

@@ -379,6 +379,28 @@ def test_tickets_name_their_owner_filter_and_search(staffed, runner):
     assert client.get("/console/api/tickets?status=bogus").status_code == 400
     login(client, "wang")
     assert client.get("/console/api/tickets?mine=1").get_json()["tickets"] == []
+    assert created["verified"] is True
+
+
+def test_a_ticket_from_a_caller_who_failed_the_identity_check_says_so(staffed, clock):
+    from clock import to_naive_utc
+    from tickets.categories import ComplaintCategory, Demand
+    from tickets.service import file_complaint
+
+    with staffed.app_context():
+        from database import new_session
+
+        session = new_session()
+        ticket, _ = file_complaint(session, category=ComplaintCategory.DAMAGED, name="", waybill="YT9876543210987",
+                                   demand=Demand.COMPENSATION, phone="13911112222", channel="hotline",
+                                   now=to_naive_utc(clock()),
+                                   sla=staffed.extensions["sla_policy"], unverified=True)
+        ticket_id = ticket.id
+        session.close()
+    client = staffed.test_client()
+    login(client)
+    shown = client.get(f"/console/api/tickets/{ticket_id}").get_json()
+    assert shown["waybill"] == "YT9876543210987" and shown["verified"] is False   # 身份未核实 on the detail
 
 def test_login_while_the_database_is_out_of_reach_is_a_clear_503(staffed):
     from tests.test_outages import break_table

@@ -243,7 +243,7 @@ function renderTicket(ticket) {
   $("ticket-status").textContent = W.statuses[ticket.status] || ticket.status;
   $("ticket-owner").textContent = ticket.owner_name || "—";
   $("ticket-waybill").textContent = ticket.waybill || "—";
-  $("ticket-unverified").hidden = Boolean(ticket.waybill);
+  $("ticket-unverified").hidden = ticket.verified;
   $("ticket-phone").textContent = ticket.phone;
   $("ticket-created").textContent = ticket.created_at;
   showSla($("ticket-first-response"), ticket.sla.first_response);
