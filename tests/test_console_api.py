@@ -252,6 +252,7 @@ def test_agent_books_a_callback(staffed):
     login(client)
     booked = client.post("/console/api/callbacks", json={"phone": "13900001111", "slot": "tomorrow_morning"})
     assert booked.status_code == 200 and booked.get_json()["due_at"] == "2026-11-25T01:00Z"
+    assert booked.get_json()["due_local"].endswith("09:00")  # said to the agent in the hotline's time
 
 
 def test_the_console_polls_its_view_and_gets_304_until_it_changes(staffed):
