@@ -106,11 +106,12 @@ def to_html(report: dict, words: dict | None = None) -> bytes:
 
         words = REPORT_WORDS[DEFAULT_LANGUAGE]
     calls = report["calls"]
-    charts = [("calls-by-hour", words["by_hour"], bar_chart([(str(h), n) for h, n in enumerate(calls["by_hour"])],
-                                                                          label_every=3))]
-    if "by_day" in calls:
-        charts.append(("calls-by-day", words["by_day"], bar_chart([(day[5:], n) for day, n in calls["by_day"].items()],
-                                                                   bar_space=56)))
+    hours = calls["by_hour"]
+    charts = [("calls-by-hour", words["by_hour"], bar_chart([(str(h), n) for h, n in enumerate(hours)], label_every=3))]
+    if "by_day" in calls:  # as wide as the hours' chart, so both are drawn at one scale (one type size)
+        days = calls["by_day"]
+        charts.append(("calls-by-day", words["by_day"], bar_chart([(day[5:], n) for day, n in days.items()],
+                                                                   bar_space=28 * len(hours) // len(days))))
     return _templates.get_template("report.html").render(
         report=report, charts=charts, words=words, ratios=RATIOS, percentage=percentage,
         charted=("by_hour", "by_day")).encode("utf-8")

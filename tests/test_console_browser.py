@@ -6,6 +6,7 @@ import re
 import shutil
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
+from database import new_session
 from speech.audio import write_wav
 from tests.test_webhooks import signed_post
 
@@ -239,10 +241,20 @@ def test_wallboard_shows_a_simulated_call_within_seconds(wallboard_server, page,
     report = page.request.get(wallboard_server + page.get_attribute("#daily", "href"))
     assert report.ok and "客服报表" in report.text()
     assert report.headers["content-disposition"].startswith("inline")  # opens in the browser
+    caller.join(15)
+    with app.app_context():  # a week's calls of every kind, for the weekly report to show
+        from tests.test_reports import WRITTEN_OUTCOMES
+        from tests.test_reports import call as record
+
+        session = new_session()
+        today = app.config["CLOCK"]().replace(tzinfo=None)
+        session.add_all([record(f"CA-week-{n}", today - timedelta(days=n % 2, minutes=7 * n), 60 + 30 * n, "zh-CN", outcome, "SF")
+                         for n, outcome in enumerate(WRITTEN_OUTCOMES)])
+        session.commit()
+        session.close()
     page.goto(wallboard_server + page.get_attribute("#weekly", "href"))
     expect(page.locator("h1")).to_contain_text("客服报表", timeout=WAIT_MS)
     screenshots(page, "7-weekly-report")
-    caller.join(15)
 
 
 def test_an_agent_on_the_wallboard_is_told_it_is_for_supervisors(wallboard_server, page):
