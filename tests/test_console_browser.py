@@ -298,7 +298,11 @@ def test_softphone_calls_the_hotline_from_a_browser(console_server, phone_page, 
     page.screenshot(path=str(OUTPUT / "6-softphone.png"), full_page=True)
     page.click("[data-key='0']")
     expect(page.locator("#status")).to_contain_text("排队等待坐席", timeout=15000)   # waiting for an agent
-    page.wait_for_function("document.getElementById('level').value > 0.01")      # on hold music
+    # On hold music. (Polled by attribute: the page's CSP forbids the eval wait_for_function needs.)
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while float(page.get_attribute("#level", "value")) <= 0.01:
+        assert time.monotonic() < deadline, "no hold music while in line"
+        page.wait_for_timeout(100)
     page.click("#hangup")                                                         # and leaves the line
     expect(page.locator("#status")).to_contain_text("已挂断")
     assert float(page.get_attribute("#level", "value")) == 0 and page.is_enabled("#call")

@@ -3,6 +3,7 @@
 const $ = (id) => document.getElementById(id);
 const TALKING = "坐席已接听 talking to an agent", ENDED = "已挂断 ended";
 let socket = null, audio = null, player = null, callSid = null, streamSid = null, waitTimer = null;
+let inLine = false;  // waiting for an agent
 let stopMusic = () => {};  // the hold music while in line, once it plays
 
 // The hotline takes changes only as JSON or from its own pages (the browser adds the Origin).
@@ -70,12 +71,11 @@ async function call() {
 
 // Waiting for an agent: the place in line, polled (each poll also tells the hotline the caller is still there).
 async function waitForAgent() {
-  let left = false;  // a poll still in flight when the caller left the line is not acted on twice
+  inLine = true;
   const poll = async () => {
     const place = await (await post(`/softphone/calls/${callSid}/queue`)).json();
-    if (left) return;
+    if (!inLine) return;  // a poll still in flight when the caller left the line (or hung up) is not acted on
     if (!place.waiting) {
-      left = true;
       stopWaiting();
       if (place.connected) talkToAgent();
       else over("已离开排队 left the queue");
@@ -85,9 +85,9 @@ async function waitForAgent() {
       : "排队等待坐席，下一位就是您 you are next";
   };
   await poll();
-  if (left) return;
+  if (!inLine) return;
   waitTimer = setInterval(poll, 2000);  // often enough that the agent is heard as soon as they answer
-  holdMusic().then((stop) => { if (waitTimer === null) stop(); else stopMusic = stop; })
+  holdMusic().then((stop) => { if (inLine) stopMusic = stop; else stop(); })
     .catch((error) => say(`(hold music: ${error.message})`));
 }
 
@@ -127,6 +127,7 @@ function talkToAgent() {
 }
 
 function stopWaiting() {
+  inLine = false;
   clearInterval(waitTimer);
   waitTimer = null;
   stopMusic();
@@ -146,7 +147,7 @@ $("call").addEventListener("click", () => {
   });
 });
 $("hangup").addEventListener("click", async () => {
-  if (waitTimer !== null) {
+  if (inLine) {
     stopWaiting();
     await post(`/softphone/calls/${callSid}/hangup`);
     over(ENDED);
