@@ -57,7 +57,7 @@ HOLD, UNHOLD = {"event": "hold"}, {"event": "unhold"}  # to the caller's side: t
 TRANSFERRING = {**HOLD, "why": "transfer"}  # the music while the next agent is found
 SIGN_OF_LIFE_S = 10  # how often a caller back in line on the bridge tells the ACD they are still there
 MONITOR_BUFFER_FRAMES = 10  # a listener falls no further behind the call than this (200 ms)
-MAX_FRAME_BYTES = 1600  # a whispered frame longer than 200 ms is not audio from a browser
+MAX_FRAME_BYTES = 1600  # a frame longer than 200 ms is not audio from a browser
 WHISPER_ALONE_AFTER_FRAMES = 3  # a whisper waits this long for a caller's frame to ride on, then goes alone
 
 
@@ -136,8 +136,8 @@ def bridge(ws, call_sid: str, listen: str, speak: str, agent_id: str | None = No
                 idle_ticks = 0
                 message = parse_message(raw)
                 event = message.get("event")
-                if event == "media" and not held:
-                    redis.publish(channel(call_sid, speak), media(message.get("media", {}).get("payload", "")))
+                if event == "media" and not held and (payload := _audio_payload(message)) is not None:
+                    redis.publish(channel(call_sid, speak), media(payload))
                 elif event in ("hold", "unhold") and agent_id:
                     held = event == "hold"
                     redis.publish(channel(call_sid, speak), json.dumps({"event": event}))
@@ -237,8 +237,8 @@ def listen_in(ws, call_sid: str) -> None:
             message = parse_message(raw) if raw is not None else {}
             if message.get("event") == "stop":
                 break
-            if message.get("event") == "media" and (frame := _frame(message)) is not None:  # 耳语: to the agent alone
-                redis.publish(channel(call_sid, WHISPER), media(base64.b64encode(frame).decode()))
+            if message.get("event") == "media" and (payload := _audio_payload(message)) is not None:  # 耳语
+                redis.publish(channel(call_sid, WHISPER), media(payload))  # to the agent alone
             while (published := subscription.get_message(timeout=0)) is not None:
                 message = json.loads(published["data"])
                 if message.get("event") == HUNG_UP["event"]:
@@ -259,14 +259,15 @@ def listen_in(ws, call_sid: str) -> None:
         subscription.close()
 
 
-def _frame(message: dict) -> bytes | None:
-    """A `media` message's audio, if it is a frame's worth of base64 (else it is dropped)."""
+def _audio_payload(message: dict) -> str | None:
+    """A `media` message's payload, if it is a frame's worth of base64 (else it is dropped): only
+    such frames go on a call's channels, so whoever mixes them can decode them."""
     payload = message.get("media", {}).get("payload") if isinstance(message.get("media"), dict) else None
     try:
         frame = base64.b64decode(payload, validate=True) if isinstance(payload, str) else b""
     except binascii.Error:
         return None
-    return frame if 0 < len(frame) <= MAX_FRAME_BYTES else None
+    return payload if 0 < len(frame) <= MAX_FRAME_BYTES else None
 
 
 def mixed(frames: list[np.ndarray]) -> str:
