@@ -88,7 +88,13 @@ def log_in(page, url: str, username: str, shown: str, password: str = PASSWORD) 
         page.wait_for_selector(f"{shown}:not([hidden])")
 
 
+# Notifications, recorded: headless Chromium shows none, and the offer's must be there.
+RECORD_NOTIFICATIONS = """window.notified = [];
+window.Notification = class { static permission = "granted"; constructor(title) { notified.push(title); } };"""
+
+
 def test_agent_takes_an_offered_call(console_server, page):
+    page.add_init_script(RECORD_NOTIFICATIONS)
     log_in(page, f"{console_server}/console/", "wang", "#desk")
     assert page.inner_text("#who") == "王小明 (坐席)"
     page.select_option("#break-reason", "training")
@@ -104,6 +110,8 @@ def test_agent_takes_an_offered_call(console_server, page):
     assert page.inner_text("#pop-line") == "中文·破损"                # the queue in words
     assert page.title().startswith("【来电】")                          # the offer shows in the tab's title
     assert page.get_attribute("body", "data-ringing") == "true"         # and rings
+    assert page.evaluate("notified") == ["来电弹屏 · 客服工作台"]          # and notifies, once
+    assert page.get_attribute("#offer", "aria-live") == "assertive"     # screen readers announce it at once
     assert page.evaluate("ringer.state") == "running"
     expect(page.locator("#offer-left")).to_contain_text("秒内未接听", timeout=WAIT_MS)
     # 接听 comes first in the offer, above the screen pop's record.
@@ -164,12 +172,21 @@ def test_agent_takes_an_offered_call(console_server, page):
     expect(page.locator("#my-calls")).to_have_text("1", timeout=WAIT_MS)
     assert "破损" in page.inner_text("#tickets")
     assert "剩余" in page.inner_text("#tickets")                        # time left to the SLA, counting down
+    assert re.search(r"截止 20\d\d-\d\d-\d\d \d\d:\d\d", page.inner_text("#tickets"))  # and its due time
     page.check("#ticket-filters input[name=mine]")
     expect(page.locator("#tickets tbody tr")).to_have_count(1, timeout=WAIT_MS)
     page.fill("#ticket-filters input[name=q]", "nobody")
     expect(page.locator("#tickets tbody tr")).to_have_count(0, timeout=WAIT_MS)
     page.fill("#ticket-filters input[name=q]", "")
     screenshots(page, "5-wrap-up")
+    # A ticket opens from the keyboard: Tab to its row, Enter.
+    page.reload()
+    row = page.locator("#tickets tbody tr").first
+    expect(row).to_be_visible(timeout=WAIT_MS)
+    assert page.is_hidden("#ticket")
+    row.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#ticket-number")).to_have_text(row.locator("td").first.inner_text(), timeout=WAIT_MS)
 
 
 def test_the_console_says_when_the_caller_hung_up(console_server, page, app):
@@ -194,6 +211,7 @@ def test_wrong_password_is_shown_and_english_is_available(console_server, page):
     assert page.is_hidden("#desk")
     log_in(page, f"{console_server}/console/", "wang", "#error", password="wrong")
     assert page.inner_text("#error") == "出错了: 工号或密码错误"          # Chinese by default, server words too
+    assert page.get_by_role("alert").filter(has_text="工号或密码错误").is_visible()  # announced to screen readers
 
 
 def test_an_expired_session_asks_to_log_in_again(console_server, page):
@@ -201,6 +219,11 @@ def test_an_expired_session_asks_to_log_in_again(console_server, page):
     page.context.clear_cookies()                                       # as when the session times out
     expect(page.locator("#expired")).to_be_visible(timeout=WAIT_MS)
     assert "登录已过期" in page.inner_text("#expired") and page.is_hidden("#desk")
+    assert page.get_by_role("alert").filter(has_text="登录已过期").is_visible()  # announced
+    page.click("#relogin")                                             # 重新登录: back to the login form
+    page.wait_for_selector("#login:not([hidden])")
+    assert page.is_hidden("#expired")
+    log_in(page, page.url, "wang", "#desk")
 
 
 @pytest.fixture
@@ -215,6 +238,9 @@ def wallboard_server(app, runner, demo_parcels):
 
 
 def test_wallboard_shows_a_simulated_call_within_seconds(wallboard_server, page, app):
+    wang = app.test_client()                                           # wang goes to a meeting
+    assert wang.post("/console/api/login", json={"username": "wang", "password": PASSWORD}).status_code == 200
+    assert wang.post("/console/api/state", json={"state": "break", "reason": "meeting"}).status_code == 200
     log_in(page, f"{wallboard_server}/console/wallboard", "boss", "#board")
     expect(page.locator("#tile-waiting")).to_have_text("0", timeout=WAIT_MS)
     # The carrier simulator places a call that asks for an agent and waits in line.
@@ -230,9 +256,11 @@ def test_wallboard_shows_a_simulated_call_within_seconds(wallboard_server, page,
     app.config["CLOCK"].advance(200)
     expect(page.locator("#lines tr.wait-alert")).to_have_count(1, timeout=5000)
     assert "3 分钟" in page.inner_text("#lines tr.wait-alert")
-    # One row per agent (the supervisor is not one): name, state in words, time in state.
-    assert page.inner_text("#agents tbody").split("\t")[:2] == ["王小明", "离线"]
-    assert page.inner_text("#agent-counts") == "离线 1"
+    # One row per agent (the supervisor is not one): name, state in words, time in state (on the
+    # hotline's clock, 200 s on).
+    assert page.inner_text("#agents tbody").split("\t")[:2] == ["王小明", "未就绪 · 会议"]
+    expect(page.locator("#agents tr[data-agent=wang] td:nth-child(3)")).to_have_text(re.compile(r"^3 分钟 \d+ 秒$"))
+    assert page.inner_text("#agent-counts") == "未就绪 1"
     assert "语音导航中" in page.inner_text(".tiles") and "更新于" in page.inner_text("#updated")
     screenshots(page, "6-wallboard")
     # The reports are of the hotline's day and week (its clock, Asia/Shanghai), not the browser's.

@@ -344,6 +344,11 @@ def test_a_caller_tab_and_an_agent_tab_hear_each_other_on_the_local_bridge(live,
         browser.close()
 
 
+# As a browser whose user refused the microphone.
+DENY_MICROPHONE = ("navigator.mediaDevices.getUserMedia = () => "
+                   "Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));")
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_a_supervisor_listens_in_from_the_wallboard(live, tmp_path):
     from playwright.sync_api import sync_playwright
@@ -369,6 +374,15 @@ def test_a_supervisor_listens_in_from_the_wallboard(live, tmp_path):
         screenshots(board, "6b-wallboard-listening")
         board.click("#whisper")
         hears_nothing(agent, "#phone-level")
+        # A supervisor whose browser gives no microphone reads why, in words, and listens on.
+        denied = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+        denied.add_init_script(DENY_MICROPHONE)
+        log_in(denied, f"{base}/console/wallboard", "boss", "#board")
+        denied.click("#agents tr[data-agent=wang] button")
+        hears(denied, "#listening-level")
+        denied.click("#whisper")
+        expect(denied.locator("#error")).to_have_text("浏览器未允许使用麦克风，请在地址栏旁允许后刷新页面")
+        assert denied.get_attribute("#whisper", "aria-pressed") == "false"
         agent.click("#phone-hold")
         agent.click("#phone-hangup")
         expect(board.locator("#listening")).to_have_text("", timeout=DEADLINE_S * 1000)  # the call's end stops it

@@ -185,13 +185,11 @@ function tick() {
 }
 setInterval(tick, 1000);
 
-// An SLA clock's cell: met, breached, or the time left counting down (its due time on hover).
+// An SLA clock's cell in the ticket list: met, breached or the time left, over its due time.
 function slaCell(clock) {
   const cell = document.createElement("td");
-  cell.title = `${W.due} ${clock.due}`;
-  if (clock.met) cell.textContent = W.met;
-  else if (clock.breached) Object.assign(cell, {textContent: W.breached, className: "breached"});
-  else cell.dataset.slaDeadline = Date.now() / 1000 + clockOffsetS + clock.remaining_s;
+  cell.append(slaState(clock), Object.assign(document.createElement("small"), {className: "due",
+                                                                                textContent: `${W.due} ${clock.due}`}));
   return cell;
 }
 
@@ -224,13 +222,18 @@ async function loadTickets() {
 
 let shownTicket = null;
 
-// In the detail: the due time, and met, breached or the time left counting down.
-function showSla(element, clock) {
+// An SLA clock's state: met, breached, or the time left (counted down by tick()).
+function slaState(clock) {
   const state = document.createElement("span");
   if (clock.met) state.textContent = W.met;
   else if (clock.breached) Object.assign(state, {textContent: W.breached, className: "breached"});
   else state.dataset.slaDeadline = Date.now() / 1000 + clockOffsetS + clock.remaining_s;
-  element.replaceChildren(`${W.due} ${clock.due} · `, state);
+  return state;
+}
+
+// In the detail: the due time, then its state.
+function showSla(element, clock) {
+  element.replaceChildren(`${W.due} ${clock.due} · `, slaState(clock));
 }
 
 function renderTicket(ticket) {

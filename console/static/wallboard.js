@@ -145,7 +145,7 @@ $("whisper").addEventListener("click", async () => {
     } catch (error) {
       current.whispering = false;
       showWhisper();
-      showError(error.message);
+      showError(W.microphone_errors[error.name] || W.microphone_unavailable);  // in words, not the browser's English
     }
   }
 });
