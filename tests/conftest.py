@@ -58,6 +58,16 @@ class Clock:
         """Let time pass: the simulator's `sleep` in tests, so the hotline sees the wait."""
         self.now += timedelta(seconds=seconds)
 
+    def seconds(self) -> float:
+        """The time in seconds: a simulated caller's `monotonic`, so their patience on hold runs
+        on the hotline's time (it passes only when the test moves it), not on the machine's."""
+        return self.now.timestamp()
+
+    def simulated_time(self) -> dict:
+        """A simulated caller's sleep and monotonic on this clock, for a caller alone on the line:
+        their waits move the hotline's time at once."""
+        return {"sleep": self.advance, "monotonic": self.seconds}
+
 
 @pytest.fixture
 def clock():

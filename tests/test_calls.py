@@ -309,7 +309,7 @@ def test_after_the_maximum_wait_the_caller_keeps_their_place_unless_they_hold_on
 
     def caller(phone, *keys):
         return SimulatedCall("http://localhost", AUTH_TOKEN, phone, transport=client_transport(app.test_client()),
-                             hold_s=0.3).run(list(keys))
+                             hold_s=30, **clock.simulated_time()).run(list(keys))
 
     quiet = caller("13900000001", "0")
     assert "抱歉让您久等了。我们将为您保留排队位置" in quiet.turns[-1]["heard"]

@@ -247,14 +247,15 @@ def test_wallboard_shows_a_simulated_call_within_seconds(wallboard_server, page,
     from ivr.simulator import SimulatedCall
     from tests.conftest import AUTH_TOKEN
 
-    caller = threading.Thread(target=lambda: SimulatedCall(wallboard_server, AUTH_TOKEN, "13900001111",
-                                                           hold_s=8).run(["0"]))
+    clock = app.config["CLOCK"]  # the caller holds on for 5 minutes of the hotline's time
+    caller = threading.Thread(target=lambda: SimulatedCall(wallboard_server, AUTH_TOKEN, "13900001111", hold_s=300,
+                                                           monotonic=clock.seconds).run(["0"]))
     caller.start()
-    expect(page.locator("#tile-waiting")).to_have_text("1", timeout=5000)
+    expect(page.locator("#tile-waiting")).to_have_text("1", timeout=WAIT_MS)
     assert "中文·综合咨询" in page.inner_text("#lines")
     # A wait past WALLBOARD_WAIT_ALERT_SECONDS (180 s) stands out in red.
-    app.config["CLOCK"].advance(200)
-    expect(page.locator("#lines tr.wait-alert")).to_have_count(1, timeout=5000)
+    clock.advance(200)
+    expect(page.locator("#lines tr.wait-alert")).to_have_count(1, timeout=WAIT_MS)
     assert "3 分钟" in page.inner_text("#lines tr.wait-alert")
     # One row per agent (the supervisor is not one): name, state in words, time in state (on the
     # hotline's clock, 200 s on).
@@ -269,7 +270,9 @@ def test_wallboard_shows_a_simulated_call_within_seconds(wallboard_server, page,
     report = page.request.get(wallboard_server + page.get_attribute("#daily", "href"))
     assert report.ok and "客服报表" in report.text()
     assert report.headers["content-disposition"].startswith("inline")  # opens in the browser
-    caller.join(15)
+    clock.advance(200)                                                 # the caller gives up
+    caller.join(WAIT_MS / 1000)
+    assert not caller.is_alive()
     with app.app_context():  # a week's calls of every kind, for the weekly report to show
         from tests.test_reports import WRITTEN_OUTCOMES
         from tests.test_reports import call as record

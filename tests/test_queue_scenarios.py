@@ -37,9 +37,14 @@ def hotline(make_app, demo_parcels):
     server.shutdown()
 
 
-def complaint_caller(base, category_key, caller=DEMO_CALLER, hold=20.0, extra=()):
+def caller_on(clock, base, phone, hold_s) -> SimulatedCall:
+    """A caller who holds on for hold_s of the hotline's time, however slowly this machine runs."""
+    return SimulatedCall(base, AUTH_TOKEN, phone, hold_s=hold_s, monotonic=clock.seconds)
+
+
+def complaint_caller(clock, base, category_key, caller=DEMO_CALLER, hold=20.0, extra=()):
     keys = ["2", category_key, SF, "1", "1", "1", "1", "0", *extra]  # SF of SF/YTO, yes, demand, phone
-    return SimulatedCall(base, AUTH_TOKEN, caller, hold_s=hold).run(keys)
+    return caller_on(clock, base, caller, hold).run(keys)
 
 
 def in_thread(results, key, function, *args, **kwargs):
@@ -86,12 +91,12 @@ def open_console(base, name, state="available") -> requests.Session:
     return http
 
 
-def test_complaint_callers_reach_qualified_agents(hotline):
+def test_complaint_callers_reach_qualified_agents(hotline, clock):
     app, base = hotline
     results = {}
     agents = [in_thread(results, name, run_agent, base, name, PASSWORD, answer_after=0.1, calls=count, timeout_s=60)
               for name, count in (("damage", 2), ("delay", 1))]
-    callers = [in_thread(results, f"caller-{n}", complaint_caller, base, key, f"1390000000{n}")
+    callers = [in_thread(results, f"caller-{n}", complaint_caller, clock, base, key, f"1390000000{n}")
                for n, key in enumerate(["1", "3", "2"])]  # damaged, delayed, lost
     for thread in agents + callers:
         thread.join(90)
@@ -110,7 +115,7 @@ def test_an_unanswered_offer_goes_to_the_next_agent(hotline, clock):
     clock.advance(1)
     awake = in_thread(results, "awake", run_agent, base, "delay", PASSWORD, answer_after=0.1, timeout_s=60)
     wait_agent(app, "delay", "available")
-    call = SimulatedCall(base, AUTH_TOKEN, DEMO_CALLER, hold_s=30)
+    call = caller_on(clock, base, DEMO_CALLER, 30)
     caller = in_thread(results, "caller", call.run, ["0"])
     wait_agent(app, "damage", "offered")
     assert acd_entry(app, "agent", "delay")["state"] == "available"   # nobody else rang yet
@@ -132,11 +137,11 @@ def test_an_unanswered_offer_goes_to_the_next_agent(hotline, clock):
 def test_a_caller_who_keeps_their_place_is_called_back_in_turn(hotline, clock):
     app, base = hotline
     results = {}
-    first = SimulatedCall(base, AUTH_TOKEN, "13900000001", hold_s=0).run(["0", "1"])   # keeps place
+    first = caller_on(clock, base, "13900000001", 0).run(["0", "1"])   # keeps place
     assert first.ended_by == "hangup" and "已为您保留排队位置" in first.turns[-1]["heard"]
     wait_in_line(app, first, "callback_waiting")
     clock.advance(1)
-    call = SimulatedCall(base, AUTH_TOKEN, "13900000002", hold_s=20)
+    call = caller_on(clock, base, "13900000002", 20)
     second = in_thread(results, "second", call.run, ["0"])
     wait_in_line(app, call)
     agent = in_thread(results, "agent", run_agent, base, "damage", PASSWORD, answer_after=0.1, calls=2, timeout_s=40)
@@ -177,7 +182,7 @@ def test_three_agents_and_ten_complaint_callers(hotline, clock):
     results, threads = {}, []
     for n, ((phone, keys), category) in enumerate(zip(callers, categories, strict=True)):
         inputs = ["2", category, keys, "1", "1", "1", "0"]
-        threads.append(ring_in_turn(app, clock, results, n, SimulatedCall(base, AUTH_TOKEN, phone, hold_s=40), inputs))
+        threads.append(ring_in_turn(app, clock, results, n, caller_on(clock, base, phone, 40), inputs))
     expected = {"damage": 4, "delay": 3, "attitude": 3}
     agents = [in_thread(results, name, run_agent, base, name, PASSWORD, answer_after=0.05, calls=count,
                         timeout_s=60) for name, count in expected.items()]
@@ -207,9 +212,9 @@ def test_a_vip_caller_goes_ahead(make_app, demo_parcels, clock):
     threading.Thread(target=ticker.run, args=(app, stop, 0.2), daemon=True).start()
     try:
         results = {}
-        first = ring_in_turn(app, clock, results, "regular", SimulatedCall(base, AUTH_TOKEN, "13700001111", hold_s=30),
+        first = ring_in_turn(app, clock, results, "regular", caller_on(clock, base, "13700001111", 30),
                              ["0"])
-        vip = ring_in_turn(app, clock, results, "vip", SimulatedCall(base, AUTH_TOKEN, "13700009999", hold_s=30), ["0"])
+        vip = ring_in_turn(app, clock, results, "vip", caller_on(clock, base, "13700009999", 30), ["0"])
         agent = in_thread(results, "solo", run_agent, base, "solo", PASSWORD, answer_after=0.05, calls=2, timeout_s=40)
         for thread in (first, vip, agent):
             thread.join(60)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from ivr.simulator import main
 from tests.conftest import AUTH_TOKEN, client_transport
-from tests.test_simulator import fake_time
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 PASSWORD = "s3cret-pass"  # the README leaves the password to the reader
@@ -61,7 +60,7 @@ def test_the_readme_agent_example_files_a_complaint_and_reaches_the_agent(app, r
     hold_s = float(call[call.index("--hold") + 1])
     start = clock()
 
-    time = fake_time(clock)
+    time = clock.simulated_time()
 
     def caller_waits(seconds: float) -> None:
         time["sleep"](seconds)

@@ -24,11 +24,6 @@ from tracking.demo import DEMO_CALLER
 REDIRECT_POLL = "/voice/simulator/redirect"
 
 
-def fake_time(clock) -> dict:
-    """The simulator's sleep and monotonic clock on the test clock: sleeping moves the hotline's time."""
-    return {"sleep": clock.advance, "monotonic": lambda: clock().timestamp()}
-
-
 class Line:
     """The carrier's line to the hotline: records every request (path, params) and hands it to
     `answer`; `fail(path, params)` may instead raise (Ctrl-C) or return a response."""
@@ -62,7 +57,7 @@ def queued_caller(app, clock, line_fail=None, hold_s=0.0, keys=("0",)):
     """A caller asking for an agent (0) with nobody to answer; returns (call, line) unrun."""
     line = Line(client_transport(app.test_client()), line_fail)
     call = SimulatedCall("http://localhost", AUTH_TOKEN, DEMO_CALLER, transport=line, hold_s=hold_s,
-                         **fake_time(clock))
+                         **clock.simulated_time())
     return call, line, list(keys)
 
 
@@ -78,7 +73,7 @@ def ends_with_hangup(line: Line, *, queued: bool) -> None:
 def test_a_pause_takes_its_length_on_the_clock(clock):
     line = Line(twiml({"/voice/incoming": '<Say>请稍候</Say><Pause length="7"/><Pause/><Say>再见</Say><Hangup/>'}))
     start = clock()
-    call = SimulatedCall("http://localhost", AUTH_TOKEN, DEMO_CALLER, transport=line, **fake_time(clock)).run([])
+    call = SimulatedCall("http://localhost", AUTH_TOKEN, DEMO_CALLER, transport=line, **clock.simulated_time()).run([])
     assert clock() - start == timedelta(seconds=8)  # 7 s, and Twilio's default of 1 s
     assert (call.ended_by, call.turns) == ("hangup", [{"heard": "请稍候 再见", "pressed": None}])
     assert line.paths() == ["/voice/incoming", "/voice/status"]
@@ -144,7 +139,7 @@ def test_ctrl_c_on_hold_leaves_the_queue_sends_the_status_and_exits_130(app, dem
 
     line = Line(client_transport(app.test_client()), interrupt_after_a_minute)
     code = main(["call", "--base-url", "http://localhost", "--auth-token", AUTH_TOKEN, "--from", DEMO_CALLER,
-                 "--dtmf", "0", "--hold", "600", "--json"], transport=line, **fake_time(clock))
+                 "--dtmf", "0", "--hold", "600", "--json"], transport=line, **clock.simulated_time())
     assert code == 130
     printed = json.loads(capsys.readouterr().out)
     assert printed["ended_by"] == "caller" and printed["queue"] == "agents"
@@ -159,7 +154,7 @@ def test_ctrl_c_on_hold_leaves_the_queue_sends_the_status_and_exits_130(app, dem
 def test_a_flow_that_loops_without_time_passing_is_an_error(clock):
     line = Line(twiml({"/voice/incoming": "<Redirect>/voice/loop</Redirect>",
                        "/voice/loop": "<Say>again</Say><Redirect>/voice/loop</Redirect>"}))
-    call = SimulatedCall("http://localhost", AUTH_TOKEN, DEMO_CALLER, transport=line, **fake_time(clock)).run([])
+    call = SimulatedCall("http://localhost", AUTH_TOKEN, DEMO_CALLER, transport=line, **clock.simulated_time()).run([])
     assert call.ended_by == "error" and "the flow does not end" in call.error
     assert line.count("/voice/loop") == MAX_REQUESTS_WITHOUT_PROGRESS - 1
     ends_with_hangup(line, queued=False)
@@ -169,7 +164,7 @@ def test_answer_waits_its_full_wait_for_an_outbound_call(app, clock):
     line = Line(client_transport(app.test_client()))
     start = clock()
     assert answer_outbound("http://localhost", AUTH_TOKEN, "human", [], wait_s=40, transport=line,
-                           **fake_time(clock)) is None
+                           **clock.simulated_time()) is None
     assert clock() - start == timedelta(seconds=40)
     assert line.count("/voice/simulator/outbound") > MAX_REQUESTS_WITHOUT_PROGRESS  # polling is never limited
 
@@ -177,7 +172,7 @@ def test_answer_waits_its_full_wait_for_an_outbound_call(app, clock):
 def test_the_answer_command_waits_its_full_wait(app, clock, capsys):
     start = clock()
     code = main(["answer", "--base-url", "http://localhost", "--auth-token", AUTH_TOKEN, "--wait", "40"],
-                transport=client_transport(app.test_client()), **fake_time(clock))
+                transport=client_transport(app.test_client()), **clock.simulated_time())
     assert code == 1 and json.loads(capsys.readouterr().out) == {"error": "no outbound call came"}
     assert clock() - start == timedelta(seconds=40)
 
@@ -215,7 +210,7 @@ def test_a_missing_token_says_where_it_looked(tmp_path, monkeypatch):
 
 def test_a_wrong_token_is_named_as_the_cause(app, clock, capsys):
     code = main(["call", "--base-url", "http://localhost", "--auth-token", "not-the-hotlines", "--from", DEMO_CALLER,
-                 "--dtmf", "9"], transport=client_transport(app.test_client()), **fake_time(clock))
+                 "--dtmf", "9"], transport=client_transport(app.test_client()), **clock.simulated_time())
     assert code == 1
     assert "the hotline refused the signature (HTTP 403" in capsys.readouterr().out
 
@@ -271,7 +266,7 @@ def test_a_stream_the_server_drops_goes_on_with_the_connect_action(clock):
         "/voice/incoming": f'<Connect action="/voice/stream-ended"><Stream url="{url}"/></Connect>',
         "/voice/stream-ended": "<Say>再见</Say><Hangup/>",
     }))
-    call = SimulatedCall("http://localhost", AUTH_TOKEN, DEMO_CALLER, transport=line, **fake_time(clock))
+    call = SimulatedCall("http://localhost", AUTH_TOKEN, DEMO_CALLER, transport=line, **clock.simulated_time())
     call.run([])
     assert line.paths() == ["/voice/incoming", "/voice/stream-ended", "/voice/status"]
     assert call.ended_by == "hangup"
