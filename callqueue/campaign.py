@@ -24,7 +24,7 @@ from masking import mask_phone, mask_waybill
 from tickets.models import Ticket, TicketStatus
 from tracking.carriers import normalise_waybill
 from tracking.models import Parcel, ScanEvent
-from tracking.service import find_parcel, normalise_phone
+from tracking.service import PHONE_NUMBER_RULE, find_parcel, is_phone_number, normalise_phone
 from tracking.status import ParcelStatus
 
 log = logging.getLogger(__name__)
@@ -109,8 +109,8 @@ def import_contacts(session: Session, path: Path, *, now: datetime, hours: Calli
         phone = normalise_phone(text_of(record, "phone"))
         if not phone:  # no digit in it: nothing to mask
             raise RowError(f"phone {text_of(record, 'phone')[:40]!r} holds no digits")
-        if not 7 <= len(phone) <= 12:
-            raise RowError(f"phone {mask_phone(phone)} is not a phone number (7 to 12 digits)")
+        if not is_phone_number(phone):
+            raise RowError(f"phone {mask_phone(phone)} is not a phone number ({PHONE_NUMBER_RULE})")
         ticket = None
         if text_of(record, "ticket"):
             ticket = session.scalar(select(Ticket).where(Ticket.number == text_of(record, "ticket")))

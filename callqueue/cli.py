@@ -16,7 +16,7 @@ from callqueue.models import Callback
 from database import new_session
 from importing import report_import
 from masking import mask_phone
-from tracking.service import normalise_phone
+from tracking.service import PHONE_NUMBER_RULE, is_phone_number, normalise_phone
 
 callbacks_cli = AppGroup("callbacks", help="Scheduled callbacks.")
 campaign_cli = AppGroup("campaign", help="The satisfaction campaign (满意度回访).")
@@ -70,8 +70,8 @@ def list_command(show_all: bool) -> None:
 def book_command(phone: str, slot: str, kind: str) -> None:
     """Book a callback; a slot outside calling hours moves to the next opening."""
     digits = normalise_phone(phone)
-    if not 7 <= len(digits) <= 12:
-        raise click.BadParameter("a phone number has 7 to 12 digits", param_hint="PHONE")
+    if not is_phone_number(digits):
+        raise click.BadParameter(f"a phone number has {PHONE_NUMBER_RULE}", param_hint="PHONE")
     session = new_session()
     try:
         try:

@@ -45,7 +45,7 @@ from tickets import (
 )
 from tickets.models import Ticket
 from tracking.carriers import CARRIERS, normalise_waybill
-from tracking.service import find_parcel, normalise_phone
+from tracking.service import find_parcel, is_phone_number, normalise_phone
 
 log = logging.getLogger(__name__)
 bp = Blueprint("console_api", __name__, url_prefix="/console/api")
@@ -555,7 +555,7 @@ def _ticket_fields(body: dict, required: bool) -> dict:
             fields[name] = _field(body, name, limit=limit)
     if "phone" in fields:
         fields["phone"] = normalise_phone(fields["phone"])
-        if not 7 <= len(fields["phone"]) <= 12:
+        if not is_phone_number(fields["phone"]):
             raise BadRequest("phone_digits")
     if "waybill" in fields:
         fields["waybill"] = normalise_waybill(fields["waybill"])
@@ -656,7 +656,7 @@ def ticket_action(ticket_id: int, trigger: str):
 def schedule_callback():
     body = _body()
     phone = normalise_phone(_field(body, "phone"))
-    if not 7 <= len(phone) <= 12:
+    if not is_phone_number(phone):
         raise BadRequest("phone_digits")
     slot = _field(body, "slot", SLOTS)
     try:

@@ -17,7 +17,7 @@ from console.security import same_origin_required
 from ivr.media import run_stream, sock, stream_token
 from keys import key_for
 from redis_conn import get_redis
-from tracking.service import normalise_phone
+from tracking.service import is_phone_number, normalise_phone
 
 bp = Blueprint("softphone", __name__)
 SOFTPHONE_NUMBER = "softphone"
@@ -58,7 +58,7 @@ def place():
 
     caller_id = _body().get("from") or ""
     number = normalise_phone(caller_id) if isinstance(caller_id, str) else ""
-    if caller_id and not 7 <= len(number.lstrip("+")) <= 15:
+    if caller_id and not is_phone_number(number):
         return error_response("caller_id_invalid", 400)
     calls = get_calls()
     user = current_user()

@@ -7,6 +7,7 @@ from flask import request
 
 from tickets import CATEGORY_NAMES_ZH, ComplaintCategory, TicketStatus
 from tracking.carriers import CARRIERS
+from tracking.service import PHONE_NUMBER_RULE
 from tracking.status import STATUS_NAMES_ZH, ParcelStatus
 
 CONSOLE_LANGUAGES = ("zh-CN", "en")
@@ -158,7 +159,7 @@ MESSAGES = {
         "field_choice": "{field} must be one of {choices}",
         "field_too_long": "{field} is longer than {limit} characters",
         "field_format": "{field} must look like {example}",
-        "phone_digits": "phone must have 7 to 12 digits",
+        "phone_digits": f"phone must have {PHONE_NUMBER_RULE}",
         "cannot_change": "cannot change {fields}",
         "report_years": "reports cover the years {first} to {last}",
         "report_period": "{detail}",
@@ -177,7 +178,7 @@ MESSAGES = {
         "browser_phone_not_configured": "no Twilio browser phone is configured (TWILIO_API_KEY, TWILIO_API_SECRET, "
                                         "TWILIO_TWIML_APP_SID): the console uses the local audio bridge",
         "call_not_yours": "call {call} is not on your line",
-        "caller_id_invalid": "the caller ID must be a phone number (7 to 15 digits)",
+        "caller_id_invalid": f"the caller ID must be a phone number: {PHONE_NUMBER_RULE}",
         "storage_out_of_reach": "the hotline's database or Redis is out of reach: try again shortly",
         "transfer_target": "transfer to an agent or to a line (one of the two)",
         "agent_unavailable": "{name} is not available to take a call",
@@ -191,7 +192,7 @@ MESSAGES = {
         "field_choice": "{field}的取值无效",
         "field_too_long": "{field}不能超过 {limit} 个字符",
         "field_format": "{field}格式应如 {example}",
-        "phone_digits": "电话号码应为 7 到 12 位数字",
+        "phone_digits": "电话号码应为7到12位数字（国际号码以+和国家代码开头，最多15位）",
         "cannot_change": "不能修改：{fields}",
         "report_years": "报表只覆盖 {first} 到 {last} 年",
         "report_period": "报表周期无效",
@@ -209,7 +210,7 @@ MESSAGES = {
         "supervisor_only": "需要主管权限",
         "browser_phone_not_configured": "未配置 Twilio 网页电话，工作台使用本机语音桥接",
         "call_not_yours": "这通来电不在您的线路上",
-        "caller_id_invalid": "来电号码应为7到15位数字",
+        "caller_id_invalid": "来电号码应为7到12位数字（国际号码以+和国家代码开头，最多15位）",
         "storage_out_of_reach": "系统数据暂时无法访问，请稍后重试",
         "transfer_target": "请选择转接给一位坐席或一个队列（二选一）",
         "agent_unavailable": "{name}当前不是就绪状态，无法接听转接",

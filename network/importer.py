@@ -22,7 +22,7 @@ from network.models import Branch, Tariff
 from network.provinces import province_named
 from network.service import SERVICES
 from tracking.carriers import carrier_for_name
-from tracking.service import normalise_phone
+from tracking.service import PHONE_NUMBER_RULE, is_phone_number, normalise_phone
 
 TARIFF_COLUMNS = ("origin", "destination", "carrier", "service", "max_kg", "price", "transit_days")
 BRANCH_COLUMNS = ("code", "name", "postcodes", "phone", "hours")
@@ -103,8 +103,8 @@ def import_branch_records(session: Session, records: list[tuple[int, dict]]) -> 
         if not all(p.isdigit() and 2 <= len(p) <= 6 for p in postcodes):
             raise RowError("postcodes are postal-code prefixes of 2 to 6 digits, separated by spaces")
         phone = normalise_phone(text_of(record, "phone"))
-        if not 7 <= len(phone) <= 12:
-            raise RowError(f"phone {text_of(record, 'phone')!r} is not a phone number")
+        if not is_phone_number(phone):
+            raise RowError(f"phone {text_of(record, 'phone')!r} is not a phone number ({PHONE_NUMBER_RULE})")
         try:
             parse_span(text_of(record, "hours"), "hours")
         except ValueError as error:

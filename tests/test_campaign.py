@@ -281,7 +281,8 @@ def test_contacts_import_books_surveys_and_reports_bad_rows(app, clock, closed_t
     result = runner.invoke(args=["campaign", "import", str(contacts)])
     assert result.exit_code == 1
     assert result.output.splitlines()[-1] == "2 created, 1 updated, 5 rejected"
-    assert f"{contacts}:4: phone ** is not a phone number (7 to 12 digits)" in result.output
+    assert (f"{contacts}:4: phone ** is not a phone number (7 to 12 digits, or up to 15 after + and a country code)"
+            in result.output)
     assert f"{contacts}:8: no parcel has waybill SF*********0000" in result.output
     assert f"{contacts}:9: phone 'n/a' holds no digits" in result.output
     assert f"{contacts}:5: unknown ticket 'T-NONE'" in result.output

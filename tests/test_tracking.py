@@ -7,7 +7,7 @@ import pytest
 
 from tracking import CARRIERS, carrier_choices, carrier_for_name, carriers_accepting, s10_check_digit
 from tracking.models import Parcel
-from tracking.service import normalise_phone, party_for_phone, party_for_phone_tail
+from tracking.service import is_phone_number, normalise_phone, party_for_phone, party_for_phone_tail
 from tracking.status import ExceptionReason, ParcelStatus, estimate_delivery, parse_status
 
 TODAY = date(2026, 11, 24)
@@ -76,6 +76,15 @@ def test_phone_normalisation_and_identity():
     assert party_for_phone_tail(parcel, "6666") == "sender"
     assert party_for_phone_tail(parcel, "1234") is None
     assert party_for_phone_tail(parcel, "800") is None
+
+
+@pytest.mark.parametrize("dialled, dialable", [
+    ("138 0013 8000", True), ("020-8888-6666", True), ("0755 8888 6666", True), ("8888666", True),
+    ("+44 20 7946 0958", True), ("+1 212 555 0100", True), ("00852 2345 6789", True),
+    ("888666", False), ("0755 8888 66661", False), ("+44 20 7946 0958 12345", False), ("n/a", False), ("", False),
+])
+def test_a_phone_number_has_7_to_12_digits_or_up_to_15_with_a_country_code(dialled, dialable):
+    assert is_phone_number(normalise_phone(dialled)) is dialable
 
 
 def test_a_keyed_number_is_asked_between_the_carriers_whose_formats_it_fits(demo_parcels, session):

@@ -28,6 +28,17 @@ def normalise_phone(text: str | None) -> str:
     return digits
 
 
+# What is_phone_number takes, in words for error messages.
+PHONE_NUMBER_RULE = "7 to 12 digits, or up to 15 after + and a country code"
+
+
+def is_phone_number(number: str) -> bool:
+    """Whether a normalised number (normalise_phone) can be dialled: 7 to 12 digits at home (a
+    mobile's 11, a landline with its area code), up to 15 with a country code (E.164's most)."""
+    digits = number.removeprefix("+")
+    return digits.isdigit() and 7 <= len(digits) <= (15 if number.startswith("+") else 12)
+
+
 def find_parcel(session: Session, waybill: str) -> Parcel | None:
     return session.scalar(select(Parcel).where(Parcel.waybill == normalise_waybill(waybill)))
 
