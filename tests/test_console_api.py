@@ -79,7 +79,8 @@ def test_a_softphone_call_comes_from_the_number_the_caller_gives(staffed):
     known = client.post("/softphone/calls", json={"from": "138 0013 8000"}).get_json()["call_sid"]
     unknown = client.post("/softphone/calls", json={}).get_json()["call_sid"]
     refused = client.post("/softphone/calls", json={"from": "12"}, headers={"Accept-Language": "zh-CN"})
-    assert refused.status_code == 400 and refused.get_json()["message"] == "来电号码应为7到12位数字（国际号码以+和国家代码开头，最多15位）"
+    assert refused.status_code == 400
+    assert refused.get_json()["message"] == "来电号码应为7到12位数字（国际号码以+和国家代码开头，最多15位）"
     with staffed.app_context():
         calls = get_calls()
         assert (calls.load(known).caller, calls.load(known).flow_vars["contact_phone"]) == ("13800138000",) * 2
