@@ -14,6 +14,7 @@ from calls import get_calls
 from console import policy
 from console.auth import current_user, login_required
 from console.security import same_origin_required
+from console.words import WORDS, page_language
 from ivr.media import run_stream, sock, stream_token
 from keys import key_for
 from redis_conn import get_redis
@@ -47,7 +48,8 @@ def _own_call(call_sid: str) -> str:
 
 @bp.get("/softphone")
 def page():
-    return render_template("softphone.html")
+    lang = page_language()
+    return render_template("softphone.html", words=WORDS[lang], lang=lang)
 
 
 @bp.post("/softphone/calls")

@@ -429,3 +429,26 @@ def test_an_agent_whose_finish_was_lost_can_log_in_again_and_go_available(staffe
     again.post("/console/api/accept", json={"call_sid": other})
     assert again.post("/console/api/state", json={"state": "available"}).status_code == 409
     assert again.get("/console/api/me").get_json()["state"] == "on_call"
+
+
+def test_every_word_is_in_both_languages():
+    """A word missing in one language would show as a blank or a code on that page."""
+    from console.words import MESSAGES, WORDS
+
+    def keys(words: dict, prefix: str = "") -> set[str]:
+        return {f"{prefix}{key}" for key in words} | {
+            k for key, value in words.items() if isinstance(value, dict) for k in keys(value, f"{prefix}{key}.")}
+
+    assert keys(WORDS["zh-CN"]) == keys(WORDS["en"])
+    assert keys(MESSAGES["zh-CN"]) == keys(MESSAGES["en"])
+
+
+def test_the_softphone_page_is_in_the_consoles_languages(staffed):
+    import re
+
+    client = staffed.test_client()
+    chinese, english = client.get("/softphone").get_data(as_text=True), client.get("/softphone?lang=en").get_data(as_text=True)
+    assert "<title>网页电话</title>" in chinese and "拨打热线" in chinese
+    assert "<title>Softphone</title>" in english and "Call the hotline" in english
+    words_shown = re.sub(r'<script type="application/json" id="words">.*?</script>', "", english, flags=re.S)
+    assert not re.search(r"[\u4e00-\u9fff]", words_shown)  # no Chinese left on the English page

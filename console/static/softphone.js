@@ -1,14 +1,16 @@
 // The browser softphone: microphone -> 8 kHz mu-law 20 ms frames -> Media Streams protocol;
 // the hotline's mu-law audio is played back; keypad presses go as DTMF.
 const $ = (id) => document.getElementById(id);
-const TALKING = "坐席已接听 talking to an agent", ENDED = "已挂断 ended";
+const W = JSON.parse($("words").textContent), S = W.softphone;  // the page's words, as data (no inline script)
 let socket = null, audio = null, player = null, callSid = null, streamSid = null, waitTimer = null;
 let inLine = false;  // waiting for an agent
 let stopMusic = () => {};  // the hold music while in line, once it plays
 
-// The hotline takes changes only as JSON or from its own pages (the browser adds the Origin).
+// The hotline takes changes only as JSON or from its own pages (the browser adds the Origin);
+// its errors come in the page's language.
 function post(path, body = {}) {
-  return fetch(path, {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+  return fetch(path, {method: "POST", body: JSON.stringify(body),
+    headers: {"Content-Type": "application/json", "Accept-Language": document.documentElement.lang}});
 }
 
 function send(event, body = {}) {
@@ -42,11 +44,11 @@ async function call() {
     send("start", {start: {streamSid, callSid, accountSid: "softphone", tracks: ["inbound"],
       mediaFormat: {encoding: "audio/x-mulaw", sampleRate: MULAW_RATE, channels: 1},
       customParameters: {token: placed.token}}});
-    $("status").textContent = "通话中 on the line";
+    $("status").textContent = S.on_the_line;
     document.querySelectorAll("[data-key]").forEach((b) => { b.disabled = false; });
     $("hangup").disabled = false;
     await captureFrames(audio, (payload) => send("media", {media: {track: "inbound", payload}}))
-      .catch((error) => say(`(microphone: ${error.message})`));
+      .catch((error) => say(`(${W.microphone_errors[error.name] || W.microphone_unavailable})`));
   };
   socket.onmessage = (message) => {
     const data = JSON.parse(message.data);
@@ -64,7 +66,7 @@ async function call() {
     if (next.next === "transfer") {
       await waitForAgent();
     } else {
-      over(ENDED);
+      over(S.ended);
     }
   };
 }
@@ -78,17 +80,16 @@ async function waitForAgent() {
     if (!place.waiting) {
       stopWaiting();
       if (place.connected) talkToAgent();
-      else over("已离开排队 left the queue");
+      else over(S.left_queue);
       return;
     }
-    $("status").textContent = place.ahead ? `排队等待坐席，前面还有${place.ahead}位 waiting for an agent`
-      : "排队等待坐席，下一位就是您 you are next";
+    $("status").textContent = place.ahead ? S.waiting.replace("{ahead}", place.ahead) : S.next;
   };
   await poll();
   if (!inLine) return;
   waitTimer = setInterval(poll, 2000);  // often enough that the agent is heard as soon as they answer
   holdMusic().then((stop) => { if (inLine) stopMusic = stop; else stop(); })
-    .catch((error) => say(`(hold music: ${error.message})`));
+    .catch(() => say(`(${S.no_hold_music})`));
 }
 
 // While in line: the hotline's hold music, looped, as a carrier plays its queue's; the meter shows it.
@@ -110,19 +111,19 @@ async function holdMusic() {
 // An agent answered: the app's audio bridge to their console (the microphone goes on to it).
 function talkToAgent() {
   socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/softphone/calls/${callSid}/bridge`);
-  socket.onopen = () => { $("status").textContent = TALKING; $("hangup").disabled = false; };
+  socket.onopen = () => { $("status").textContent = S.talking; $("hangup").disabled = false; };
   socket.onmessage = (message) => {
     const data = JSON.parse(message.data);
     if (data.event === "media") player.play(data.media.payload);
     else if (data.event === "hold") {
-      $("status").textContent = data.why === "transfer" ? "正在为您转接，请稍候 transferring you" : "通话保持中，请稍候 on hold";
-    } else if (data.event === "unhold") $("status").textContent = TALKING;
+      $("status").textContent = data.why === "transfer" ? S.transferring : S.on_hold;
+    } else if (data.event === "unhold") $("status").textContent = S.talking;
   };
   const meter = setInterval(() => { $("level").value = player.level(); }, 250);  // is the agent heard?
   socket.onclose = () => {  // the bridge ends the call for both sides
     clearInterval(meter);
     $("level").value = 0;
-    over(ENDED);
+    over(S.ended);
   };
 }
 
@@ -137,20 +138,20 @@ function stopWaiting() {
 
 document.querySelectorAll("[data-key]").forEach((button) => button.addEventListener("click", () => {
   send("dtmf", {dtmf: {track: "inbound_track", digit: button.dataset.key}});
-  say(`按键 ${button.dataset.key}`, true);
+  say(`${S.pressed} ${button.dataset.key}`, true);
 }));
 $("call").addEventListener("click", () => {
   $("call").disabled = $("caller-id").disabled = true;  // one call at a time, from one number
   call().catch((error) => {
     $("error").textContent = error.message; $("error").hidden = false;
-    over("空闲 idle");
+    over(S.idle);
   });
 });
 $("hangup").addEventListener("click", async () => {
   if (inLine) {
     stopWaiting();
     await post(`/softphone/calls/${callSid}/hangup`);
-    over(ENDED);
+    over(S.ended);
     return;
   }
   send("stop", {stop: {callSid}});
@@ -159,10 +160,9 @@ $("hangup").addEventListener("click", async () => {
 $("login").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = new FormData(event.target);
-  const response = await fetch("/console/api/login", {method: "POST", headers: {"Content-Type": "application/json"},
-    body: JSON.stringify({username: form.get("username"), password: form.get("password")})});
+  const response = await post("/console/api/login", {username: form.get("username"), password: form.get("password")});
   if (response.ok) { $("login").hidden = true; $("phone").hidden = false; }
-  else { $("error").textContent = (await response.json()).error; $("error").hidden = false; }
+  else { $("error").textContent = (await response.json()).message; $("error").hidden = false; }
 });
 fetch("/console/api/me").then((response) => {
   if (response.ok) $("phone").hidden = false; else $("login").hidden = false;
