@@ -4,10 +4,14 @@ them, the first agent wraps up; with Twilio the caller's leg is redirected (to t
 to hold music and back), checked against a fake REST client."""
 from __future__ import annotations
 
+import re
+import threading
 import uuid
 from types import SimpleNamespace
 
+import jwt
 import pytest
+from werkzeug.serving import make_server
 
 from callqueue.acd import AgentState
 from calls import get_calls
@@ -15,6 +19,7 @@ from calls.session import Phase
 from ivr.telephony import simulator_redirect_key
 from redis_conn import get_redis
 from tests.test_console_api import complaint_waiting_for_an_agent
+from tests.test_console_browser import CHROMIUM, WAIT_MS, launch, log_in
 from tests.test_console_security import add_staff, signed_in
 from tests.test_phone_bridge import TWILIO_PHONE
 from tests.test_webhooks import signed_post
@@ -225,3 +230,93 @@ def test_with_twilio_a_transfer_redirects_the_caller_into_the_apps_own_line(twil
     assert waiting.data.decode() == (
         '<?xml version="1.0" encoding="UTF-8"?><Response><Enqueue action="/voice/queue-exit" method="POST" '
         'waitUrl="/voice/queue-wait" waitUrlMethod="POST">agents</Enqueue></Response>')
+
+
+# The Twilio Voice JS SDK's surface the console uses, served in its place: a Device that records
+# its token and registration, and calls the test rings (`fakeTwilio.ring()`, as Twilio does when
+# the hotline dials <Client>wang</Client>) that record accept, mute and disconnect.
+FAKE_VOICE_SDK = """
+window.fakeTwilio = {token: null, registered: false, calls: []};
+class FakeEvents {
+  constructor() { this.handlers = {}; }
+  on(event, handler) { (this.handlers[event] ||= []).push(handler); }
+  emit(event, ...args) { (this.handlers[event] || []).forEach((handler) => handler(...args)); }
+}
+class FakeCall extends FakeEvents {
+  constructor() { super(); Object.assign(this, {accepted: false, muted: false, disconnected: false}); }
+  accept() { this.accepted = true; this.emit("accept", this); this.emit("volume", 0, 0.3); }
+  mute(on) { this.muted = on; }
+  reject() { this.emit("reject"); }
+  disconnect() { this.disconnected = true; this.emit("disconnect", this); }
+}
+window.Twilio = {Device: class extends FakeEvents {
+  constructor(token) { super(); fakeTwilio.token = token; fakeTwilio.device = this; }
+  async register() { fakeTwilio.registered = true; }
+  updateToken(token) { fakeTwilio.token = token; }
+}};
+fakeTwilio.ring = () => {
+  const call = new FakeCall();
+  fakeTwilio.calls.push(call);
+  fakeTwilio.device.emit("incoming", call);
+  return fakeTwilio.calls.length;
+};
+"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_the_consoles_twilio_phone_answers_mutes_holds_and_hangs_up(twilio, demo_parcels):
+    """The console on the Voice SDK (a stand-in for Twilio's servers): it registers with the
+    agent's token, answers the call the hotline dials to the agent at once, mutes it, holds it
+    (the caller's leg goes to the hold music by REST, the agent's call ends) and resumes on the
+    call dialled again, and hangs up."""
+    from playwright.sync_api import expect, sync_playwright
+
+    add_staff(twilio, "wang")
+    sid = "CA" + "5" * 32
+    complaint_waiting_for_an_agent(twilio, sid)
+    server = make_server("127.0.0.1", 0, twilio, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with sync_playwright() as playwright:
+            browser = launch(playwright)
+            page = browser.new_page(viewport={"width": 1366, "height": 900})
+            page.route("**/vendor/twilio-voice-sdk/twilio.min.js",
+                       lambda route: route.fulfill(body=FAKE_VOICE_SDK, content_type="text/javascript"))
+            log_in(page, f"{base}/console/", "wang", "#desk")
+            expect(page.locator("#phone-status")).to_have_text("网页电话已就绪", timeout=WAIT_MS)
+            claims = jwt.decode(page.evaluate("fakeTwilio.token"), options={"verify_signature": False})
+            assert claims["grants"]["identity"] == "wang" and page.evaluate("fakeTwilio.registered")
+
+            page.click("[data-set-state=available]")
+            page.wait_for_selector("#state[data-state=offered]")
+            page.click("#accept")
+            page.wait_for_selector("#state[data-state=on_call]")
+            assert FakeTwilio.updates[-1] == (sid, {"url": f"{base}/voice/connect/wang", "method": "POST"})
+            page.evaluate("fakeTwilio.ring()")                           # Twilio rings the agent's browser
+            expect(page.locator("#phone-status")).to_have_text("通话中", timeout=WAIT_MS)
+            assert page.evaluate("fakeTwilio.calls[0].accepted")          # answered at once
+            expect(page.locator("#phone-timer")).to_have_text(re.compile(r"00:0[1-9]"), timeout=WAIT_MS)
+
+            page.click("#phone-mute")
+            assert page.evaluate("fakeTwilio.calls[0].muted") and page.inner_text("#phone-status") == "已静音"
+            page.click("#phone-hold")                                    # the caller's leg to the hold music
+            expect(page.locator("#phone-status")).to_have_text("保持中（客户在听等待音乐）", timeout=WAIT_MS)
+            expect(page.locator("#phone-hold")).to_be_enabled(timeout=WAIT_MS)
+            assert FakeTwilio.updates[-1] == (sid, {"url": f"{base}/voice/hold", "method": "POST"})
+            page.evaluate("fakeTwilio.calls[0].disconnect()")            # which ends the agent's call
+            assert page.inner_text("#phone-status").startswith("保持中")  # and is no hang-up
+            page.click("#phone-hold")                                    # resume: the agent is dialled again
+            expect(page.locator("#phone-hold")).to_have_text("保持", timeout=WAIT_MS)
+            assert FakeTwilio.updates[-1] == (sid, {"url": f"{base}/voice/connect/wang", "method": "POST"})
+            page.evaluate("fakeTwilio.ring()")
+            assert page.evaluate("fakeTwilio.calls[1].accepted && fakeTwilio.calls[1].muted")  # still muted
+            assert page.inner_text("#phone-status") == "已静音"
+
+            page.click("#phone-hangup")
+            assert page.evaluate("fakeTwilio.calls[1].disconnected")
+            expect(page.locator("#phone-status")).to_have_text("通话已结束", timeout=WAIT_MS)
+            assert page.is_disabled("#phone-hangup") and page.is_disabled("#phone-mute")
+            browser.close()
+    finally:
+        server.shutdown()
