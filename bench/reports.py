@@ -15,7 +15,8 @@ the call service (no Redis written directly): --agents console users registered 
 ringing, available, on a break or signed out; --waiting callers in line in several skills whose
 agents are all busy; --in-ivr calls in the menus. Timed (median of 3): a daily, a weekly and a
 month's report (reports.figures.build, hot spots included) and the wallboard in-process
-(reports.live.wallboard, median of 5); then --supervisors supervisors (console users), each with
+(reports.live.wallboard, median of 5) and over HTTP by one supervisor alone (median of 5, a new
+login and no ETag each); then --supervisors supervisors (console users), each with
 its own login session, poll GET /console/api/wallboard on the real app under gunicorn (gthread,
 its clock the bench's) --refreshes times each, all at once, each poll after the last answer and
 sending the ETag back (If-None-Match) as poll.js does: p50/p99 over every poll. The baseline, same
@@ -455,6 +456,17 @@ def supervisor_screen(base: str, username: str, refreshes: int, polls, boards: l
     client.close()  # a page closed: its kept-alive connection would hold gunicorn's shutdown
 
 
+def http_wallboard_alone(base: str, refreshes: int) -> tuple:
+    """One supervisor's wallboard with nobody else polling: the same request's own time, without
+    the queueing of 20 at once (each poll sends no ETag, so each is a full answer)."""
+    from bench.consoles import Polls
+
+    polls, boards = Polls(), []
+    for _ in range(refreshes):
+        supervisor_screen(base, "supervisor-0", 1, polls, boards, threading.Barrier(1), POLL_TIMEOUT_S)
+    return polls, boards
+
+
 def http_wallboards(base: str, args) -> tuple:
     """Every supervisor logged in, then all refreshing at once: their polls and the views they got."""
     from bench.consoles import Polls
@@ -529,7 +541,9 @@ def run(app, args) -> dict:
     rng = random.Random(1)
     load(app.extensions["db_engine"], args, year_start, rng, inserted)
     floor = add_users(app, args.agents, args.supervisors, rng)
+    live_started = time.perf_counter()
     live = live_load(app, floor, args.waiting, args.in_ivr, clock, rng, inserted)
+    live_load_s = round(time.perf_counter() - live_started, 1)
     inserted.agents = live.states()
     load_s = round(time.perf_counter() - started, 1)
     session = new_session()
@@ -545,6 +559,7 @@ def run(app, args) -> dict:
     log_path = os.path.join(app.instance_path, "bench-reports-server.log")
     with served("bench.reports:served_app()", server_environment(app, now), args.workers, args.threads,
                 log_path) as (_, base):
+        alone, _ = http_wallboard_alone(base, 5)
         polls, boards = http_wallboards(base, args)
     samples = polls.ms or [0.0]
 
@@ -567,19 +582,21 @@ def run(app, args) -> dict:
         "method": method(__doc__),
         "call_records": args.calls, "tickets": args.tickets, "parcels": args.parcels, "agents": args.agents,
         "waiting": args.waiting, "in_ivr": args.in_ivr, "supervisors": args.supervisors,
-        "load_s": load_s,
+        "load_s": load_s, "live_load_s": live_load_s,
         "baseline_day_count_ms": baseline_ms,
         **{f"{name}_report_ms": ms for name, (ms, _) in reports.items()},
         "wallboard_ms": wallboard_ms,
+        "wallboard_http_alone_ms": round(statistics.median(alone.ms or [0.0]), 1),
         "wallboard_http_p50_ms": round(statistics.median(samples), 1),
         "wallboard_http_p99_ms": round(percentile(samples, 0.99), 1),
         "wallboard_refreshes": len(polls.ms), "wallboard_304s": polls.not_modified,
-        "wallboard_failures": len(polls.errors), "first_wallboard_failure": polls.errors[0] if polls.errors else None,
+        "wallboard_failures": len(polls.errors) + len(alone.errors),
+        "first_wallboard_failure": (alone.errors + polls.errors or [None])[0],
         "live_agents": board["agents"], "live_waiting": board["waiting"], "live_in_ivr": board["in_ivr"],
         "day_calls": day_count, "day_tickets": inserted.counts["daily"]["tickets"],
         "mismatches": wrong,
     }
-    if polls.errors:
+    if polls.errors or alone.errors:
         figures_out["server_log_tail"] = log_tail(log_path, 1500)
     return figures_out
 

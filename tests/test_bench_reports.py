@@ -27,7 +27,8 @@ def test_a_tiny_run_finds_every_count_it_inserted():
     # Every supervisor's every refresh went over HTTP and was answered 200 or 304.
     assert figures["wallboard_refreshes"] == 4 * 3 and figures["wallboard_failures"] == 0
     assert 0 <= figures["wallboard_304s"] < figures["wallboard_refreshes"]
-    assert {"wallboard_http_p50_ms", "wallboard_http_p99_ms", "wallboard_ms", "daily_report_ms"} <= set(figures)
+    assert {"wallboard_http_p50_ms", "wallboard_http_p99_ms", "wallboard_http_alone_ms", "wallboard_ms",
+            "daily_report_ms"} <= set(figures)
     # The live half was measured: the floor's 20 agents in several states, the callers in line, the IVR.
     assert sum(figures["live_agents"].values()) == 20 and figures["live_agents"]["on_call"] > 0
     assert len(figures["live_agents"]) >= 4
