@@ -26,7 +26,7 @@ def test_a_tiny_run_finds_every_count_it_inserted():
     assert "/console/api/wallboard" in figures["method"]
     # Every supervisor's every refresh went over HTTP and was answered 200 or 304.
     assert figures["wallboard_refreshes"] == 4 * 3 and figures["wallboard_failures"] == 0
-    assert 0 <= figures["wallboard_304s"] < figures["wallboard_refreshes"]
+    assert 0 <= figures["wallboard_304s"] <= 4 * 2  # each supervisor's first poll has no ETag to match
     assert {"wallboard_http_p50_ms", "wallboard_http_p99_ms", "wallboard_http_alone_ms", "wallboard_ms",
             "daily_report_ms"} <= set(figures)
     # The live half was measured: the floor's 20 agents in several states, the callers in line, the IVR.
