@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Integer, String, select
+from sqlalchemy import JSON, DateTime, Index, Integer, String, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -33,6 +33,8 @@ def settled_outcome(call: CallSession) -> str:
 
 class CallRecord(Base):
     __tablename__ = "call_records"
+    # A caller's recent calls (is this a repeat caller?) are looked up as each joins the queue.
+    __table_args__ = (Index("ix_call_records_from_phone_started_at", "from_phone", "started_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)

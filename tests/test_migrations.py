@@ -96,6 +96,7 @@ def test_an_older_database_upgrades_with_every_row_kept(tmp_path, make_app, monk
     assert f"upgraded the database from {PREVIOUS} to {head_revision()}" in upgraded.output
     assert (tmp_path / f"older.sqlite3.{PREVIOUS}.bak").exists()  # SQLite is copied before it changes
     assert revision_of(url) == head_revision() and "ix_callbacks_status" in indexes(url, "callbacks")
+    assert "ix_tickets_phone" in indexes(url, "tickets")
 
     from callqueue.models import Callback, CallbackStatus
     from calls.records import CallRecord
@@ -149,18 +150,23 @@ def test_the_latest_revision_is_the_models_schema(tmp_path):
                              f"`flask --app app db revision --autogenerate -m '...'` and review it: {differences}")
 
 
-@pytest.mark.parametrize("made_by, recorded_as", [
-    ("today's create_all", "0002"),
-    ("create_all before the callbacks' status index", PREVIOUS),
+# Indexes today's models have that the releases before Alembic did not (they came with 0003).
+SINCE_ALEMBIC = ("ix_tickets_phone", "ix_call_records_from_phone_started_at")
+
+
+@pytest.mark.parametrize("made_by, recorded_as, lacking", [
+    ("create_all with the callbacks' status index", "0002", SINCE_ALEMBIC),
+    ("create_all before the callbacks' status index", PREVIOUS, (*SINCE_ALEMBIC, "ix_callbacks_status")),
 ])
-def test_a_database_made_before_migrations_is_recorded_then_upgraded(tmp_path, make_app, made_by, recorded_as):
+def test_a_database_made_before_migrations_is_recorded_then_upgraded(tmp_path, make_app, made_by, recorded_as,
+                                                                     lacking):
     url = sqlite_url(tmp_path)
-    build(url)
-    if recorded_as == PREVIOUS:
-        engine = create_engine(url)
-        with engine.begin() as connection:
-            connection.execute(text("DROP INDEX ix_callbacks_status"))
-        engine.dispose()
+    build(url)  # as those releases did, less what they did not have
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        for index in lacking:
+            connection.execute(text(f"DROP INDEX {index}"))
+    engine.dispose()
     fill(url)
     with pytest.raises(SchemaOutOfDate, match=f"{recorded_as} \\(made before migrations"):
         make_app(DATABASE_URL=url)
@@ -168,6 +174,7 @@ def test_a_database_made_before_migrations_is_recorded_then_upgraded(tmp_path, m
     app = make_app(DATABASE_URL=url, UPGRADE_DATABASE=True)  # python app.py, the one-machine local mode
     assert app.extensions["db_upgrade"].start == SchemaState(recorded_as, recorded=False)
     assert revision_of(url) == head_revision() and "ix_callbacks_status" in indexes(url, "callbacks")
+    assert "ix_tickets_phone" in indexes(url, "tickets")
     engine = create_engine(url)
     with engine.connect() as connection:
         assert connection.scalar(text("SELECT count(*) FROM callback_attempts")) == 2

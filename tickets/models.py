@@ -37,7 +37,7 @@ class Ticket(Base):
     name: Mapped[str] = mapped_column(String(64))
     waybill: Mapped[str] = mapped_column(String(32), index=True)
     demand: Mapped[Demand] = mapped_column(Enum(Demand, native_enum=False, length=24))
-    phone: Mapped[str] = mapped_column(String(20))
+    phone: Mapped[str] = mapped_column(String(20), index=True)  # a caller's tickets, as they join the queue
     channel: Mapped[str] = mapped_column(String(16))
     call_sid: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
