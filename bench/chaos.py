@@ -9,7 +9,8 @@ section runs them: gunicorn -w 2 -k gthread --threads 32, two `callqueue.worker`
 `callqueue.ticker`. Per fault, --calls simulated callers (ivr.simulator: keypad tracking calls,
 complaints that go to the agents' line, callback bookings) arrive while simulated agents answer
 at the console (run_agent) and a simulated customer's phone answers every callback placed. The
-fault comes a few seconds in; exit status 1 when any count below is not zero.
+fault comes a few seconds in; exit status 1 when any count below is not zero. The baseline, run
+first in the same invocation: the same callers, agents and phone with no fault injected.
 """
 from __future__ import annotations
 
@@ -50,6 +51,8 @@ CALLERS = {  # keys pressed (SF picked from the carrier menu): tracking; a damag
     "callback": ["3", "1", "1"],
 }
 METHOD = (
+    "Baseline: the same calls, agents and phone with no fault injected, run first in the same invocation "
+    "(under \"baseline\", each fault's figures to be compared with it). "
     "Real redis-server and PostgreSQL 15 (scripts/real-servers.sh), gunicorn -w 2 -k gthread --threads 32, two "
     "callqueue.worker and one callqueue.ticker, calling hours all day. For each fault in turn, N simulated callers "
     "(ivr.simulator, signed webhooks, a third each tracking / complaint to an agent / callback booking) start over "
@@ -65,7 +68,7 @@ METHOD = (
     "callbacks_doubled / callbacks_lost (numbers promised a callback dialled more than once / never, by the "
     "placed calls the simulated phone took, counted again at the end of the run after up to "
     f"{CALLBACK_SETTLE_S:.0f} s more, so a callback dialled after its phase is reported late, not lost); "
-    "recovery_s (from the server back, or the kill, to the first "
+    "recovery_s (from the server back, or the kill, or in the baseline the moment the fault would come, to the first "
     "incoming webhook answered 200 without the apology, probed every 0.2 s)."
 )
 
@@ -227,8 +230,10 @@ def agents_at_work(base: str, stop: threading.Event) -> list[threading.Thread]:
 
 
 def inject(fault: str, servers: Servers, hotline: Hotline) -> float:
-    """The fault; returns when the server came back (monotonic)."""
-    if fault == "redis_restart":
+    """The fault; returns when the server came back (monotonic). "none": the baseline, no fault."""
+    if fault == "none":
+        pass
+    elif fault == "redis_restart":
         servers.redis_down()
         time.sleep(REDIS_DOWN_S)
         servers.redis_up()
@@ -331,7 +336,8 @@ def run(args) -> dict:
         hotline.start()
         carrier = Carrier(hotline.base)
         agents_at_work(hotline.base, stop_agents)
-        phases = [phase(fault, args.calls, 1000 * n, servers, hotline, carrier) for n, fault in enumerate(args.faults)]
+        phases = [phase(fault, args.calls, 1000 * n, servers, hotline, carrier)
+                  for n, fault in enumerate(["none", *args.faults])]
         settle_callbacks(phases, carrier)
         carrier.stop.set()
     finally:
@@ -339,7 +345,8 @@ def run(args) -> dict:
         hotline.stop()
     counts = ("calls_stranded", "call_records_lost", "tickets_lost", "callbacks_doubled", "callbacks_lost")
     failed = any(p[c] for p in phases for c in counts) or any(p["recovery_s"] is None for p in phases)
-    return {"method": METHOD, "calls_per_fault": args.calls, "faults": phases, "passed": not failed,
+    return {"method": METHOD, "calls_per_fault": args.calls, "baseline": phases[0], "faults": phases[1:],
+            "passed": not failed,
             "log": str(Path(folder) / "processes.log")}
 
 

@@ -20,9 +20,18 @@ the engine's own lists). The engine's digit substitution, insertion and deletion
 measured from its top alternatives (aligned to the truth); model_nbest_* ranks lists made by an
 error model independent of the ranker: every digit substituted (by a uniformly drawn other
 digit), deleted, or followed by an inserted uniform digit at those rates, five alternatives per
-item. false_correction_rate: items whose true waybill is not in the database (a neighbour one
-digit away is, someone else's) for which the ranker returns a known waybill. rtf: decode time
-over the audio the decoder actually read (up to its endpoint, no padding counted). Read-back,
+item. False corrections, on the engine's lists and on as many error-model lists again
+(engine_/model_false_correction_rate, false_correction_rate the worse of the two): a second
+database of --fc-parcels waybills drawn like real ones, holding none of the true waybills but,
+for each, 5 neighbours one digit away (other customers' parcels) and, for every other item, one
+more neighbour that the caller owns; the share of items for which the ranker returns a known
+waybill that is not the caller's (the caller would hear someone else's parcel). Returning the
+caller's own neighbour (a one-digit correction, read back to be confirmed) is counted apart as
+*_own_parcel_correction_rate; a false correction whose waybill was the first alternative itself
+(a misrecognition no ranking could tell from the truth) is counted in the rate and shown apart
+(*first_alternative_was_it). The error-model lists are made at the engine's rates and at a tenth
+of them (model_false_corrections_by_rate_scale; the rate is the worse), where near misses are
+common. rtf: decode time over the audio the decoder actually read (up to its endpoint, no padding counted). Read-back,
 through the running app (gunicorn, gthread, the model loaded at start-up, the items' parcels
 imported, each owned by its caller): --live of the items are played as calls by the carrier
 simulator in real time (the caller keys 1, then says the waybill); readback_ms is the wall time,
@@ -30,11 +39,12 @@ at the simulator's socket, from the caller's last voiced frame sent to the first
 read-back prompt received (endpointing, decoding, ranking, the flow and rendering the read-back's
 speech all inside it; a reply that is not the read-back, a retry, is counted apart in reply_ms).
 The baseline, same server: as many other parcels keyed (1, digits, #), from the last key sent
-to the first read-back frame. Exit status 1 when a live call fails or false_correction_rate > 0.
+to the first read-back frame. Exit status 1 when a live call fails or either false-correction rate is above 0.
 """
 from __future__ import annotations
 
 import argparse
+import collections
 import csv
 import json
 import os
@@ -152,12 +162,96 @@ def owner(waybill: str) -> str:
 
 
 def neighbour(waybill: str, rng: random.Random) -> str:
-    """A waybill one digit from `waybill` in its serial (as carriers issue them, in sequence)."""
+    """A waybill one digit from `waybill` in its serial (as carriers issue them, in sequence); an
+    S10 (EMS) number gets the check digit of its new serial."""
+    if waybill.startswith("E") and waybill.endswith("CN"):
+        serial = neighbour("00" + waybill[2:10], rng)[2:]
+        return f"{waybill[:2]}{serial}{s10_check_digit(serial)}CN"
     position = rng.randrange(len(waybill) - 1, 1, -1)
     while not waybill[position].isdigit():
         position -= 1
     digit = rng.choice([d for d in "0123456789" if d != waybill[position]])
     return waybill[:position] + digit + waybill[position + 1:]
+
+
+NEIGHBOURS_KNOWN = 5  # other customers' parcels one digit from each unknown true waybill
+
+
+def false_correction_lookup(truths: list[str], total: int, rng: random.Random):
+    """The database for the false-correction test: `total` waybills drawn like real ones, none of
+    `truths`, but for each truth NEIGHBOURS_KNOWN neighbours owned by others and, for every other
+    truth, one more that its caller (owner(truth)) owns. Returns (lookup, parcels held)."""
+    unknown = set(truths)
+    index: dict[str, list[ParcelRef]] = {}
+    held: set[str] = set()
+
+    def add(waybill: str, phone: str) -> bool:
+        if waybill in unknown or waybill in held:
+            return False
+        held.add(waybill)
+        index.setdefault(keyed_digits(waybill), []).append(ParcelRef(waybill, (phone,)))
+        return True
+
+    def add_neighbour(truth: str, phone: str | None) -> None:
+        for _ in range(100):  # a fresh one: a neighbour drawn twice would be lost
+            other = neighbour(truth, rng)
+            if add(other, phone or owner(other)):
+                return
+
+    for n, truth in enumerate(truths):
+        for _ in range(NEIGHBOURS_KNOWN):
+            add_neighbour(truth, None)
+        if n % 2 == 0:
+            add_neighbour(truth, owner(truth))
+    while len(held) < total:
+        drawn = random_waybill(rng)
+        add(drawn, owner(drawn))
+
+    def lookup(digit_strings: set[str]) -> dict[str, list[ParcelRef]]:
+        return {d: index[d] for d in digit_strings if d in index}
+
+    return lookup, len(held)
+
+
+def correction_outcome(alternatives, language: str, lookup, truth: str) -> str:
+    """For a caller whose waybill `truth` is unknown: "other" when the ranker returns someone
+    else's known parcel (a false correction; "other_first" when the first alternative itself was
+    that waybill, a misrecognition no ranking could tell), "own" when it returns one of the
+    caller's, else ""."""
+    ranked = rank(alternatives, language, lookup, owner(truth))
+    if not ranked or not ranked[0].known:
+        return ""
+    if ranked[0].callers:
+        return "own"
+    first = "".join(ch for ch in normalise(alternatives[0], language) if ch.isdigit()) if alternatives else ""
+    return "other_first" if keyed_digits(ranked[0].waybill) == first else "other"
+
+
+FC_RATE_SCALES = (1.0, 0.1)  # the engine's error rates, and a tenth of them (about one error a waybill)
+
+
+def model_false_correction_figures(language: str, truths: list[str], rates: dict[str, float], total: int,
+                                   rng: random.Random) -> dict:
+    """False corrections on error-model lists (5 alternatives each), the truths unknown, at the
+    engine's error rates and at FC_RATE_SCALES of them (where near misses are common)."""
+    lookup, _ = false_correction_lookup(truths, total, rng)
+    by_scale, worst, own_at_worst = {}, 0, 0
+    for scale in FC_RATE_SCALES:
+        scaled = {kind: rate * scale for kind, rate in rates.items()}
+        outcomes = collections.Counter()
+        for waybill in truths:
+            truth = keyed_digits(waybill)
+            alternatives = [said(modelled_reading(truth, scaled, rng), language) for _ in range(5)]
+            outcomes[correction_outcome(alternatives, language, lookup, waybill)] += 1
+        false = outcomes["other"] + outcomes["other_first"]
+        by_scale[str(scale)] = {"false_corrections": false, "first_alternative_was_it": outcomes["other_first"],
+                                "own_parcel_corrections": outcomes["own"]}
+        if false >= worst:
+            worst, own_at_worst = false, outcomes["own"]
+    return {"model_false_correction_items": len(truths),
+            "model_false_corrections_by_rate_scale": by_scale,
+            "model_false_correction_rate": round(worst / len(truths), 4),
+            "model_own_parcel_correction_rate": round(own_at_worst / len(truths), 4)}
 
 
 def build_lookup(true_waybills: list[str], total: int, rng: random.Random):
@@ -353,6 +447,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--n", type=int, default=36)
     parser.add_argument("--parcels", type=int, default=100_000)
     parser.add_argument("--nbest", type=int, default=500, help="simulated N-best lists to rank")
+    parser.add_argument("--fc-parcels", type=int, default=5000,
+                        help="waybills in the false-correction database (the true ones left out)")
     parser.add_argument("--live", type=int, default=6, help="items also played as calls through the running app")
     parser.add_argument("--seed", type=int, default=20261124)
     parser.add_argument("--json", action="store_true")
@@ -365,11 +461,12 @@ def main(argv: list[str] | None = None) -> dict:
     rng = random.Random(args.seed)
     items = manifest_items(args.manifest) if args.manifest else generated_items(args.n, args.lang, rng)
     lookup = build_lookup([w for w, _ in items], args.parcels, rng)
+    unknown_lookup, fc_parcels = false_correction_lookup([w for w, _ in items], args.fc_parcels, rng)
     words = grammar_words(args.lang, "waybill")
     baseline_hits = grammar_hits = ranked_hits = 0
     digit_errors = digit_total = 0
     decode_seconds = audio_seconds = 0.0
-    engine_pairs, false_corrections = [], 0
+    engine_pairs, corrections = [], collections.Counter()
     for waybill, mulaw in items:
         truth = keyed_digits(waybill)
         free, _, _, _ = decode(model, None, mulaw)
@@ -386,15 +483,16 @@ def main(argv: list[str] | None = None) -> dict:
         candidates = rank(alternatives, args.lang, lookup, owner(waybill))
         best = candidates[0].waybill if candidates else ""
         ranked_hits += best == waybill
-        # The same audio and N-best, the true waybill unknown and a neighbour of it known.
-        unknown_lookup = build_lookup([neighbour(waybill, rng)], 0, rng)
-        corrected = rank(alternatives, args.lang, unknown_lookup, "13000000000")
-        false_corrections += bool(corrected) and corrected[0].known
+        # The same N-best, the true waybill unknown, its neighbours known (see the method).
+        corrections[correction_outcome(alternatives, args.lang, unknown_lookup, waybill)] += 1
 
     count = len(items)
     nbest_truths = [random_waybill(rng) for _ in range(args.nbest)]
     nbest_lookup = build_lookup(nbest_truths, args.parcels, rng)
     rates = error_rates(engine_pairs)
+    model_corrections = model_false_correction_figures(args.lang, nbest_truths, rates, args.fc_parcels, rng)
+    engine_false = corrections["other"] + corrections["other_first"]
+    engine_false_rate = round(engine_false / count, 4)
     figures = {
         "method": method(__doc__),
         "lang": args.lang,
@@ -406,7 +504,13 @@ def main(argv: list[str] | None = None) -> dict:
         "exact_match": round(ranked_hits / count, 3),
         "engine_nbest_top1_exact_match": round(grammar_hits / count, 3),
         "engine_nbest_ranked_exact_match": round(ranked_hits / count, 3),
-        "false_correction_rate": round(false_corrections / count, 3),
+        "false_correction_parcels": fc_parcels,
+        "engine_false_corrections": engine_false,
+        "engine_false_corrections_first_alternative_was_it": corrections["other_first"],
+        "engine_false_correction_rate": engine_false_rate,
+        "engine_own_parcel_correction_rate": round(corrections["own"] / count, 4),
+        **model_corrections,
+        "false_correction_rate": max(engine_false_rate, model_corrections["model_false_correction_rate"]),
         "engine_error_rates": {kind: round(rate, 4) for kind, rate in rates.items()},
         "digit_error_rate": round(digit_errors / max(digit_total, 1), 3),
         "rtf": round(decode_seconds / audio_seconds, 4),

@@ -76,6 +76,18 @@ def test_a_near_miss_is_never_corrected_to_someone_elses_parcel():
         assert ranked[0].waybill.endswith("1234561890123")
 
 
+def test_someone_elses_parcel_in_a_later_alternative_does_not_beat_a_plausible_first():
+    """A caller whose waybill is unknown: the recogniser's first reading fits a format, a later one
+    names another customer's parcel. The caller keeps what was heard first (unknown); their own
+    parcel in a later alternative still wins."""
+    alternatives = ["一 二 三 四 五 六 七 八 九 零 一 二 四", "一 二 三 四 五 六 七 八 九 零 一 二 三"]
+    ranked = rank(alternatives, "zh-CN", lookup, "13900000000")
+    assert ranked and not any(c.known for c in ranked)
+    assert ranked[0].waybill.endswith("1234567890124")
+    own = best(alternatives, caller="13800138000")
+    assert (own.waybill, own.known, own.callers) == ("SF1234567890123", True, True)
+
+
 def test_korean_n_best():
     top = best(["칠 오 일 이 삼 사 오 육 칠 팔 구 공 일 이"], "ko-KR")
     assert top.waybill == "75123456789012"
