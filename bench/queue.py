@@ -13,11 +13,14 @@ clients, runs --speed times faster than real time, so the 15 s RONA and wrap-ups
 Latency (real wall time, ms) per operation: join (enqueue), offer (a join or an agent's
 'available' that made an offer), accept, finish; rona is the real time from an ignored offer's
 deadline until its agent sees itself not responding (the ticker's lateness, plus at most one
-10 ms poll). Counted: misroutes (an offer whose call's skill the agent lacks), starved (a caller
-served after a priority caller who arrived more than the head start later), lost (a joined
-call neither served nor still in line at the end). The baseline is a bare ZRANGE + ZADD round
+10 ms poll). Counted: misroutes (an accepted call whose skill the agent lacks) and
+misrouted_offers (every offer the ACD recorded, the ticker's after a RONA or a wrap-up included,
+replayed from its decision log: the line's skill not the agent's, or not the call's), starved (a
+caller served after a priority caller who arrived more than the head start later), unserved (a
+joined call not served by the end: these callers never hang up, so each must be) and lost (a
+joined call neither served nor still in line at the end). The baseline is a bare ZRANGE + ZADD round
 trip from the same number of threads on the same Redis, in the same run. Exit status 1 on any
-misroute, starved or lost call.
+misroute or misrouted offer, starved, unserved or lost call.
 """
 from __future__ import annotations
 
@@ -34,7 +37,7 @@ sys.path.insert(0, os.getcwd())
 
 from bench.figures import method, percentile, print_figures  # noqa: E402
 from bench.servers import scratch  # noqa: E402
-from callqueue.acd import OFFER_TIMEOUT_S, PRIORITY_HEAD_START_S, AcdError, AgentState, skill  # noqa: E402
+from callqueue.acd import DECISIONS_KEPT, OFFER_TIMEOUT_S, PRIORITY_HEAD_START_S, AcdError, AgentState, skill  # noqa: E402
 from tickets.categories import ComplaintCategory  # noqa: E402
 
 LANGUAGES = ("zh-CN", "en-US")
@@ -249,8 +252,9 @@ def run(app, clock, args, connection) -> dict:
     joining.set()
     for thread in callers:
         thread.join()
-    # Let every caller be served (two RONAs and a wrap-up at most, on the shared clock) before counting.
-    drain_until = time.monotonic() + 2 * (OFFER_TIMEOUT_S + 10) / args.speed + 5
+    # Let every caller be served (two RONAs and a wrap-up at most, on the shared clock; a loaded
+    # machine may take longer) before counting.
+    drain_until = time.monotonic() + 2 * (OFFER_TIMEOUT_S + 10) / args.speed + 60
     while time.monotonic() < drain_until:
         with record.lock:
             if all("served" in call for call in record.calls.values()):
@@ -263,6 +267,7 @@ def run(app, clock, args, connection) -> dict:
 
     with app.app_context():
         acd = get_calls().acd()
+        offers = [d for d in acd.decisions(DECISIONS_KEPT) if d["decision"] == "offered"]
         in_line = sum(acd.waiting_count(s) for s in skills)
         statuses = {}
         for sid in record.calls:
@@ -282,13 +287,21 @@ def run(app, clock, args, connection) -> dict:
         **{f"{op}_{key}": value for op, figures in operations.items() for key, value in figures.items()},
         "baseline_redis_p50_ms": round(statistics.median(baseline), 2),
         "baseline_redis_p99_ms": round(percentile(baseline, 0.99), 2),
-        "misroutes": record.misroutes, "starved": starved(list(record.calls.values())), "lost_calls": lost,
+        "misroutes": record.misroutes, "offers": len(offers), "misrouted_offers": misrouted(offers, agents, record.calls),
+        "starved": starved(list(record.calls.values())), "unserved": len(record.calls) - served, "lost_calls": lost,
         "stale_accepts": record.stale_accepts,
     }
 
 
+def misrouted(offers: list[dict], agents: dict[str, set[str]], calls: dict[str, dict]) -> int:
+    """Offers (from the ACD's decision log) of a line the agent does not serve, or not the call's."""
+    return sum(offer["skill"] not in agents.get(offer["agent"], set())
+               or offer["skill"] != calls.get(offer["call"], {}).get("skill") for offer in offers)
+
+
 def failed(figures: dict) -> bool:
-    return bool(figures["misroutes"] or figures["starved"] or figures["lost_calls"])
+    return bool(figures["misroutes"] or figures["misrouted_offers"] or figures["starved"] or figures["unserved"]
+                or figures["lost_calls"])
 
 
 if __name__ == "__main__":

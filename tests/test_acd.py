@@ -262,9 +262,20 @@ def test_at_scale_no_call_is_misrouted_lost_or_starved(capsys):
     from bench.queue import main
 
     figures = main(["--agents", "8", "--caller-threads", "2", "--rate", "6", "--seconds", "3"])
-    assert (figures["misroutes"], figures["lost_calls"], figures["starved"]) == (0, 0, 0)
-    assert figures["calls_joined"] > 0 and figures["accept_count"] == figures["served"] > 0
-    assert figures["served"] + figures["still_in_line"] == figures["calls_joined"]
+    assert (figures["misroutes"], figures["misrouted_offers"], figures["lost_calls"], figures["starved"]) == (0, 0, 0, 0)
+    assert figures["calls_joined"] > 0 and figures["accept_count"] == figures["served"] == figures["calls_joined"]
+    assert figures["unserved"] == figures["still_in_line"] == 0
+    assert figures["offers"] >= figures["served"]  # the RONAs' offers moved on too
+
+
+def test_the_queue_benchmark_counts_an_offer_of_the_wrong_line():
+    from bench.queue import misrouted
+
+    agents, calls = {"a": {"zh-CN:damaged"}}, {"CA1": {"skill": "zh-CN:damaged"}, "CA2": {"skill": "zh-CN:lost"}}
+    offers = [{"agent": "a", "call": "CA1", "skill": "zh-CN:damaged"},
+              {"agent": "a", "call": "CA2", "skill": "zh-CN:lost"},       # a line the agent does not serve
+              {"agent": "a", "call": "CA2", "skill": "zh-CN:damaged"}]    # a line that is not the call's
+    assert misrouted(offers, agents, calls) == 2
 
 
 def test_a_kept_place_callback_not_answered_keeps_the_place_within_limits(acd):

@@ -30,7 +30,10 @@ def test_correction_outcomes():
     assert correction_outcome([said(keyed_digits(truth), "ko-KR")], "ko-KR", lookup, truth) == "own"
     other = next(ref.waybill for refs in lookup(_one_substitution(keyed_digits(truths[1]))).values()
                  for ref in refs if owner(truths[1]) not in ref.phones)
-    assert correction_outcome([said(keyed_digits(other), "ko-KR")], "ko-KR", lookup, truths[1]) == "other_first"
+    assert correction_outcome([said(keyed_digits(other), "ko-KR")], "ko-KR", lookup, truths[1]) == "misheard"
+    # Heard as itself first, someone else's parcel second: the ranker keeps to what was heard.
+    heard = [said(keyed_digits(truths[1]), "ko-KR"), said(keyed_digits(other), "ko-KR")]
+    assert correction_outcome(heard, "ko-KR", lookup, truths[1]) == ""
 
 
 def test_callbacks_fail_when_pacing_never_bound():
