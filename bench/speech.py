@@ -28,23 +28,23 @@ more neighbour that the caller owns; the share of items for which the ranker ret
 waybill that is not the caller's and not what the recogniser heard first (the ranker moved the
 caller onto someone else's parcel). Returning the caller's own neighbour (a one-digit
 correction, read back to be confirmed) is counted apart as *_own_parcel_correction_rate; an
-unknown waybill whose first alternative was itself another customer's waybill, returned as heard
-(a misrecognition no ranking can tell from the truth: the read-back asks the caller to confirm,
-and that parcel's status is told only after its phone check), is counted apart as
-*_misheard_as_known_rate, never in the false-correction rate. The error-model lists are made at
-the engine's rates and at a tenth of them (model_false_corrections_by_rate_scale; each rate is
-the worse of the two), where near misses are common. rtf: decode time over the audio the decoder
-actually read (up to its endpoint, no padding counted). Read-back, through the running app
-(gunicorn, gthread, the model loaded at start-up, the items' parcels imported, each owned by its
-caller): --live of the items are played as calls by the carrier simulator in real time (the
-caller keys 1, then says the waybill); readback_ms is the wall time, at the simulator's socket
-(the carrier's end, where the caller hears it; the server's end is the same moments but for
-loopback transit), from the caller's last voiced frame sent to the first frame of the read-back
-prompt received (endpointing, decoding, ranking, the flow and rendering the read-back's speech
-all inside it; a reply that is not the read-back, a retry, is counted apart in reply_ms). The
-baseline, same server: as many other parcels keyed (1, digits, #), from the last key sent to the
-first read-back frame. Exit status 1 when a live call fails or either false-correction rate is
-above 0.
+unknown waybill whose best reading (the first alternative that fits a carrier's format) was
+itself another customer's waybill, returned as heard (a misrecognition no ranking can tell from
+the truth: the read-back asks the caller to confirm, and that parcel's status is told only after
+its phone check), is counted apart as *_misheard_as_known_rate, never in the false-correction
+rate. The error-model lists are made at the engine's rates and at a tenth of them
+(model_false_corrections_by_rate_scale; each rate is the higher of the two), where near misses
+are common. rtf: decode time over the audio the decoder actually read (up to its endpoint, no
+padding counted). Read-back, through the running app (gunicorn, gthread, the model loaded at
+start-up, the items' parcels imported, each owned by its caller): --live of the items are played
+as calls by the carrier simulator in real time (the caller keys 1, then says the waybill);
+readback_ms is the wall time, at the simulator's socket (the carrier's end, where the caller
+hears it; the server's end is the same moments but for loopback transit), from the caller's last
+voiced frame sent to the first frame of the read-back prompt received (endpointing, decoding,
+ranking, the flow and rendering the read-back's speech all inside it; a reply that is not the
+read-back, a retry, is counted apart in reply_ms). The baseline, same server: as many other
+parcels keyed (1, digits, #), from the last key sent to the first read-back frame. Exit status 1
+when a live call fails or either false-correction rate is above 0.
 """
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ from speech.models import ModelPool  # noqa: E402
 from speech.numbers import DIGITS, grammar_words, normalise  # noqa: E402
 from speech.recognizer import StreamRecognizer  # noqa: E402
 from speech.tts import VOICES, synthesize  # noqa: E402
-from speech.waybills import ParcelRef, rank  # noqa: E402
+from speech.waybills import ParcelRef, format_candidates, rank  # noqa: E402
 from tracking.carriers import keyed_digits, s10_check_digit  # noqa: E402
 
 ENDPOINT_SILENCE_S = 2.0
@@ -220,16 +220,18 @@ def false_correction_lookup(truths: list[str], total: int, rng: random.Random):
 
 def correction_outcome(alternatives, language: str, lookup, truth: str) -> str:
     """For a caller whose waybill `truth` is unknown: "false" when the ranker returns someone
-    else's known parcel that the recogniser did not hear first (a false correction), "misheard"
-    when the first alternative itself was that waybill (a misrecognition no ranking can tell),
-    "own" when it returns one of the caller's, else ""."""
+    else's known parcel that was not the recogniser's best reading (a false correction),
+    "misheard" when it was (a misrecognition no ranking can tell), "own" when it returns one of
+    the caller's, else "". The best reading: the first alternative that fits a carrier's format
+    (one too short or too long for any is not a waybill heard)."""
     ranked = rank(alternatives, language, lookup, owner(truth))
     if not ranked or not ranked[0].known:
         return ""
     if ranked[0].callers:
         return "own"
-    first = "".join(ch for ch in normalise(alternatives[0], language) if ch.isdigit()) if alternatives else ""
-    return "misheard" if keyed_digits(ranked[0].waybill) == first else "false"
+    readings = (normalise(a, language) for a in alternatives)
+    best = next((r for r in readings if format_candidates(r)), "")
+    return "misheard" if keyed_digits(ranked[0].waybill) == "".join(ch for ch in best if ch.isdigit()) else "false"
 
 
 FC_RATE_SCALES = (1.0, 0.1)  # the engine's error rates, and a tenth of them (about one error a waybill)
@@ -250,12 +252,14 @@ def model_false_correction_figures(language: str, truths: list[str], rates: dict
             outcomes[correction_outcome(alternatives, language, lookup, waybill)] += 1
         by_scale[str(scale)] = {"false_corrections": outcomes["false"], "misheard_as_known": outcomes["misheard"],
                                 "own_parcel_corrections": outcomes["own"]}
-    worst = max(by_scale.values(), key=lambda counts: counts["false_corrections"])
+    def rate(kind: str) -> float:  # at the scale where it is highest
+        return round(max(counts[kind] for counts in by_scale.values()) / len(truths), 4)
+
     return {"model_false_correction_items": len(truths),
             "model_false_corrections_by_rate_scale": by_scale,
-            "model_false_correction_rate": round(worst["false_corrections"] / len(truths), 4),
-            "model_misheard_as_known_rate": round(max(c["misheard_as_known"] for c in by_scale.values()) / len(truths), 4),
-            "model_own_parcel_correction_rate": round(worst["own_parcel_corrections"] / len(truths), 4)}
+            "model_false_correction_rate": rate("false_corrections"),
+            "model_misheard_as_known_rate": rate("misheard_as_known"),
+            "model_own_parcel_correction_rate": rate("own_parcel_corrections")}
 
 
 def build_lookup(true_waybills: list[str], total: int, rng: random.Random):

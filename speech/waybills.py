@@ -9,8 +9,8 @@
    the recogniser often confuses in that language cost less than others. Such a correction is
    only made toward a parcel of the caller's own number: a caller whose waybill is not in the
    database must never hear another customer's parcel. For the same reason, when the caller's
-   number is known, another customer's parcel heard only in a later alternative does not beat a
-   first alternative that fits a carrier's format (bench.speech found about 3 % of unknown
+   number is known, another customer's parcel is taken only from the best reading that fits a
+   carrier's format, never from a later alternative (bench.speech found about 3 % of unknown
    waybills ranked as someone else's, at a tenth of its engine's error rates, before this rule).
 """
 from __future__ import annotations
@@ -115,13 +115,14 @@ def rank(
     digit_strings = {keyed_digits(c) for c in exact} | {"".join(ch for ch in h if ch.isdigit()) for h in heard}
     found = lookup({d for d in digit_strings if d})
 
-    # The first alternative is a plausible waybill of its own: a later one naming someone else's
-    # parcel is more likely a misrecognition of an unknown waybill than a correction of it.
-    first_plausible = bool(caller_phone) and bool(format_candidates(heard[0]))
+    # Someone else's parcel is taken only from the best plausible reading (the first alternative
+    # that fits a format): named by a later one, it is more likely a misrecognition of an unknown
+    # waybill than a correction of it.
+    first_plausible = next((h for h in heard if format_candidates(h)), None) if caller_phone else None
     candidates = {}
     for option, (source, score) in exact.items():
         refs = [r for r in found.get(keyed_digits(option), []) if _compatible(r.waybill, option)
-                and not (first_plausible and source != heard[0] and caller_phone not in r.phones)]
+                and not (first_plausible and source != first_plausible and caller_phone not in r.phones)]
         for ref in refs:
             _keep(candidates, _candidate(ref, score, 0, source, caller_phone))
         if not refs and carriers_accepting(option):

@@ -86,6 +86,10 @@ def test_someone_elses_parcel_in_a_later_alternative_does_not_beat_a_plausible_f
     assert ranked[0].waybill.endswith("1234567890124")
     own = best(alternatives, caller="13800138000")
     assert (own.waybill, own.known, own.callers) == ("SF1234567890123", True, True)
+    # A first reading that fits no format (too short) is no waybill heard: the best plausible
+    # reading is the one kept, not another customer's parcel further down.
+    ranked = rank(["一 二 三 四 五 六 七 八 九", *alternatives], "zh-CN", lookup, "13900000000")
+    assert ranked and not any(c.known for c in ranked) and ranked[0].waybill.endswith("1234567890124")
 
 
 def test_korean_n_best():
