@@ -89,18 +89,24 @@ def add_screens(environment: dict, folder: str, count: int) -> tuple[list[tuple[
     return screens, apology
 
 
-def open_screen(base: str, username: str, role: str, delay_s: float, polls: Polls, logged_in: threading.Barrier,
-                stop: threading.Event) -> None:
-    """One console page: log in (after `delay_s`), then poll its view after each answer, as poll.js does."""
+def logged_in_session(base: str, username: str, password: str, polls: Polls, timeout_s: float) -> requests.Session:
+    """A console login of its own; a refused or failed login is counted as an error in `polls`."""
     client = requests.Session()
-    stop.wait(delay_s)
     try:
-        login = client.post(base + "/console/api/login", json={"username": username, "password": PASSWORD},
-                            timeout=POLL_TIMEOUT_S)
+        login = client.post(base + "/console/api/login", json={"username": username, "password": password},
+                            timeout=timeout_s)
         if login.status_code != 200:
             polls.error(f"login {username}: HTTP {login.status_code}")
     except requests.RequestException as error:
         polls.error(f"login {username}: {type(error).__name__}: {error}")
+    return client
+
+
+def open_screen(base: str, username: str, role: str, delay_s: float, polls: Polls, logged_in: threading.Barrier,
+                stop: threading.Event) -> None:
+    """One console page: log in (after `delay_s`), then poll its view after each answer, as poll.js does."""
+    stop.wait(delay_s)
+    client = logged_in_session(base, username, PASSWORD, polls, POLL_TIMEOUT_S)
     logged_in.wait()
     etag = ""
     while not stop.is_set():

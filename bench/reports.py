@@ -431,14 +431,9 @@ def supervisor_screen(base: str, username: str, refreshes: int, polls, boards: l
     """One supervisor's wallboard page: log in (its own session), then refresh `refreshes` times,
     each after the last answer, as poll.js does: If-None-Match with the last ETag, a 304 keeps
     the last view; anything but 200 or 304 (or no answer) is a failure."""
-    client, etag = requests.Session(), ""
-    try:
-        login = client.post(base + "/console/api/login", json={"username": username, "password": PASSWORD},
-                            timeout=timeout_s)
-        if login.status_code != 200:
-            polls.error(f"login {username}: HTTP {login.status_code}")
-    except requests.RequestException as error:
-        polls.error(f"login {username}: {type(error).__name__}: {error}")
+    from bench.consoles import logged_in_session
+
+    client, etag = logged_in_session(base, username, PASSWORD, polls, timeout_s), ""
     logged_in.wait()
     for _ in range(refreshes):
         began = time.perf_counter()

@@ -59,6 +59,7 @@ import sys
 import tempfile
 import threading
 import time
+import wave
 import zlib
 from pathlib import Path
 
@@ -293,13 +294,26 @@ def generated_items(n: int, language: str, rng: random.Random) -> list[tuple[str
 
 
 def manifest_items(path: Path) -> list[tuple[str, bytes]]:
+    """Recordings listed in a CSV (columns path, waybill; a path relative to the CSV's folder), as
+    telephone audio. A bad row stops the bench with its line and why, before anything is measured."""
     items = []
-    with open(path, newline="", encoding="utf-8") as file:
-        for row in csv.DictReader(file):
-            audio = Path(row["path"])
+    with open(path, newline="", encoding="utf-8-sig") as file:
+        reader = csv.DictReader(file)
+        if not {"path", "waybill"} <= set(reader.fieldnames or ()):
+            sys.exit(f"{path}: the manifest needs the columns path and waybill (it has {reader.fieldnames})")
+        for row in reader:
+            audio = Path(row["path"] or "")
             audio = audio if audio.is_absolute() else path.parent / audio
-            samples, rate = read_wav(audio.read_bytes())
-            items.append((row["waybill"].strip().upper(), to_telephone(samples, rate)))
+            waybill = (row["waybill"] or "").strip().upper()
+            try:
+                if not waybill:
+                    raise ValueError("no waybill")
+                samples, rate = read_wav(audio.read_bytes())
+            except (OSError, ValueError, EOFError, wave.Error) as error:
+                sys.exit(f"{path}:{reader.line_num}: {audio}: {error}")
+            items.append((waybill, to_telephone(samples, rate)))
+    if not items:
+        sys.exit(f"{path}: no recordings listed")
     return items
 
 

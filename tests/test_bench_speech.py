@@ -46,3 +46,24 @@ def test_callbacks_fail_when_pacing_never_bound():
 
 def _one_substitution(digits: str) -> set[str]:
     return {digits[:i] + d + digits[i + 1:] for i in range(len(digits)) for d in "0123456789" if d != digits[i]}
+
+
+def test_recordings_come_from_a_manifest_and_a_bad_row_names_its_line(tmp_path):
+    """--manifest: the caller's own recordings (any rate, stereo too) as telephone audio."""
+    import numpy as np
+    import pytest
+
+    from bench.speech import manifest_items
+    from speech.audio import write_wav
+
+    (tmp_path / "one.wav").write_bytes(write_wav(np.zeros(16000), 16000))  # a second at 16 kHz
+    manifest = tmp_path / "recordings.csv"
+    manifest.write_text("path,waybill\none.wav, sf1234567890123\n", encoding="utf-8")
+    [(waybill, audio)] = manifest_items(manifest)
+    assert waybill == "SF1234567890123" and len(audio) == 8000  # 8 kHz mu-law, a byte a sample
+    manifest.write_text("path,waybill\none.wav,SF1234567890123\nmissing.wav,SF1\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"recordings.csv:3: .*missing.wav"):
+        manifest_items(manifest)
+    manifest.write_text("file,number\none.wav,SF1\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="needs the columns path and waybill"):
+        manifest_items(manifest)

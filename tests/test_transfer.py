@@ -18,6 +18,7 @@ from calls import get_calls
 from calls.session import Phase
 from ivr.telephony import simulator_redirect_key
 from redis_conn import get_redis
+from tests.conftest import wait_until
 from tests.test_console_api import complaint_waiting_for_an_agent
 from tests.test_console_browser import CHROMIUM, WAIT_MS, launch, log_in
 from tests.test_console_security import add_staff, signed_in
@@ -302,13 +303,13 @@ def test_the_consoles_twilio_phone_answers_mutes_holds_and_hangs_up(twilio, demo
             assert page.evaluate("fakeTwilio.calls[0].muted") and page.inner_text("#phone-status") == "已静音"
             page.click("#phone-hold")                                    # the caller's leg to the hold music
             expect(page.locator("#phone-status")).to_have_text("保持中（客户在听等待音乐）", timeout=WAIT_MS)
+            wait_until(lambda: FakeTwilio.updates[-1] == (sid, {"url": f"{base}/voice/hold", "method": "POST"}))
             expect(page.locator("#phone-hold")).to_be_enabled(timeout=WAIT_MS)
-            assert FakeTwilio.updates[-1] == (sid, {"url": f"{base}/voice/hold", "method": "POST"})
             page.evaluate("fakeTwilio.calls[0].disconnect()")            # which ends the agent's call
             assert page.inner_text("#phone-status").startswith("保持中")  # and is no hang-up
             page.click("#phone-hold")                                    # resume: the agent is dialled again
             expect(page.locator("#phone-hold")).to_have_text("保持", timeout=WAIT_MS)
-            assert FakeTwilio.updates[-1] == (sid, {"url": f"{base}/voice/connect/wang", "method": "POST"})
+            wait_until(lambda: FakeTwilio.updates[-1] == (sid, {"url": f"{base}/voice/connect/wang", "method": "POST"}))
             page.evaluate("fakeTwilio.ring()")
             assert page.evaluate("fakeTwilio.calls[1].accepted && fakeTwilio.calls[1].muted")  # still muted
             assert page.inner_text("#phone-status") == "已静音"
