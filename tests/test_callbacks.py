@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -141,9 +142,16 @@ def load(app, callback_id):
 
 
 def work(app):
-    with app.app_context():
-        connection = get_redis()
-        Worker([get_queue(connection)], connection=connection).work(burst=True, with_scheduler=True)
+    """A real RQ worker's burst in this process. It installs its SIGINT and SIGTERM handlers here:
+    they are put back after, or a later signal would raise StopRequested in whatever test runs."""
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with app.app_context():
+            connection = get_redis()
+            Worker([get_queue(connection)], connection=connection).work(burst=True, with_scheduler=True)
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
 
 
 def test_real_worker_with_scheduler_dials_due_callback(make_app, clock):
@@ -164,7 +172,9 @@ def test_real_worker_with_scheduler_dials_due_callback(make_app, clock):
         schedule_callback(queue, callback)
         assert (queue.count, queue.scheduled_job_registry.get_job_ids()) == (0, [f"callback-{booked}-attempt-1"])
         session.close()
+    handler = signal.getsignal(signal.SIGTERM)
     work(app)
+    assert signal.getsignal(signal.SIGTERM) is handler  # the worker's handlers do not outlive it
     status, attempts, history, _ = load(app, booked)
     assert (status, attempts, history) == (CallbackStatus.RINGING, 1, [(1, "")])
     calls = outbox(app)
